@@ -1,0 +1,40 @@
+"""Options shared by several ``cami-atlas`` subcommands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import OutputExistsError
+
+atlas_option = click.option(
+    "--atlas", "atlas_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Atlas GeoPackage (default: the embedded default atlas).")
+out_option = click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+    help="Output folder (created if missing).")
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace outputs that exist already.")
+species_option = click.option(
+    "--species", "species", multiple=True,
+    help="Species to analyse (repeat, or comma-separated); default: all in the atlas.")
+
+
+def split_multi(values: tuple[str, ...]) -> list[str]:
+    """Flatten repeated and comma-separated option values."""
+    out: list[str] = []
+    for v in values:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def prepare_out_dir(out_dir: Path, names: list[str], *, overwrite: bool) -> Path:
+    """Create ``out_dir`` and refuse if any of ``names`` exists there without ``overwrite``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    existing = [n for n in names if (out_dir / n).exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(
+            f"{out_dir} already holds {', '.join(existing)}; pass --overwrite to replace "
+            "them or choose another --out folder.")
+    return out_dir

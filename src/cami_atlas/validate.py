@@ -1,0 +1,313 @@
+"""Validate a GeoDataFrame against the schema of its layer kind.
+
+:func:`validate_layer` collects every problem of a layer and raises once, with a
+message that names the layer, the column or value, and says how to fix it. It
+returns a *new* GeoDataFrame with dtypes coerced and attribute values normalised
+to the atlas vocabulary; the caller's data is never changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._options import check_option
+from .errors import (
+    CRSError,
+    EmptyLayerError,
+    GeometryTypeError,
+    InvalidGeometryError,
+    MissingColumnError,
+    SchemaError,
+    UnknownValueError,
+)
+from .schema import (
+    KINDS,
+    SCHEMAS,
+    SPECIES_NAME_PATTERN,
+    Column,
+    canonical_species_name,
+    normalise_value,
+)
+
+__all__ = ["describe_where", "suggest_column", "validate_layer"]
+
+_MAX_LISTED = 10
+
+
+def describe_where(layer: str | None, source: str | None) -> str:
+    """Human-readable 'layer X in file Y' for messages.
+
+    Examples
+    --------
+    >>> describe_where("roads", "a.gpkg")
+    "layer 'roads' (a.gpkg)"
+    """
+    if layer and source:
+        return f"layer {layer!r} ({source})"
+    if layer:
+        return f"layer {layer!r}"
+    if source:
+        return f"layer from {source}"
+    return "layer"
+
+
+def suggest_column(name: str, columns: list[str]) -> str | None:
+    """The column in ``columns`` closest to ``name`` (case-insensitive), if any.
+
+    Examples
+    --------
+    >>> suggest_column("infra_type", ["infra_typ", "geometry"])
+    'infra_typ'
+    """
+    lowered = {c.lower(): c for c in columns}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def _ids(gdf: gpd.GeoDataFrame, mask: np.ndarray) -> str:
+    key = gdf["source_id"] if "source_id" in gdf.columns else gdf.index.to_series()
+    picked = list(key[mask][:_MAX_LISTED])
+    more = int(mask.sum()) - len(picked)
+    text = ", ".join(str(v) for v in picked)
+    return text + (f" and {more} more" if more > 0 else "")
+
+
+def _coerce(series: pd.Series, col: Column, where: str) -> pd.Series:
+    try:
+        if col.dtype == "string":
+            out = series.astype(object)
+            return out.where(series.isna(), series.astype(str)).where(series.notna(), None)
+        if col.dtype == "int":
+            return pd.to_numeric(series, errors="raise").astype("Int64")
+        if col.dtype == "float":
+            return pd.to_numeric(series, errors="raise").astype("float64")
+        if col.dtype == "bool":
+            if series.dtype == bool:
+                return series
+            mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True,
+                       "no": False, "t": True, "f": False}
+            mapped = series.map(lambda v: v if isinstance(v, bool | np.bool_) or pd.isna(v)
+                                else mapping[str(v).strip().lower()])
+            return mapped.astype("boolean")
+        if col.dtype == "datetime":
+            ts = pd.to_datetime(series, utc=True, errors="raise", format="mixed")
+            return ts
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SchemaError(
+            f"{where}: column {col.name!r} must be of type {col.dtype}; could not convert "
+            f"({exc}). Fix the values in the source or map the column first."
+        ) from None
+    return series
+
+
+def validate_layer(
+    gdf: gpd.GeoDataFrame,
+    kind: str,
+    *,
+    layer: str | None = None,
+    source: str | None = None,
+    repair: bool = False,
+) -> gpd.GeoDataFrame:
+    """Check ``gdf`` against the schema of ``kind`` and return a normalised copy.
+
+    Checks, in order: a CRS is set; the layer is not empty; the required columns
+    exist (a misspelled one is named with the closest match); geometry types are
+    those of the kind; categorical values are in the vocabulary (after normalising
+    aliases, e.g. ``double`` -> ``double track``); dtypes convert; geometries are
+    valid. Every problem found is reported in one error.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The layer.
+    kind : str
+        One of :data:`cami_atlas.schema.KINDS` except ``"raster"``.
+    layer, source : str, optional
+        Layer name and file, used in messages.
+    repair : bool, default False
+        Drop features without geometry and repair invalid geometries
+        (``shapely.make_valid``, keeping the kind's geometry family) instead of
+        raising.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with the same index and CRS, dtypes coerced, values normalised.
+
+    Raises
+    ------
+    CRSError, EmptyLayerError, MissingColumnError, GeometryTypeError,
+    UnknownValueError, InvalidGeometryError, SchemaError
+        All subclasses of :class:`cami_atlas.errors.CamiAtlasError`. When a layer has
+        several problems, the error is of the class of the first one and its message
+        lists them all.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> roads = gpd.GeoDataFrame({"infra_type": ["road"], "track": [None]},
+    ...                          geometry=[LineString([(0, 0), (1, 1)])], crs="EPSG:4326")
+    >>> validate_layer(roads, "infrastructure")["infra_type"].tolist()
+    ['road']
+    """
+    check_option("kind", kind, [k for k in KINDS if k != "raster"])
+    where = describe_where(layer, source)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise SchemaError(f"{where}: expected a GeoDataFrame, got {type(gdf).__name__}.")
+    schema = SCHEMAS[kind]
+    if gdf.crs is None:
+        raise CRSError(
+            f"{where} has no CRS. Set the CRS the data is actually in, e.g. "
+            f"gdf.set_crs('EPSG:4326') (or --crs EPSG:4326 on the command line); "
+            "do not guess."
+        )
+    geoms = gdf.geometry.values
+    missing_geom = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(gdf) == 0 or missing_geom.all():
+        raise EmptyLayerError(
+            f"{where} is empty (no features with a geometry); a {kind} layer needs at "
+            "least one. Check the file, the layer name and any filter you applied."
+        )
+
+    problems: list[tuple[type[SchemaError], str]] = []
+    out = gdf.copy()
+
+    # required columns
+    columns = [c for c in out.columns if c != out.geometry.name]
+    missing = [c for c in schema.required if c not in out.columns]
+    if missing:
+        parts = []
+        for name in missing:
+            close = suggest_column(name, columns)
+            parts.append(f"{name!r}" + (f" (found {close!r}: rename it)" if close else ""))
+        problems.append((
+            MissingColumnError,
+            f"{where}: missing required column(s) {', '.join(parts)} for a {kind} layer. "
+            f"Required: {', '.join(schema.required)}; present: {', '.join(columns) or 'none'}.",
+        ))
+
+    # features without geometry
+    if missing_geom.any():
+        if repair:
+            out = out.loc[~missing_geom].copy()
+            geoms = out.geometry.values
+        else:
+            problems.append((
+                InvalidGeometryError,
+                f"{where}: {int(missing_geom.sum())} feature(s) have no geometry (ids "
+                f"{_ids(gdf, missing_geom)}); drop them or pass repair=True (--repair).",
+            ))
+            geoms = np.where(missing_geom, None, geoms)
+
+    # geometry types
+    types = pd.Series(shapely.get_type_id(geoms)).map(
+        {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
+         5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection", -1: None})
+    bad_type = (types.notna() & ~types.isin(schema.geometry_types)).to_numpy()
+    if bad_type.any():
+        found = sorted(set(types[bad_type]))
+        problems.append((
+            GeometryTypeError,
+            f"{where}: {int(bad_type.sum())} feature(s) are {', '.join(found)} but a {kind} "
+            f"layer holds {', '.join(schema.geometry_types)} (ids {_ids(out, bad_type)}). "
+            "Use the right layer kind, or convert (e.g. polygon.boundary for lines, "
+            "explode() for collections).",
+        ))
+
+    # values and dtypes
+    for col in schema.columns:
+        if col.name not in out.columns:
+            continue
+        series = out[col.name]
+        if col.name == "species":
+            series = series.map(lambda v: canonical_species_name(v) if isinstance(v, str) else v)
+            bad = series.notna() & ~series.map(
+                lambda v: bool(SPECIES_NAME_PATTERN.match(str(v))))
+            if bad.any():
+                values = sorted(set(series[bad].astype(str)))[:_MAX_LISTED]
+                problems.append((
+                    UnknownValueError,
+                    f"{where}: column 'species' holds {int(bad.sum())} name(s) that are not "
+                    f"scientific names ({', '.join(map(repr, values))}); use binomials such "
+                    "as 'Procapra_gutturosa' or 'Saiga tatarica'.",
+                ))
+        if col.allowed is not None:
+            series = series.map(lambda v, c=col.name: normalise_value(c, v))
+            unknown = series.notna() & ~series.isin(col.allowed)
+            if unknown.any():
+                counts = series[unknown].astype(str).value_counts()
+                shown = ", ".join(f"{v!r} ({n}x)" for v, n in counts.head(_MAX_LISTED).items())
+                problems.append((
+                    UnknownValueError,
+                    f"{where}: column {col.name!r} has unknown value(s) {shown}. "
+                    f"Allowed: {', '.join(map(repr, col.allowed))} (or leave it empty).",
+                ))
+        if not col.nullable and series.isna().any():
+            problems.append((
+                SchemaError,
+                f"{where}: column {col.name!r} must not be empty; "
+                f"{int(series.isna().sum())} row(s) have no value "
+                f"(ids {_ids(out, series.isna().to_numpy())}).",
+            ))
+        try:
+            out[col.name] = _coerce(series, col, where)
+        except SchemaError as exc:
+            problems.append((SchemaError, str(exc)))
+
+    # validity
+    valid = np.asarray(shapely.is_valid(out.geometry.values))
+    present = ~np.asarray(shapely.is_missing(out.geometry.values))
+    invalid = present & ~valid
+    if invalid.any():
+        if repair:
+            out = _repair(out, invalid, schema.geometry_types)
+        else:
+            reasons = shapely.is_valid_reason(out.geometry.values[invalid])
+            problems.append((
+                InvalidGeometryError,
+                f"{where}: {int(invalid.sum())} invalid "
+                f"geometr{'y' if invalid.sum() == 1 else 'ies'}"
+                f" (ids {_ids(out, invalid)}; first reason: {reasons[0]}). Repair them with "
+                "repair=True (--repair), which applies shapely.make_valid.",
+            ))
+
+    if problems:
+        cls = problems[0][0]
+        if len(problems) == 1:
+            raise cls(problems[0][1])
+        listed = "\n".join(f"  - {msg}" for _, msg in problems)
+        raise cls(f"{where} has {len(problems)} problems:\n{listed}")
+    return out
+
+
+def _repair(
+    gdf: gpd.GeoDataFrame, invalid: np.ndarray, allowed: tuple[str, ...]
+) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    fixed = shapely.make_valid(out.geometry.values[invalid])
+    # keep only the parts of the kind's family (a repaired polygon can carry stray lines)
+    family = {"Polygon": 2, "MultiPolygon": 2, "LineString": 1, "MultiLineString": 1,
+              "Point": 0, "MultiPoint": 0}
+    dims = {family[t] for t in allowed if t in family}
+    if len(dims) == 1:
+        dim = dims.pop()
+        parts, idx = shapely.get_parts(fixed, return_index=True)
+        keep = shapely.get_dimensions(parts) == dim
+        merged = [None] * len(fixed)
+        for i in np.unique(idx[keep]):
+            sel = parts[keep & (idx == i)]
+            merged[i] = sel[0] if len(sel) == 1 else shapely.union_all(sel)
+        fixed = np.array(merged, dtype=object)
+    geoms = out.geometry.values.copy()
+    geoms[invalid] = fixed
+    out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
+    gone = shapely.is_missing(out.geometry.values) | shapely.is_empty(out.geometry.values)
+    return out.loc[~np.asarray(gone)]
