@@ -14,7 +14,10 @@ Circuitscape's average-resistance mode). It is symmetric, so the cost from ``a``
 exactly this rule (checked by hand in ``tests/connectivity/test_costdistance.py``).
 
 ``inf`` cells are impassable and stay unreachable (``inf``); ``NaN`` cells are outside
-the study area (never entered, ``NaN`` in the result).
+the study area (never entered, ``NaN`` in the result). With ``connectivity=8`` a
+diagonal step between two free cells is allowed even when the two cells beside it are
+impassable (the corner-cutting of every 8-neighbour raster method); burn lines with
+:func:`cami_atlas.connectivity.burn_infrastructure`, whose guard closes such gaps.
 """
 
 from __future__ import annotations
@@ -240,9 +243,9 @@ def _core_ids(cores: gpd.GeoDataFrame, id_column: str | None) -> pd.Index:
     if id_column is None:
         ids = pd.Index(cores.index)
     else:
-        if id_column not in cores.columns:
+        if id_column not in getattr(cores, "columns", ()):
             raise SchemaError(f"the cores have no column {id_column!r}; columns: "
-                              f"{list(cores.columns)}.")
+                              f"{list(getattr(cores, 'columns', []))}.")
         ids = pd.Index(cores[id_column])
     if ids.has_duplicates:
         raise SchemaError(f"core ids must be unique; duplicated: "
@@ -252,9 +255,6 @@ def _core_ids(cores: gpd.GeoDataFrame, id_column: str | None) -> pd.Index:
 
 def _core_cells(resistance: Grid, costs: np.ndarray, cores: gpd.GeoDataFrame,
                 ids: pd.Index) -> list[np.ndarray]:
-    if not isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        raise SchemaError(f"cores must be a GeoDataFrame of polygons or points; got "
-                          f"{type(cores).__name__}.")
     if len(cores) < 2:
         raise SchemaError("least-cost paths and corridors need at least 2 cores; got "
                           f"{len(cores)}.")
@@ -292,6 +292,9 @@ def _run_pairs(resistance: Grid, cores: gpd.GeoDataFrame, *, id_column: str | No
                ) -> tuple[pd.Index, list[np.ndarray], list[_PairResult], list[np.ndarray], float]:
     """One MCP run per core: pair costs, least-cost paths and (optionally) the surfaces."""
     costs, cell = _prepare(resistance, connectivity)
+    if not isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        raise SchemaError(f"cores must be a GeoDataFrame of polygons or points; got "
+                          f"{type(cores).__name__}.")
     ids = _core_ids(cores, id_column)
     core_cells = _core_cells(resistance, costs, cores, ids)
     if max_cost is not None and not max_cost >= 0:
@@ -325,15 +328,14 @@ def _run_pairs(resistance: Grid, cores: gpd.GeoDataFrame, *, id_column: str | No
 def _paths_frame(resistance: Grid, ids: pd.Index, pairs: list[_PairResult],
                  cell: float) -> gpd.GeoDataFrame:
     ncols = resistance.shape[1]
-    lines = []
-    for p in pairs:
-        r, c = np.divmod(p.cells, ncols)
-        x, y = resistance.xy(r, c)
-        xy = np.column_stack([x, y])
-        if len(xy) == 1:
-            xy = np.vstack([xy, xy])
-        lines.append(xy)
-    geoms = shapely.linestrings(lines) if lines else np.array([], dtype=object)
+    cells = [p.cells if len(p.cells) > 1 else np.repeat(p.cells, 2) for p in pairs]
+    if cells:
+        flat = np.concatenate(cells)
+        part = np.repeat(np.arange(len(cells)), [len(c) for c in cells])
+        x, y = resistance.xy(*np.divmod(flat, ncols))
+        geoms = shapely.linestrings(np.column_stack([x, y]), indices=part)
+    else:
+        geoms = np.array([], dtype=object)
     planar_m = np.array([_path_steps_m(p.cells, ncols, cell) for p in pairs], dtype="float64")
     cost = np.array([p.cost for p in pairs], dtype="float64")
     frame = gpd.GeoDataFrame(
