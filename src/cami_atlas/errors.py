@@ -11,6 +11,7 @@ concerns and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "AssetNotVendoredError",
     "CRSError",
     "CamiAtlasError",
     "DisconnectedGraphWarning",
@@ -71,6 +72,10 @@ class LayerReadError(CamiAtlasError, OSError):
 
 class LayerWriteError(CamiAtlasError, OSError):
     """An output could not be written; the previous file, if any, is left intact."""
+
+
+class AssetNotVendoredError(LayerWriteError):
+    """A self-contained (offline) map needs a web asset that the package does not ship."""
 
 
 class OutputExistsError(CamiAtlasError, FileExistsError):
