@@ -455,10 +455,10 @@ def baba(
     ind_last_pos = np.flatnonzero(last_of_ind)[ind]
 
     pos_in = np.flatnonzero(in_buffer)
-    new_ind_in = first_of_ind_in = np.r_[True, ind[pos_in][1:] != ind[pos_in][:-1]]
+    first_of_ind_in = np.r_[True, ind[pos_in][1:] != ind[pos_in][:-1]]
     gap = np.r_[0.0, np.diff(t[pos_in])] / unit_s
-    excess = np.round(gap - interval, 1)
-    excess[new_ind_in] = 0.0
+    excess = np.round(gap - interval, 1)  # R: timediff2
+    excess[first_of_ind_in] = 0.0
     bridged = (~first_of_ind_in) & (excess >= interval) & (excess <= tolerance)
     excess[bridged] = 0.0
     # fixes strictly between a bridged pair join the event
@@ -764,14 +764,12 @@ def barrier_ranking(
             f"encounters are in {encounters.crs.name!r} but barriers in "
             f"{barriers.crs.name!r}; reproject the barriers with barriers.to_crs(...)."
         )
-    for col, opt in (("individual", "encounters"), ("easting", "encounters"),
-                     ("northing", "encounters"), ("classification", "encounters")):
+    for col in ("individual", "easting", "northing", "classification"):
         if col not in encounters.columns:
             raise MissingColumnError(
                 f"encounters has no column {col!r} (columns: "
                 f"{', '.join(map(str, encounters.columns))}); pass BabaResult.encounters."
             )
-        del opt
     unknown = ~encounters["classification"].isin(BABA_CLASSES)
     if unknown.any():
         bad = sorted(set(encounters["classification"][unknown].astype(str)))
