@@ -5,7 +5,7 @@ atlas schema (:mod:`cami_atlas.schema`); :func:`cami_atlas.io.read_layer` applie
 them (``mapping="auto"`` detects the source).
 
 ``cami_atlas.sources.osm``            OpenStreetMap tags (``.osm.pbf`` files and tag tables)
-``cami_atlas.sources.iucn``           IUCN Red List spatial data (presence / origin / seasonal codes)
+``cami_atlas.sources.iucn``           IUCN Red List spatial data (presence, origin, seasonal codes)
 ``cami_atlas.sources.cami2017``       files using the field names of the 2017 CAMI data dictionary
 ``cami_atlas.sources.natural_earth``  Natural Earth layers
 ``cami_atlas.sources.phylacine``      PHYLACINE 1.2.1 species ranges
