@@ -525,7 +525,7 @@ def burn_infrastructure(
         )
 
     base = np.asarray(resistance.values, dtype="float64")
-    out = base.copy()
+    burned = np.full(base.shape, -np.inf)  # the worst effect of any class burned into a cell
     geoms = infra.geometry.to_numpy()
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     all_touched = method == "all_touched"
@@ -542,9 +542,9 @@ def burn_infrastructure(
                 effect = np.full(base.shape, number)
             else:
                 effect = np.maximum(base, number)
-            effect = np.where(np.isnan(base), np.nan, effect)
-            out = np.where(mask, np.fmax(out, effect), out)
-            out[np.isnan(base)] = np.nan
+            burned = np.where(mask, np.maximum(burned, effect), burned)
+    out = np.where(burned > -np.inf, burned, base)
+    out[np.isnan(base)] = np.nan
 
     if crossings is not None and len(crossings):
         _require_same_crs(resistance, crossings, "the crossing structures layer")
