@@ -97,6 +97,8 @@ __all__ = [
     "RASTERS_TABLE",
     "Atlas",
     "default_atlas_path",
+    "is_atlas_file",
+    "layer_summary",
 ]
 
 #: Version of the file layout written by :meth:`Atlas.save`.
@@ -147,6 +149,26 @@ def default_atlas_path() -> Path:
         f"{' and '.join(str(p) for p in candidates)}). Reinstall cami-atlas, or in a source "
         "checkout rebuild it with scripts/build_default_atlas.py."
     )
+
+
+def is_atlas_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a GeoPackage holding the cami_atlas metadata tables.
+
+    Examples
+    --------
+    >>> is_atlas_file(default_atlas_path())
+    True
+    >>> is_atlas_file("no/such/file.gpkg")
+    False
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        tables = {str(row[0]) for row in pyogrio.list_layers(path)}
+    except Exception:
+        return False
+    return {LAYERS_TABLE, ATLAS_TABLE} <= tables
 
 
 @dataclass
@@ -829,3 +851,47 @@ class Atlas:
         for name in list(self._layers):
             yield name, self.read(name)
 
+
+
+def layer_summary(atlas: Atlas) -> pd.DataFrame:
+    """One row per layer with what a reader of the atlas wants to know first.
+
+    Columns: ``name, kind, n_features, geometry_type, crs, source, licence,
+    length_km, area_km2``. ``length_km`` is the geodesic length on WGS84 of line
+    layers (:func:`cami_atlas.measure.geodesic_length_km`); ``area_km2`` the area of
+    polygon layers in ESRI:102025 (:func:`cami_atlas.measure.area_km2`); both are
+    empty where they do not apply (points, rasters). For rasters ``n_features`` is
+    the number of cells.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> atlas = Atlas("demo")
+    >>> line = gpd.GeoDataFrame({"infra_type": ["road"]},
+    ...                         geometry=[LineString([(0, 0), (1, 0)])], crs="EPSG:4326")
+    >>> atlas.add_layer("road", line, "infrastructure", source="hand", licence="CC0-1.0")
+    >>> round(float(layer_summary(atlas)["length_km"].iloc[0]), 3)  # 1 degree of the equator
+    111.319
+    """
+    from .measure import area_km2, geodesic_length_km
+
+    rows = []
+    for name in atlas.layer_names():
+        info = atlas.layer_info(name)
+        length = area = np.nan
+        if info["kind"] != "raster":
+            gdf = atlas.read(name)
+            dims = shapely.get_dimensions(gdf.geometry.values)
+            if (dims == 1).any():
+                length = float(geodesic_length_km(gdf.loc[dims == 1]).sum())
+            if (dims == 2).any():
+                area = float(area_km2(gdf.loc[dims == 2]).sum())
+        rows.append(dict(name=name, kind=info["kind"], n_features=info["n_features"],
+                         geometry_type=info["geometry_type"], crs=info["crs"],
+                         source=info["source"], licence=info["licence"],
+                         length_km=length, area_km2=area))
+    out = pd.DataFrame(rows, columns=["name", "kind", "n_features", "geometry_type", "crs",
+                                      "source", "licence", "length_km", "area_km2"])
+    out["n_features"] = out["n_features"].astype("Int64")
+    return out

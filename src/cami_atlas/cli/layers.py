@@ -1,0 +1,176 @@
+"""``cami-atlas layers``: list, validate and import atlas layers.
+
+Examples
+--------
+::
+
+    cami-atlas layers list
+    cami-atlas layers validate my_roads.gpkg --kind infrastructure
+    cami-atlas layers import fences.shp --kind infrastructure --atlas my_atlas.gpkg \\
+        --source "Ministry survey 2023" --licence "CC-BY-4.0"
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from ..atlas import Atlas, is_atlas_file
+from ..errors import OutputExistsError, SchemaError
+from ..schema import KINDS
+from ._common import atlas_option
+
+_WIDTH = 48
+
+
+def _open_atlas(path: Path | None) -> Atlas:
+    return Atlas.default() if path is None else Atlas.open(path)
+
+
+def _short(text: object, width: int = _WIDTH) -> str:
+    text = "" if text is None or (not isinstance(text, str) and pd.isna(text)) else str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table(df: pd.DataFrame) -> str:
+    """A plain, fixed-width text table: text left-aligned, numbers right-aligned."""
+    cells = df.map(_short)
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    widths = [max([len(str(c)), *cells[c].str.len()]) for c in df.columns]
+
+    def line(values: list[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w)
+                 for v, w, num in zip(values, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    rows = [line([str(c) for c in df.columns]), line(["-" * w for w in widths])]
+    rows += [line(list(r)) for r in cells.itertuples(index=False)]
+    return "\n".join(rows)
+
+
+@click.group("layers")
+def layers() -> None:
+    """List, validate and import atlas layers."""
+
+
+@layers.command("list")
+@atlas_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+              show_default=True, help="Plain table (long texts shortened) or full CSV.")
+def list_cmd(atlas_path: Path | None, fmt: str) -> None:
+    """List the layers of an atlas: name, kind, features, CRS, source, licence."""
+    atlas = _open_atlas(atlas_path)
+    table = atlas.list_layers()[["name", "kind", "n_features", "crs", "source", "licence"]]
+    table = table.rename(columns={"n_features": "features"})
+    if fmt == "csv":
+        click.echo(table.to_csv(index=False), nl=False)
+        return
+    click.echo(f"atlas {atlas.name!r} ({atlas.path or 'in memory'}): {len(table)} layers")
+    click.echo(_table(table))
+
+
+@layers.command("validate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice([k for k in KINDS if k != "raster"]), default=None,
+              help="Layer kind to validate a plain file against (not needed for an atlas).")
+@click.option("--layer", default=None, help="Layer of a multi-layer file, or one atlas layer.")
+@click.option("--crs", default=None, help="CRS of a file that has none, e.g. EPSG:4326.")
+def validate_cmd(path: Path, kind: str | None, layer: str | None, crs: str | None) -> None:
+    """Validate a layer file against a kind, or every layer of an atlas.
+
+    Exit code 0 when everything is valid, 1 (with one line saying what is wrong)
+    otherwise.
+    """
+    if is_atlas_file(path):
+        atlas = Atlas.open(path)
+        report = atlas.validate()
+        if layer is not None:
+            atlas.kind_of(layer)  # raises LayerNotFoundError listing the layers
+            report = report[report["name"] == layer]
+        for row in report.itertuples():
+            status = "ok" if row.ok else "FAILED"
+            click.echo(f"{row.name:<24} {row.kind:<16} {status}")
+        bad = report[~report["ok"]]
+        if len(bad):
+            first = bad.iloc[0]
+            raise SchemaError(
+                f"{len(bad)} of {len(report)} layer(s) of atlas {path} failed validation; "
+                f"first: {first['problem']}")
+        click.echo(f"atlas {path}: {len(report)} layer(s) valid")
+        return
+    if kind is None:
+        raise click.UsageError(
+            f"{path} is not an atlas; give the kind to validate it against with --kind "
+            f"({', '.join(k for k in KINDS if k != 'raster')}).")
+    from ..io import read_layer
+
+    gdf = read_layer(path, kind, layer=layer, crs=crs)
+    crs_text = gdf.crs.to_string() if gdf.crs is not None else "no CRS"
+    where = f"{path}" + (f" layer {layer!r}" if layer else "")
+    click.echo(f"{where}: valid {kind} layer, {len(gdf)} features, {crs_text}")
+
+
+def _default_name(source: Path, layer: str | None) -> str:
+    base = layer or source.name.split(".")[0]
+    name = re.sub(r"[^a-z0-9_]+", "_", base.lower()).strip("_")
+    if not name or not name[0].isalpha():
+        name = f"layer_{name}".rstrip("_")
+    return name[:63]
+
+
+@layers.command("import")
+@click.argument("source_path", metavar="SOURCE",
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--kind", type=click.Choice(list(KINDS)), required=True, help="Layer kind.")
+@click.option("--atlas", "atlas_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Atlas GeoPackage to add the layer to (created if absent).")
+@click.option("--name", default=None,
+              help="Layer name in the atlas (default: from --layer or the file name).")
+@click.option("--layer", default=None, help="Layer to read from a multi-layer SOURCE.")
+@click.option("--crs", default=None, help="CRS of a SOURCE that has none, e.g. EPSG:4326.")
+@click.option("--source", "source_text", default=None,
+              help="Where the data come from (default: the file name).")
+@click.option("--licence", "--license", "licence", required=True,
+              help="Licence of the data, e.g. 'CC-BY-4.0', 'ODbL-1.0', 'public domain'.")
+@click.option("--attribution", default="", help="Attribution text the licence asks for.")
+@click.option("--date", default=None, help="Date of the data (default: today).")
+@click.option("--repair", is_flag=True,
+              help="Drop features without geometry and repair invalid geometries.")
+@click.option("--overwrite", is_flag=True, help="Replace a layer of the same name.")
+def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
+               layer: str | None, crs: str | None, source_text: str | None, licence: str,
+               attribution: str, date: str | None, repair: bool, overwrite: bool) -> None:
+    """Validate SOURCE as a layer of KIND and add it to an atlas.
+
+    Nothing is written when validation fails; an existing layer of the same name is
+    replaced only with --overwrite.
+    """
+    name = name or _default_name(source_path, layer)
+    exists = atlas_path.exists()
+    atlas = Atlas.open(atlas_path) if exists else Atlas(atlas_path.name.split(".")[0])
+    if name in atlas and not overwrite:
+        raise OutputExistsError(
+            f"atlas {atlas_path} already has a layer {name!r}; pass --overwrite to replace it "
+            "or --name to choose another name.")
+    if kind == "raster":
+        from ..io import read_raster
+        from ..raster import Grid
+
+        data = read_raster(source_path)
+        if data.crs is None and crs is not None:
+            data = Grid(data.values, data.transform, crs, data.nodata, data.name)
+    else:
+        from ..io import read_layer
+
+        data = read_layer(source_path, kind, layer=layer, crs=crs, repair=repair)
+    atlas.add_layer(name, data, kind, source=source_text or source_path.name, licence=licence,
+                    attribution=attribution, date=date, overwrite=overwrite, repair=repair,
+                    processing=f"imported with cami-atlas layers import from {source_path.name}"
+                               + (f" layer {layer}" if layer else ""))
+    atlas.save(atlas_path)
+    info = atlas.layer_info(name)
+    click.echo(f"imported {name!r} ({kind}, {info['n_features']} "
+               f"{'cells' if kind == 'raster' else 'features'}, {info['crs']}) into {atlas_path}")
