@@ -189,14 +189,78 @@ def _in_range_lengths(pieces: pd.DataFrame, piece_geoms: np.ndarray, range_cells
     return out
 
 
-def _check_species_covered(classified: set[str], habitat: pd.Series, what: str) -> None:
-    missing = sorted(classified - set(habitat.index))
+def _align_habitat(habitat: pd.Series, classified: set[str], what: str) -> pd.Series:
+    """Habitat of each classified species, matching names exactly or through the synonyms
+    of the barrier matrix (``Saiga_tatarica`` ranges serve a ``Saiga_spp`` classification).
+
+    Raises :class:`SchemaError` for a classified species without any habitat.
+    """
+    out = {name: habitat[name] for name in sorted(classified) if name in habitat.index}
+    missing = sorted(classified - set(out))
+    if missing:
+        try:
+            from ..barriers import matrix_species
+        except ImportError:  # pragma: no cover - barriers ships with the package
+            mapping: dict[str, str | None] = {}
+        else:
+            mapping = matrix_species(list(habitat.index))
+        for name in missing:  # a handful of species names
+            sources = [h for h, m in mapping.items() if m == name]
+            if sources:
+                out[name] = shapely.union_all(habitat[sources].to_numpy())
+    missing = sorted(classified - set(out))
     if missing:
         raise SchemaError(
             f"infra is classified for species {missing} but {what} has no polygon for them "
             f"(species there: {sorted(habitat.index)}). Add their ranges, or drop those "
             "species' classification columns/rows."
         )
+    return pd.Series(out, name="geometry", dtype=object)
+
+
+def _overlay(cells: gpd.GeoDataFrame, infra: gpd.GeoDataFrame, *,
+             ranges: gpd.GeoDataFrame | None, corridors: gpd.GeoDataFrame | None,
+             species: str | None, species_columns: Sequence[str] | None, type_column: str,
+             species_column: str, require_classes: bool
+             ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Pieces of infrastructure per cell (x species/class), with in-range km where ranges are
+    given: (table with cell_pos, piece_idx, infra_type, [species, barrier_class], length_km,
+    [length_in_range_km]; the grouping keys; the value columns)."""
+    infra = check_frame(infra, "infra")
+    require_column(infra, type_column, "infra")
+    check_geom_types(infra, _LINES, "infra", "Infrastructure must be lines.")
+    classification = _classification(infra, species=species, species_columns=species_columns)
+    if classification is None and require_classes:
+        raise SchemaError(
+            "infra carries no barrier classes: no 'barrier_class' column and no column named "
+            "like a species ('Saiga_tatarica'). Classify it first, e.g. "
+            "infra.join(cami_atlas.barriers.classify_barriers_many(infra, species))."
+        )
+    pieces, piece_geoms = _infra_pieces(cells, infra)
+    pieces["piece_idx"] = np.arange(len(pieces))
+    pieces["infra_type"] = infra[type_column].to_numpy()[pieces["infra_pos"].to_numpy()]
+    keys = ["cell_pos", "infra_type"]
+    habitat = None
+    if ranges is not None:
+        layers = [(check_frame(ranges, "ranges"), "ranges")]
+        if corridors is not None:
+            layers.append((check_frame(corridors, "corridors"), "corridors"))
+        habitat = _dissolve_by_species(layers, cells.crs, species_column, polygons_only=True)
+    if classification is not None:
+        pieces = pieces.merge(classification, on="infra_pos", how="inner")
+        keys += ["species", "barrier_class"]
+        if habitat is not None:
+            habitat = _align_habitat(habitat, set(classification["species"]), "ranges")
+    elif habitat is not None:
+        sp = pd.DataFrame({"species": habitat.index.to_numpy()})
+        pieces = pieces.merge(sp, how="cross")
+        keys += ["species"]
+    values = ["length_km"]
+    if habitat is not None:
+        rc = _range_cells(geoms_in(cells, cells.crs), habitat)
+        pieces["length_in_range_km"] = _in_range_lengths(pieces, piece_geoms, rc, cells.crs)
+        values.append("length_in_range_km")
+    return pieces, keys, values
 
 
 def cell_infrastructure_km(
@@ -222,7 +286,10 @@ def cell_infrastructure_km(
     With ``ranges`` (and optionally polygon ``corridors``), ``length_in_range_km`` is
     the part of each length inside the union of that species' range and corridor
     polygons, cut exactly in the cell; with ranges but no classification, there is one
-    row per range species.
+    row per range species. A classified species is matched to the range species of the
+    same name, or else to the range species that the barrier matrix' synonyms map onto
+    it (``Saiga_tatarica`` and ``Saiga_mongolica`` ranges serve ``Saiga_spp``); a
+    classified species without any range is an error.
 
     Parameters
     ----------
@@ -263,34 +330,10 @@ def cell_infrastructure_km(
     [39.1, 78.2]
     """
     cells = check_cells(cells)
-    infra = check_frame(infra, "infra")
-    require_column(infra, type_column, "infra")
-    check_geom_types(infra, _LINES, "infra", "Infrastructure must be lines.")
-    classification = _classification(infra, species=species, species_columns=species_columns)
-    pieces, piece_geoms = _infra_pieces(cells, infra)
-    pieces["piece_idx"] = np.arange(len(pieces))
-    pieces["infra_type"] = infra[type_column].to_numpy()[pieces["infra_pos"].to_numpy()]
-    keys = ["cell_pos", "infra_type"]
-    habitat = None
-    if ranges is not None:
-        layers = [(check_frame(ranges, "ranges"), "ranges")]
-        if corridors is not None:
-            layers.append((check_frame(corridors, "corridors"), "corridors"))
-        habitat = _dissolve_by_species(layers, cells.crs, species_column, polygons_only=True)
-    if classification is not None:
-        pieces = pieces.merge(classification, on="infra_pos", how="inner")
-        keys += ["species", "barrier_class"]
-        if habitat is not None:
-            _check_species_covered(set(classification["species"]), habitat, "ranges")
-    elif habitat is not None:
-        sp = pd.DataFrame({"species": habitat.index.to_numpy()})
-        pieces = pieces.merge(sp, how="cross")
-        keys += ["species"]
-    values = ["length_km"]
-    if habitat is not None:
-        rc = _range_cells(geoms_in(cells, cells.crs), habitat)
-        pieces["length_in_range_km"] = _in_range_lengths(pieces, piece_geoms, rc, cells.crs)
-        values.append("length_in_range_km")
+    pieces, keys, values = _overlay(
+        cells, infra, ranges=ranges, corridors=corridors, species=species,
+        species_columns=species_columns, type_column=type_column,
+        species_column=species_column, require_classes=False)
     table = pieces.groupby(keys, sort=True, dropna=False)[values].sum().reset_index()
     table.insert(0, "cell_id", cell_keys(cells).to_numpy()[table.pop("cell_pos").to_numpy()])
     return table
