@@ -45,25 +45,29 @@ Sources = Any  # GeoDataFrame | GeoSeries | shapely geometry | bool mask | (n, 2
 
 
 # -- conversion at the backend boundary ------------------------------------------------
-def _mcp_costs(resistance: Grid) -> np.ndarray:
-    """Resistance -> the array MCP_Geometric wants: NaN (outside) becomes inf (skipped)."""
+def _mcp_costs(resistance: Grid) -> tuple[np.ndarray, np.ndarray | None]:
+    """Resistance -> the array MCP_Geometric wants: NaN (outside) becomes inf (skipped).
+
+    Also returns the NaN mask (``None`` when there is no NaN, found in one pass)."""
     values = np.asarray(resistance.values)
     if values.dtype != np.float64:
         values = values.astype("float64")
+    if not np.isnan(values.min()):
+        return values, None
     nan = np.isnan(values)
-    if nan.any():
-        values = np.where(nan, np.inf, values)
-    return values
+    return np.where(nan, np.inf, values), nan
 
 
-def _prepare(resistance: Grid, connectivity: int) -> tuple[np.ndarray, float]:
+def _prepare(resistance: Grid, connectivity: int
+             ) -> tuple[np.ndarray, float, np.ndarray | None]:
     check_option("connectivity", connectivity, (4, 8))
     if not isinstance(resistance, Grid):
         raise SchemaError("resistance must be a cami_atlas.raster.Grid; got "
                           f"{type(resistance).__name__}.")
     resistance.require_projected("cost distance")
     check_resistance(resistance)
-    return _mcp_costs(resistance), resistance.cell_size_m
+    costs, outside = _mcp_costs(resistance)
+    return costs, resistance.cell_size_m, outside
 
 
 def _mcp(costs: np.ndarray, cell: float, connectivity: int) -> MCP_Geometric:
@@ -209,7 +213,7 @@ def cost_distance(
     >>> cost_distance(r, np.array([[0, 0]])).values.tolist()
     [[0.0, 40.0], [15.0, 35.0]]
     """
-    costs, cell = _prepare(resistance, connectivity)
+    costs, cell, outside = _prepare(resistance, connectivity)
     cells = _source_cells(resistance, sources)
     ok = _passable(costs, cells)
     explicit = not isinstance(sources, (gpd.GeoDataFrame, gpd.GeoSeries, shapely.Geometry,
@@ -232,8 +236,7 @@ def cost_distance(
     starts = np.column_stack(np.divmod(cells, resistance.shape[1]))
     mcp = _mcp(costs, cell, connectivity)
     cum = _find_costs(mcp, starts, max_cost)
-    outside = np.isnan(resistance.values)
-    if outside.any():
+    if outside is not None:
         cum[outside] = np.nan
     return resistance.with_values(cum, name="cost_distance")
 
@@ -291,7 +294,7 @@ def _run_pairs(resistance: Grid, cores: gpd.GeoDataFrame, *, id_column: str | No
                search_limit: float | None
                ) -> tuple[pd.Index, list[np.ndarray], list[_PairResult], list[np.ndarray], float]:
     """One MCP run per core: pair costs, least-cost paths and (optionally) the surfaces."""
-    costs, cell = _prepare(resistance, connectivity)
+    costs, cell, outside = _prepare(resistance, connectivity)
     if not isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)):
         raise SchemaError(f"cores must be a GeoDataFrame of polygons or points; got "
                           f"{type(cores).__name__}.")
@@ -301,7 +304,6 @@ def _run_pairs(resistance: Grid, cores: gpd.GeoDataFrame, *, id_column: str | No
         raise SchemaError(f"max_cost_distance must be >= 0; got {max_cost}.")
     ncols = resistance.shape[1]
     n = len(core_cells)
-    outside = np.isnan(resistance.values)
     surfaces: list[np.ndarray] = []
     pairs: list[_PairResult] = []
     last = n if keep_surfaces else n - 1
@@ -320,7 +322,8 @@ def _run_pairs(resistance: Grid, cores: gpd.GeoDataFrame, *, id_column: str | No
             path = np.asarray(mcp.traceback(end))
             pairs.append(_PairResult(i, j, cost, path[:, 0] * ncols + path[:, 1]))
         if keep_surfaces:
-            cum[outside] = np.nan
+            if outside is not None:
+                cum[outside] = np.nan
             surfaces.append(cum)
     return ids, core_cells, pairs, surfaces, cell
 

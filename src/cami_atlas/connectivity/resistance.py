@@ -82,6 +82,8 @@ def check_resistance(grid: Grid, *, what: str = "resistance") -> Grid:
         raise SchemaError(f"{what} must hold real numbers; got dtype {values.dtype}.")
     if values.size == 0:
         raise SchemaError(f"{what} is an empty grid (shape {values.shape}).")
+    if values.min() >= 1:  # one pass, no temporary: no NaN and nothing below 1
+        return grid
     with np.errstate(invalid="ignore"):
         bad = values < 1
     if bad.any():
