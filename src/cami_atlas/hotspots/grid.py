@@ -61,15 +61,16 @@ def _region_geometry(region: Any, crs: CRS, region_crs: Any) -> shapely.Geometry
             raise CRSError("region has no CRS; set the CRS it is actually in "
                            "(e.g. .set_crs('EPSG:4326')).")
         series = series[~(series.isna() | series.is_empty)]
-        geoms = np.asarray(series.to_crs(crs).values, dtype=object)
     elif isinstance(region, shapely.Geometry):
-        geoms = np.asarray(
-            gpd.GeoSeries([region], crs=region_crs).to_crs(crs).values, dtype=object)
+        series = gpd.GeoSeries([region], crs=region_crs)
     else:
         raise GeometryTypeError(
             f"region must be a shapely geometry, GeoSeries or GeoDataFrame; got "
             f"{type(region).__name__}."
         )
+    if series.crs.is_geographic:  # edges straight in lon/lat follow parallels: densify
+        series = gpd.GeoSeries(shapely.segmentize(series.values, 0.01), crs=series.crs)
+    geoms = np.asarray(series.to_crs(crs).values, dtype=object)
     geoms = geoms[shapely.get_dimensions(geoms) == 2] if len(geoms) else geoms
     if len(geoms) == 0:
         raise EmptyLayerError("region holds no polygon; give the study area as polygon(s).")
@@ -142,7 +143,9 @@ def hex_grid(
     ----------
     region : shapely geometry, GeoSeries or GeoDataFrame
         Study area (polygons; the union of all rows). A bare shapely geometry is taken
-        to be in ``region_crs`` (EPSG:4326 by default, as ``Atlas.region``).
+        to be in ``region_crs`` (EPSG:4326 by default, as ``Atlas.region``). Edges of a
+        lon/lat region are densified to 0.01° before projection, so a box's edges
+        follow its parallels and meridians.
     cell_km : float
         Size of a cell: the side of the square of the same area; a cell covers
         ``cell_km ** 2`` km² (hexagon side ``hexagon_side_km(cell_km)``).
