@@ -117,15 +117,15 @@ def test_bare_geometry_defaults_to_lon_lat():
 
 
 def test_errors():
-    with pytest.raises(CRSError, match="projected equal-area CRS"):
+    with pytest.raises(CRSError, match=r"projected equal-area CRS"):
         hex_grid(box(0, 0, 1, 1), cell_km=10, crs="EPSG:4326")
-    with pytest.raises(OptionError, match="cell_km must be a positive"):
+    with pytest.raises(OptionError, match=r"cell_km must be a positive"):
         _grid(box(0, 0, 1, 1), cell_km=0)
-    with pytest.raises(OptionError, match="shape='hex' is not valid.*'hexagon'"):
+    with pytest.raises(OptionError, match=r"shape='hex' is not valid.*'hexagon'"):
         _grid(box(0, 0, 1, 1), cell_km=10, shape="hex")
-    with pytest.raises(CRSError, match="region has no CRS"):
+    with pytest.raises(CRSError, match=r"region has no CRS"):
         hex_grid(gpd.GeoSeries([box(0, 0, 1, 1)]), cell_km=10)
-    with pytest.raises(EmptyLayerError, match="no polygon"):
+    with pytest.raises(EmptyLayerError, match=r"no polygon"):
         _grid(Point(0, 0), cell_km=10)
-    with pytest.raises(GeometryTypeError, match="shapely geometry, GeoSeries or GeoDataFrame"):
+    with pytest.raises(GeometryTypeError, match=r"shapely geometry, GeoSeries or GeoDataFrame"):
         hex_grid([0, 0, 1, 1], cell_km=10)
