@@ -35,10 +35,14 @@ def _short(text: object, width: int = _WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _table(df: pd.DataFrame) -> str:
-    """A plain, fixed-width text table: text left-aligned, numbers right-aligned."""
-    cells = df.map(_short)
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+def format_table(df: pd.DataFrame, *, width: int = _WIDTH) -> str:
+    """A plain, fixed-width text table: text left-aligned, numbers right-aligned.
+
+    Cells longer than ``width`` characters are shortened with an ellipsis.
+    """
+    cells = df.map(lambda v: _short(v, width))
+    numeric = [pd.api.types.is_numeric_dtype(df[c])
+               or bool(cells[c].str.fullmatch(r"-?[\d,.]*").all()) for c in df.columns]
     widths = [max([len(str(c)), *cells[c].str.len()]) for c in df.columns]
 
     def line(values: list[str]) -> str:
@@ -69,7 +73,7 @@ def list_cmd(atlas_path: Path | None, fmt: str) -> None:
         click.echo(table.to_csv(index=False), nl=False)
         return
     click.echo(f"atlas {atlas.name!r} ({atlas.path or 'in memory'}): {len(table)} layers")
-    click.echo(_table(table))
+    click.echo(format_table(table))
 
 
 @layers.command("validate")

@@ -1,0 +1,253 @@
+"""``cami-atlas run``: the main job on an atlas (by default the embedded one).
+
+The job is a list of steps (:data:`STEPS`), each a function of a :class:`RunContext`
+that writes its own outputs into the output folder and may add sections to the
+summary; :data:`SUMMARY_STEP` runs last and writes ``summary.md`` and
+``summary.txt`` from those sections. An analysis adds itself by appending a
+:class:`Step` to :data:`STEPS`::
+
+    STEPS.append(Step("barriers", ("barrier_lengths.csv",), barrier_step,
+                      "km of infrastructure by species and barrier class"))
+
+All outputs of all steps are checked before anything is written: if one exists
+and ``--overwrite`` is not given, the job stops and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from .. import __version__
+from .._atomic import atomic_path, write_text_atomic
+from ..atlas import Atlas, layer_summary
+from ..errors import SchemaError
+from ..measure import area_km2, geodesic_length_km
+from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir
+from .layers import format_table
+
+
+@dataclass
+class Section:
+    """A part of the summary: a title, paragraphs and optionally a table."""
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+
+@dataclass
+class RunContext:
+    """What every step gets: the atlas, the output folder and a place for results."""
+
+    atlas: Atlas
+    out_dir: Path
+    overwrite: bool = False
+    results: dict[str, Any] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    echo: Callable[[str], None] = click.echo
+
+    def path(self, name: str) -> Path:
+        """Path of output ``name`` in the output folder."""
+        return self.out_dir / name
+
+    def wrote(self, path: Path) -> None:
+        """Record (and report) an output that was written."""
+        self.written.append(path)
+        self.echo(f"wrote {path}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the main job: its name, the files it writes, the function."""
+
+    name: str
+    outputs: tuple[str, ...]
+    func: Callable[[RunContext], None]
+    description: str = ""
+
+
+# -- steps ------------------------------------------------------------------------------------
+def validate_step(ctx: RunContext) -> None:
+    """Validate every layer of the atlas; stop the job if one fails."""
+    report = ctx.atlas.validate()
+    ctx.results["validation"] = report
+    bad = report[~report["ok"]]
+    if len(bad):
+        first = bad.iloc[0]
+        raise SchemaError(
+            f"{len(bad)} of {len(report)} layer(s) of the atlas failed validation "
+            f"({', '.join(bad['name'])}); first: {first['problem']}")
+    ctx.echo(f"validated {len(report)} layers of atlas {ctx.atlas.name!r}")
+
+
+def layers_step(ctx: RunContext) -> None:
+    """Write ``layers.csv``: one row per layer with features, CRS, length and area."""
+    summary = layer_summary(ctx.atlas)
+    ctx.results["layers"] = summary
+    out = summary.copy()
+    out["length_km"] = out["length_km"].round(3)
+    out["area_km2"] = out["area_km2"].round(1)
+    path = ctx.path("layers.csv")
+    with atomic_path(path, overwrite=ctx.overwrite) as tmp:
+        out.to_csv(tmp, index=False)
+    ctx.wrote(path)
+
+    shown = summary[["name", "kind", "n_features", "length_km", "area_km2", "licence"]].copy()
+    shown["length_km"] = shown["length_km"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+    shown["area_km2"] = shown["area_km2"].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+    shown = shown.rename(columns={"n_features": "features"})
+    ctx.sections.append(Section(
+        "Layers",
+        ["Lengths are geodesic on WGS84; areas in ESRI:102025 (Asia North Albers Equal Area). "
+         "For the raster, features = cells."],
+        shown))
+
+    infra = ctx.atlas.read_kind("infrastructure", crs="EPSG:4326")
+    if len(infra):
+        infra = infra.assign(length_km=geodesic_length_km(infra))
+        by_type = (infra.groupby(["layer", "infra_type"], sort=False)["length_km"]
+                   .agg(["size", "sum"]).reset_index()
+                   .rename(columns={"size": "features", "sum": "length_km"}))
+        ctx.results["infrastructure_km"] = by_type
+        by_type["length_km"] = by_type["length_km"].map(lambda v: f"{v:,.0f}")
+        ctx.sections.append(Section("Linear infrastructure in the atlas", [], by_type))
+
+    ranges = ctx.atlas.read_kind("species_range")
+    if len(ranges):
+        ranges = ranges.assign(area_km2=area_km2(ranges))
+        cols = ["species"] + (["common_name"] if "common_name" in ranges else [])
+        table = ranges.groupby(cols, sort=False, dropna=False)["area_km2"].sum().reset_index()
+        ctx.results["species_range_km2"] = table
+        table["area_km2"] = table["area_km2"].map(lambda v: f"{v:,.0f}")
+        ctx.sections.append(Section("Species ranges", [], table))
+
+    absent = [k for k in ("corridor", "protected_area", "tracks")
+              if not ctx.atlas.layer_names(k)]
+    if absent:
+        ctx.sections.append(Section("Optional layers not in this atlas", [
+            f"No {', '.join(absent)} layer(s): analyses that use them are skipped. Add your own "
+            "with `cami-atlas layers import SOURCE --kind KIND --atlas ATLAS.gpkg`."]))
+
+
+def overview_map_step(ctx: RunContext) -> None:
+    """Write ``overview_map.html``: a self-contained Leaflet map of the atlas."""
+    from ..maps import overview_map, save_map
+
+    path = ctx.path("overview_map.html")
+    save_map(overview_map(ctx.atlas), path, self_contained=True, overwrite=ctx.overwrite)
+    ctx.wrote(path)
+
+
+def summary_step(ctx: RunContext) -> None:
+    """Write ``summary.md`` and ``summary.txt`` from the sections of all steps."""
+    atlas = ctx.atlas
+    minx, miny, maxx, maxy = atlas.region.bounds
+    head = Section("Atlas", [
+        f"Atlas {atlas.name!r} ({atlas.path or 'in memory'}), {len(atlas)} layers, "
+        f"analysed with cami_atlas {__version__}.",
+        f"Region lon {minx:g}..{maxx:g}, lat {miny:g}..{maxy:g} (EPSG:4326); analysis CRS "
+        f"{atlas.analysis_crs.to_string()}."])
+    info = [atlas.layer_info(n) for n in atlas.layer_names()]
+    sources = pd.DataFrame([{"layer": i["name"], "source": i["source"],
+                             "licence": i["licence"], "attribution": i["attribution"]}
+                            for i in info])
+    tail = Section("Data sources and licences", [
+        "Full provenance, processing and limitations of the embedded layers: "
+        "data/layers/SOURCES.md in the cami_atlas repository."], sources)
+    outputs = sorted({p.name for p in ctx.written} | {"summary.md", "summary.txt"})
+    files = Section("Outputs", [", ".join(outputs)])
+    sections = [head, *ctx.sections, tail, files]
+    title = "cami_atlas run summary"
+    write_text_atomic(ctx.path("summary.md"), _markdown(title, sections),
+                      overwrite=ctx.overwrite)
+    ctx.wrote(ctx.path("summary.md"))
+    write_text_atomic(ctx.path("summary.txt"), _plain(title, sections), overwrite=ctx.overwrite)
+    ctx.wrote(ctx.path("summary.txt"))
+
+
+def _md_cell(value: object) -> str:
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown(title: str, sections: list[Section]) -> str:
+    lines = [f"# {title}", ""]
+    for sec in sections:
+        lines += [f"## {sec.title}", ""]
+        for par in sec.paragraphs:
+            lines += [par, ""]
+        if sec.table is not None and len(sec.table):
+            cols = [str(c) for c in sec.table.columns]
+            lines.append("| " + " | ".join(cols) + " |")
+            lines.append("|" + "|".join("---" for _ in cols) + "|")
+            lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |"
+                      for row in sec.table.itertuples(index=False)]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _plain(title: str, sections: list[Section]) -> str:
+    lines = [title, "=" * len(title), ""]
+    for sec in sections:
+        lines += [sec.title, "-" * len(sec.title)]
+        lines += sec.paragraphs
+        if sec.table is not None and len(sec.table):
+            lines.append(format_table(sec.table, width=80))
+        lines.append("")
+    return "\n".join(lines)
+
+
+#: The steps of the main job, in order (analyses append theirs).
+STEPS: list[Step] = [
+    Step("validate", (), validate_step, "validate every layer of the atlas"),
+    Step("layers", ("layers.csv",), layers_step, "layer summary with lengths and areas"),
+    Step("overview_map", ("overview_map.html",), overview_map_step,
+         "self-contained overview map"),
+]
+#: The last step: the summary of everything the other steps found.
+SUMMARY_STEP = Step("summary", ("summary.md", "summary.txt"), summary_step,
+                    "summary in Markdown and plain text")
+
+
+def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
+              steps: list[Step] | None = None,
+              echo: Callable[[str], None] = click.echo) -> RunContext:
+    """Run ``steps`` (default :data:`STEPS`) and the summary on ``atlas`` into ``out_dir``.
+
+    Every output of every step is checked first; if one exists and ``overwrite``
+    is false, :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing
+    is written.
+
+    Returns
+    -------
+    RunContext
+        With ``results`` (tables computed by the steps) and ``written`` (paths).
+    """
+    chosen = [*(STEPS if steps is None else steps), SUMMARY_STEP]
+    names = [o for s in chosen for o in s.outputs]
+    out = prepare_out_dir(Path(out_dir), names, overwrite=overwrite)
+    ctx = RunContext(atlas=atlas, out_dir=out, overwrite=overwrite, echo=echo)
+    for step in chosen:
+        step.func(ctx)
+    return ctx
+
+
+@click.command("run")
+@out_option
+@atlas_option
+@overwrite_option
+def run(out_dir: Path, atlas_path: Path | None, overwrite: bool) -> None:
+    """Run the main job: validate the atlas, summarise its layers, draw the overview map.
+
+    Writes layers.csv, summary.md, summary.txt and overview_map.html into --out.
+    """
+    atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    ctx = run_steps(atlas, out_dir, overwrite=overwrite)
+    click.echo(f"done: {len(ctx.written)} files in {out_dir}")
