@@ -185,7 +185,8 @@ def gi_star(
     pandas.DataFrame
         ``gi_z`` (analytical z-score of Gi*), ``gi_p`` (the p-value used, adjusted if
         asked) and ``gi_class`` (one of :data:`GI_CLASSES`), aligned to ``cells.index``.
-        Constant values give ``gi_z`` NaN, ``gi_p`` 1 and "not significant".
+        Constant values give ``gi_z`` NaN, ``gi_p`` 1 and "not significant"; so does a
+        cell whose neighbourhood is every cell (zero expected variance: ``gi_z`` NaN).
 
     Examples
     --------
@@ -228,7 +229,7 @@ def gi_star(
                             index=index)
     state = np.random.get_state()  # noqa: NPY002 - esda reseeds the legacy global state
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             # esda 2.x announces a future change of its default; we rely on (and test) the
             # current "directed" pseudo p-value described in the module docstring
             warnings.filterwarnings("ignore", message="The alternative hypothesis",

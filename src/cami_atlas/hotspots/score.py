@@ -146,8 +146,8 @@ def load_weights(weights: str | os.PathLike[str] | pd.DataFrame | None = None) -
         )
     group = table["group"].astype(str).str.strip()
     name = table["name"].astype(str).str.strip()
-    weight = pd.to_numeric(table["weight"].astype(str).str.strip()
-                           .replace({"": np.nan, "nan": np.nan}), errors="coerce")
+    raw = table["weight"].map(lambda v: "" if pd.isna(v) else str(v).strip())  # a few rows
+    weight = pd.to_numeric(raw.replace("", np.nan), errors="coerce")
     unknown: list[str] = []
     problems: list[str] = []
     bad_group = ~group.isin(_GROUPS)
@@ -160,10 +160,9 @@ def load_weights(weights: str | os.PathLike[str] | pd.DataFrame | None = None) -
     is_comp = group.eq("component")
     for n in name[is_comp & ~name.isin(COMPONENTS)].unique():
         unknown.append(f"unknown component {n!r} (use one of {', '.join(map(repr, COMPONENTS))})")
-    raw = table["weight"].astype(str).str.strip()
     for g, n, r in zip(group[weight.isna()], name[weight.isna()], raw[weight.isna()],
                        strict=True):
-        problems.append(f"missing weight for {g} {n!r}" if r in ("", "nan", "None")
+        problems.append(f"missing weight for {g} {n!r}" if r == ""
                         else f"weight {r!r} of {g} {n!r} is not a number")
     bad = weight.notna() & (~np.isfinite(weight) | (weight < 0))
     for g, n, v in zip(group[bad], name[bad], weight[bad], strict=True):
