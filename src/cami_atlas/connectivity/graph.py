@@ -1,0 +1,433 @@
+"""The raster graph of circuit theory: cells as nodes, neighbours joined by conductances.
+
+A resistance :class:`~cami_atlas.raster.Grid` (finite ``>0`` passable, ``inf``
+impassable, ``NaN`` outside the study area) becomes a weighted graph:
+
+* every cell with a finite resistance is a node; ``inf`` cells are not nodes and
+  have no edges (they carry no current, 0 in current maps); ``NaN`` cells are not
+  nodes (``NaN`` in maps);
+* 4 or 8 neighbours are joined. The edge conductance follows Circuitscape's
+  connection scheme (``construct_graph`` in Circuitscape.jl ``src/raster/graph.jl``):
+
+  - ``average="resistance"`` (Circuitscape ``connect_using_avg_resistances =
+    True``): ``g = 1 / mean(r_a, r_b)``;
+  - ``average="conductance"`` (Circuitscape's default, ``False``):
+    ``g = mean(1 / r_a, 1 / r_b)``;
+  - a diagonal edge (8 neighbours) has the same formula divided by ``sqrt(2)``
+    (its length is ``sqrt(2)`` cell sides).
+
+  Like Circuitscape, resistances are per cell, not per metre: the cell size does
+  not enter, so effective resistances are in "cell resistance" units.
+* cells of one focal region (``regions``) can be merged into one node (a
+  short-circuit region, Circuitscape's polygon / focal-region behaviour).
+
+The sparse graph Laplacian is assembled straight into CSR form, chunk by chunk of
+grid rows, without Python loops over cells or edges: for row-major node numbers the
+neighbours of a cell appear in increasing order, so each chunk is a dense
+``(cells, neighbours + 1)`` block compressed by a boolean mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import scipy.ndimage as ndi
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .._options import check_option
+from ..errors import SchemaError
+from ..raster import Grid
+
+__all__ = ["RasterGraph", "edge_conductance", "raster_graph"]
+
+Average = Literal["resistance", "conductance"]
+
+_SQRT2 = float(np.sqrt(2.0))
+# forward offsets (each undirected edge once) and the full sorted stencils
+_FORWARD = {4: ((0, 1), (1, 0)), 8: ((0, 1), (1, 0), (1, 1), (1, -1))}
+_STENCIL = {
+    4: ((-1, 0), (0, -1), (0, 0), (0, 1), (1, 0)),
+    8: ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)),
+}
+_CHUNK_CELLS = 1 << 20  # cells assembled at once (bounds the temporaries)
+
+
+def edge_conductance(r_a: np.ndarray, r_b: np.ndarray, *, diagonal: bool = False,
+                     average: Average = "resistance") -> np.ndarray:
+    """Conductance of the edge between two cells of resistance ``r_a`` and ``r_b``.
+
+    Circuitscape's scheme: ``1 / mean(r_a, r_b)`` (``average="resistance"``) or
+    ``mean(1/r_a, 1/r_b)`` (``average="conductance"``), divided by ``sqrt(2)`` for a
+    diagonal edge. An edge touching an ``inf`` or ``NaN`` cell has conductance 0.
+
+    Examples
+    --------
+    >>> edge_conductance(np.array([1.0, 1.0]), np.array([3.0, np.inf]))
+    array([0.5, 0. ])
+    >>> float(edge_conductance(np.array(2.0), np.array(2.0), diagonal=True).round(4))
+    0.3536
+    """
+    check_option("average", average, ("resistance", "conductance"))
+    r_a = np.asarray(r_a, dtype=float)
+    r_b = np.asarray(r_b, dtype=float)
+    ok = np.isfinite(r_a) & np.isfinite(r_b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = 2.0 / (r_a + r_b) if average == "resistance" else 0.5 / r_a + 0.5 / r_b
+    g = np.where(ok, g, 0.0)
+    return g / _SQRT2 if diagonal else g
+
+
+@dataclass(frozen=True, eq=False)
+class RasterGraph:
+    """The graph of a resistance grid (build it with :func:`raster_graph`).
+
+    Attributes
+    ----------
+    resistance : Grid
+        The resistance grid the graph was built from (not copied).
+    neighbours : int
+        4 or 8.
+    average : str
+        ``"resistance"`` or ``"conductance"`` (see the module docstring).
+    cell_node : numpy.ndarray
+        ``int32`` array of the grid's shape: node of each cell, ``-1`` for ``inf``
+        and ``NaN`` cells. Cells of one merged region share a node.
+    n_nodes : int
+        Number of nodes.
+    component : numpy.ndarray
+        ``int32`` connected-component label of each node (``0 .. n_components-1``).
+    n_components : int
+        Number of connected components.
+    merged : bool
+        True when some node holds several cells (short-circuit regions).
+    """
+
+    resistance: Grid
+    neighbours: int
+    average: str
+    cell_node: np.ndarray
+    n_nodes: int
+    component: np.ndarray
+    n_components: int
+    merged: bool
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid."""
+        return self.resistance.shape
+
+    def laplacian(self, *, grounds: np.ndarray | Sequence[int] | None = None,
+                  dtype: Any = np.float64) -> sp.csr_matrix:
+        """The sparse graph Laplacian ``L = D - A`` (CSR, int32 indices when they fit).
+
+        Parameters
+        ----------
+        grounds : array of node ids, optional
+            Nodes tied directly to ground (0 V). Their rows and columns are left out:
+            the result is the reduced (Dirichlet) matrix over the other nodes, in node
+            order, symmetric positive definite when every component has a ground.
+        dtype : numpy dtype
+            ``float64`` (default) or ``float32``.
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> g = raster_graph(Grid(np.array([[1.0, 1.0, 3.0]]), Affine.identity(), None),
+        ...                  neighbours=4)
+        >>> g.laplacian().toarray()
+        array([[ 1. , -1. ,  0. ],
+               [-1. ,  1.5, -0.5],
+               [ 0. , -0.5,  0.5]])
+        """
+        keep = np.ones(self.n_nodes, dtype=bool)
+        if grounds is not None:
+            grounds = np.asarray(grounds, dtype=np.int64).ravel()
+            if grounds.size and (grounds.min() < 0 or grounds.max() >= self.n_nodes):
+                raise SchemaError(f"ground node ids must lie in 0..{self.n_nodes - 1}; "
+                                  f"got {grounds.min()}..{grounds.max()}.")
+            keep[grounds] = False
+        if not self.merged:
+            sys_id = np.full(self.n_nodes, -1, dtype=np.int64)
+            sys_id[keep] = np.arange(int(keep.sum()))
+            return _assemble(np.asarray(self.resistance.values, dtype=float), self.cell_node,
+                             sys_id, neighbours=self.neighbours, average=self.average,
+                             dtype=dtype)
+        return _merged_laplacian(self, keep, dtype)
+
+    def node_currents(self, voltages: np.ndarray) -> np.ndarray:
+        """Current through each node (A) for node ``voltages`` (V).
+
+        Circuitscape's definition: the larger of the current flowing out of a node
+        and the current flowing into it, over its edges (at a source the outflow, at a
+        ground the inflow, elsewhere both are equal). Computed on the grid arrays, in
+        row chunks, without edge lists.
+        """
+        voltages = np.asarray(voltages, dtype=float)
+        if voltages.shape != (self.n_nodes,):
+            raise SchemaError(f"voltages must have one value per node ({self.n_nodes}); "
+                              f"got shape {voltages.shape}.")
+        cell_out, cell_in = self._cell_flows(voltages)
+        if self.merged:
+            nodes = self.cell_node.ravel()
+            ok = nodes >= 0
+            out = np.bincount(nodes[ok], weights=cell_out.ravel()[ok], minlength=self.n_nodes)
+            inn = np.bincount(nodes[ok], weights=cell_in.ravel()[ok], minlength=self.n_nodes)
+        else:
+            ok = self.cell_node >= 0
+            out = cell_out[ok]
+            inn = cell_in[ok]
+        return np.maximum(out, inn)
+
+    def _cell_flows(self, voltages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Outflow and inflow (A) of every cell over its edges."""
+        rows, cols = self.shape
+        res = np.asarray(self.resistance.values)
+        out = np.zeros((rows, cols))
+        inn = np.zeros((rows, cols))
+        vpad = np.zeros(self.n_nodes + 1)
+        vpad[:-1] = voltages  # index -1 -> the padding 0 (edges there have g = 0)
+        step = max(1, _CHUNK_CELLS // max(cols, 1))
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            top = min(rows, r1 + 1)  # one extra row for the downward neighbours
+            v = vpad[self.cell_node[r0:top]]
+            rr = res[r0:top]
+            for dr, dc in _FORWARD[self.neighbours]:
+                ha = (r1 - r0) if dr == 0 else min(r1 - r0, top - r0 - 1)
+                if ha <= 0:
+                    continue
+                ca = slice(max(0, -dc), cols - max(0, dc))
+                cb = slice(ca.start + dc, ca.stop + dc)
+                g = edge_conductance(rr[:ha, ca], rr[dr:ha + dr, cb], diagonal=bool(dr and dc),
+                                     average=self.average)  # type: ignore[arg-type]
+                f = g * (v[:ha, ca] - v[dr:ha + dr, cb])
+                pos = np.maximum(f, 0.0)
+                neg = np.maximum(-f, 0.0)
+                out[r0:r0 + ha, ca] += pos
+                inn[r0:r0 + ha, ca] += neg
+                out[r0 + dr:r0 + ha + dr, cb] += neg
+                inn[r0 + dr:r0 + ha + dr, cb] += pos
+        return out, inn
+
+    def to_grid(self, node_values: np.ndarray, *, name: str = "", inf_value: float = 0.0) -> Grid:
+        """A Grid of per-node values (``NaN`` cells stay ``NaN``, ``inf`` cells get ``inf_value``).
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> g = raster_graph(Grid(np.array([[1.0, np.inf, np.nan]]), Affine.identity(), None))
+        >>> g.to_grid(np.array([5.0])).values.tolist()
+        [[5.0, 0.0, nan]]
+        """
+        node_values = np.asarray(node_values, dtype=float)
+        if node_values.shape != (self.n_nodes,):
+            raise SchemaError(f"need one value per node ({self.n_nodes}); got shape "
+                              f"{node_values.shape}.")
+        res = np.asarray(self.resistance.values)
+        out = np.where(np.isnan(res), np.nan, inf_value)
+        ok = self.cell_node >= 0
+        out[ok] = node_values[self.cell_node[ok]]
+        return self.resistance.with_values(out, name=name)
+
+
+def _check_resistance(resistance: Grid) -> np.ndarray:
+    if not isinstance(resistance, Grid):
+        raise SchemaError(f"resistance must be a cami_atlas.raster.Grid; got "
+                          f"{type(resistance).__name__}. Wrap the array: "
+                          "Grid(values, transform, crs).")
+    res = np.asarray(resistance.values)
+    if not np.issubdtype(res.dtype, np.floating):
+        res = res.astype(float)
+    bad = ~np.isnan(res) & ~(res > 0)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise SchemaError(
+            f"resistance grid {resistance.name or ''!s} holds {int(bad.sum())} cell(s) <= 0 "
+            f"(first at row {r}, col {c}: {res[r, c]}). Resistances must be > 0 "
+            "(finite passable, inf impassable, NaN outside the study area).")
+    return res
+
+
+def raster_graph(resistance: Grid, *, neighbours: int = 8, average: Average = "resistance",
+                 regions: np.ndarray | Grid | None = None) -> RasterGraph:
+    """Build the circuit graph of a resistance grid.
+
+    Parameters
+    ----------
+    resistance : Grid
+        Finite ``> 0`` passable, ``inf`` impassable (no edges), ``NaN`` outside.
+    neighbours : {8, 4}
+        Queen (8, Circuitscape's default) or rook (4) connections.
+    average : {"resistance", "conductance"}
+        Edge conductance ``1/mean(r)`` or ``mean(1/r)`` (÷ sqrt 2 on diagonals).
+    regions : array or Grid of int, optional
+        Positive labels of short-circuit regions: the passable cells sharing a label
+        become one node (0 or NaN: no region).
+
+    Returns
+    -------
+    RasterGraph
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> r = Grid(np.array([[1.0, 1.0], [np.inf, 1.0]]), Affine.identity(), None)
+    >>> g = raster_graph(r, neighbours=4)
+    >>> g.n_nodes, g.n_components, g.cell_node.tolist()
+    (3, 1, [[0, 1], [-1, 2]])
+    """
+    check_option("neighbours", neighbours, (8, 4))
+    check_option("average", average, ("resistance", "conductance"))
+    res = _check_resistance(resistance)
+    passable = np.isfinite(res)
+    structure = np.ones((3, 3), bool) if neighbours == 8 else ndi.generate_binary_structure(2, 1)
+    labels, n_lab = ndi.label(passable, structure=structure)
+    labels = labels.astype(np.int32, copy=False)
+    merged = False
+    rep = passable
+    region_lab = None
+    if regions is not None:
+        region_lab = _region_labels(regions, res.shape)
+        region_lab = np.where(passable, region_lab, 0)
+        if region_lab.any():
+            # a region's cells collapse onto its first cell (row-major)
+            flat = region_lab.ravel()
+            idx = np.flatnonzero(flat)
+            uniq, first = np.unique(flat[idx], return_index=True)
+            merged = bool(len(uniq) < len(idx))
+            rep = passable.copy()
+            rep.ravel()[idx] = False
+            rep.ravel()[idx[first]] = True
+    n_nodes = int(rep.sum())
+    cell_node = np.full(res.shape, -1, dtype=np.int32)
+    cell_node[rep] = np.arange(n_nodes, dtype=np.int32)
+    if merged and region_lab is not None:
+        flat = region_lab.ravel()
+        idx = np.flatnonzero(flat)
+        uniq, first, inv = np.unique(flat[idx], return_index=True, return_inverse=True)
+        cell_node.ravel()[idx] = cell_node.ravel()[idx[first]][inv]
+        # regions can join components of the cell graph: union them on the small label graph
+        a = labels.ravel()[idx] - 1
+        b = labels.ravel()[idx[first]][inv] - 1
+        link = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(n_lab, n_lab))
+        n_comp, lab_comp = connected_components(link, directed=False)
+        comp_cells = lab_comp[labels[rep] - 1]
+    else:
+        uniq_lab = labels[rep]
+        n_comp = n_lab
+        comp_cells = uniq_lab - 1
+    # relabel components 0..n-1 in node order of first appearance
+    _, first_idx, inv = np.unique(comp_cells, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first_idx))
+    component = order[inv].astype(np.int32)
+    n_comp = int(component.max() + 1) if component.size else 0
+    return RasterGraph(resistance=resistance, neighbours=neighbours, average=average,
+                       cell_node=cell_node, n_nodes=n_nodes, component=component,
+                       n_components=n_comp, merged=merged)
+
+
+def _region_labels(regions: np.ndarray | Grid, shape: tuple[int, int]) -> np.ndarray:
+    arr = regions.values if isinstance(regions, Grid) else np.asarray(regions)
+    if arr.shape != shape:
+        raise SchemaError(f"regions must have the grid's shape {shape}; got {arr.shape}.")
+    arr = np.asarray(arr, dtype=float)
+    arr = np.where(np.isfinite(arr), arr, 0.0)
+    if (arr < 0).any() or not np.array_equal(arr, np.round(arr)):
+        raise SchemaError("region labels must be non-negative integers (0 or NaN: no region).")
+    return arr.astype(np.int64)
+
+
+def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, neighbours: int,
+              average: str, dtype: Any = np.float64) -> sp.csr_matrix:
+    """CSR Laplacian over the nodes with ``sys_id >= 0`` (cell-level graphs only).
+
+    Nodes with ``sys_id == -1`` are grounded: their edges add to the neighbours'
+    diagonals but they get no row or column.
+    """
+    rows, cols = res.shape
+    n_sys = int((sys_id >= 0).sum())
+    stencil = _STENCIL[neighbours]
+    sys_pad = np.full(len(sys_id) + 1, -1, dtype=np.int64)
+    sys_pad[:-1] = sys_id
+    step = max(1, _CHUNK_CELLS // max(cols, 1))
+
+    def chunk(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
+        block = np.full((r1 - r0 + 2, cols + 2), np.nan)
+        block[(lo - r0 + 1):(hi - r0 + 1), 1:-1] = res[lo:hi]
+        ids = np.full((r1 - r0 + 2, cols + 2), -1, dtype=np.int64)
+        ids[(lo - r0 + 1):(hi - r0 + 1), 1:-1] = sys_pad[cell_node[lo:hi]]
+        h = r1 - r0
+        centre = block[1:-1, 1:-1]
+        centre_id = ids[1:-1, 1:-1]
+        k = len(stencil)
+        col = np.empty((h, cols, k), dtype=np.int64)
+        val = np.zeros((h, cols, k))
+        for j, (dr, dc) in enumerate(stencil):
+            if dr == 0 and dc == 0:
+                col[:, :, j] = centre_id
+                continue
+            nb = block[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols]
+            g = edge_conductance(centre, nb, diagonal=bool(dr and dc), average=average)  # type: ignore[arg-type]
+            val[:, :, j] = -g
+            col[:, :, j] = ids[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols]
+        diag_j = stencil.index((0, 0))
+        val[:, :, diag_j] = -val.sum(axis=2)
+        valid = (col >= 0) & (val != 0)
+        valid[:, :, diag_j] = True
+        valid &= (centre_id >= 0)[:, :, None]
+        keep_rows = (centre_id >= 0).ravel()
+        counts = valid.reshape(-1, k).sum(axis=1)[keep_rows]
+        return col[valid], val[valid], counts, centre_id.ravel()[keep_rows]
+
+    # first pass: counts only would cost the same as the fill; collect pieces per chunk
+    # and copy them into exactly-sized arrays (peak = final arrays + one chunk).
+    counts_all = np.zeros(n_sys, dtype=np.int64)
+    pieces = []
+    for r0 in range(0, rows, step):
+        r1 = min(rows, r0 + step)
+        c, v, cnt, rid = chunk(r0, r1)
+        counts_all[rid] = cnt
+        pieces.append((r0, r1, len(c)))
+    nnz = int(counts_all.sum())
+    idx_dtype = np.int32 if max(nnz, n_sys) < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n_sys + 1, dtype=idx_dtype)
+    np.cumsum(counts_all, out=indptr[1:])
+    del counts_all
+    indices = np.empty(nnz, dtype=idx_dtype)
+    data = np.empty(nnz, dtype=dtype)
+    pos = 0
+    for r0, r1, m in pieces:
+        c, v, _, _ = chunk(r0, r1)
+        indices[pos:pos + m] = c
+        data[pos:pos + m] = v
+        pos += m
+    return sp.csr_matrix((data, indices, indptr), shape=(n_sys, n_sys))
+
+
+def _merged_laplacian(graph: RasterGraph, keep: np.ndarray, dtype: Any) -> sp.csr_matrix:
+    """Laplacian of a graph with short-circuit regions: P^T L_cells P, then grounds removed."""
+    res = np.asarray(graph.resistance.values, dtype=float)
+    passable = np.isfinite(res)
+    n_cells = int(passable.sum())
+    cell_id = np.full(res.shape, -1, dtype=np.int32)
+    cell_id[passable] = np.arange(n_cells, dtype=np.int32)
+    lap_cells = _assemble(res, cell_id, np.arange(n_cells), neighbours=graph.neighbours,
+                          average=graph.average, dtype=np.float64)
+    node_of = graph.cell_node[passable]
+    p = sp.csr_matrix((np.ones(n_cells), (np.arange(n_cells), node_of)),
+                      shape=(n_cells, graph.n_nodes))
+    lap = (p.T @ lap_cells @ p).tocsr()
+    del lap_cells
+    # internal edges of a region cancel exactly on the diagonal; clean round-off zeros
+    lap.data[np.abs(lap.data) < 1e-14 * np.abs(lap.data).max()] = 0.0
+    lap.eliminate_zeros()
+    if not keep.all():
+        lap = lap[keep][:, keep]
+    lap = lap.astype(dtype)
+    lap.sort_indices()
+    return sp.csr_matrix(lap)
