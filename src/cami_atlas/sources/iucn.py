@@ -158,8 +158,8 @@ def from_iucn(
         if name not in lower:
             continue
         raw = out[lower[name]]
-        values = pd.to_numeric(raw, errors="coerce").astype("Int64")
-        invalid = raw.notna() & ~values.isin(list(codes))
+        number = pd.to_numeric(raw, errors="coerce")
+        invalid = raw.notna() & ~number.isin(list(codes))
         if invalid.any():
             found = sorted({str(v) for v in raw[invalid]})
             raise UnknownValueError(
@@ -167,6 +167,7 @@ def from_iucn(
                 f"IUCN {name} codes ({', '.join(found[:10])}); valid codes: "
                 f"{_listing(codes)}."
             )
+        values = number.astype("Int64")
         if lower[name] != name:
             out = out.drop(columns=[lower[name]])
         out[name] = values
