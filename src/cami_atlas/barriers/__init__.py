@@ -1,26 +1,43 @@
 """Barrier analysis: which infrastructure is a barrier to which species, and where.
 
-* :mod:`.matrix`   the expert barrier matrix (the 2017 CAMI matrix ships with the package)
-* :mod:`.species`  species names and synonyms -> matrix species
-* :mod:`.classify` classify segments per species (2017 atlas rule)
-* :mod:`.overlay`  km of infrastructure inside species ranges and corridors, by class and country
-* :mod:`.crossings` crossings of corridors, migration routes and GPS tracks
+* :mod:`.matrix`        the expert barrier matrix (the 2017 CAMI matrix ships with the package)
+* :mod:`.species`       species names and synonyms -> matrix species
+* :mod:`.classify`      classify segments per species (rule of the 2017 atlas)
+* :mod:`.overlay`       km of infrastructure inside ranges and corridors, by class and country
+* :mod:`.crossings`     crossings of corridors, migration routes and GPS-track steps
+* :mod:`.baba`          barrier behaviour analysis (BaBA) of GPS tracks
+* :mod:`.fragmentation` effective mesh size of species ranges cut by infrastructure
 """
 
 from __future__ import annotations
 
+from .baba import ALTERED_CLASSES, BABA_CLASSES, BabaResult, baba, barrier_ranking
 from .classify import classify_barriers, classify_barriers_many
+from .crossings import CorridorCrossings, corridor_crossings, track_crossings, track_steps
 from .matrix import MATRIX_COLUMNS, attribute_column, load_matrix, matrix_infra_type
+from .overlay import OUTSIDE_COUNTRIES, infrastructure_in_ranges, species_polygons
 from .species import matrix_species, resolve_species, species_synonyms
 
 __all__ = [
+    "ALTERED_CLASSES",
+    "BABA_CLASSES",
     "MATRIX_COLUMNS",
+    "OUTSIDE_COUNTRIES",
+    "BabaResult",
+    "CorridorCrossings",
     "attribute_column",
+    "baba",
+    "barrier_ranking",
     "classify_barriers",
     "classify_barriers_many",
+    "corridor_crossings",
+    "infrastructure_in_ranges",
     "load_matrix",
     "matrix_infra_type",
     "matrix_species",
     "resolve_species",
+    "species_polygons",
     "species_synonyms",
+    "track_crossings",
+    "track_steps",
 ]
