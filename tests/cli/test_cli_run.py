@@ -1,0 +1,126 @@
+"""``cami-atlas run``: the main job on the default atlas and on a small synthetic atlas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from pyproj import Geod
+from shapely import LineString, box
+
+from cami_atlas.atlas import Atlas
+from cami_atlas.cli import main
+from cami_atlas.cli.run import STEPS, SUMMARY_STEP, Step, run_steps
+
+OUTPUTS = ["layers.csv", "overview_map.html", "summary.md", "summary.txt"]
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("run") / "atlas-output"
+    result = CliRunner().invoke(main, ["run", "--out", str(out)])
+    return out, result
+
+
+def test_run_writes_outputs(default_run) -> None:
+    out, result = default_run
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    assert "validated 10 layers" in result.output
+    layers = pd.read_csv(out / "layers.csv")
+    assert list(layers.columns) == ["name", "kind", "n_features", "geometry_type", "crs",
+                                    "source", "licence", "length_km", "area_km2"]
+    assert layers["name"].tolist() == Atlas.default().layer_names()
+    table = layers.set_index("name")
+    # PROVENANCE.md: railroads total ≈ 155,600 km in the region (measured in ESRI:102025;
+    # geodesic differs by < 0.2 %); roads 290,284 km geodesic including the dropped
+    # 286 km Ferry Route
+    assert table.loc["railways", "length_km"] == pytest.approx(155_600, rel=0.002)
+    assert table.loc["roads", "length_km"] == pytest.approx(290_284, rel=0.0015)
+    assert pd.isna(table.loc["places", "length_km"]) and pd.isna(table.loc["dem", "area_km2"])
+    html = (out / "overview_map.html").read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html")
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("# cami_atlas run summary")
+    assert "© OpenStreetMap contributors" in summary and "SOURCES.md" in summary
+    assert "| Saiga_tatarica | saiga |" in summary
+    text = (out / "summary.txt").read_text(encoding="utf-8")
+    assert "Linear infrastructure in the atlas" in text and "No corridor, protected_area, tracks" in text
+
+
+def test_second_run_refuses_without_overwrite(default_run) -> None:
+    out, _ = default_run
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    again = CliRunner().invoke(main, ["run", "--out", str(out)])
+    assert again.exit_code == 1
+    assert again.output.strip().splitlines() == [
+        f"Error: {out} already holds {', '.join(OUTPUTS)}; pass --overwrite "
+        "to replace them or choose another --out folder."]
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_run_on_own_atlas_with_overwrite(tmp_path: Path) -> None:
+    atlas = Atlas("tiny")
+    line = gpd.GeoDataFrame({"infra_type": ["railway"]},
+                            geometry=[LineString([(70, 45), (71, 45)])], crs="EPSG:4326")
+    atlas.add_layer("rail", line, "infrastructure", source="synthetic", licence="CC0-1.0")
+    land = gpd.GeoDataFrame({"iso3": ["AAA"], "name": ["A"]}, geometry=[box(69, 44, 72, 46)],
+                            crs="EPSG:4326")
+    atlas.add_layer("land", land, "country", source="synthetic", licence="CC0-1.0")
+    path = atlas.save(tmp_path / "tiny.gpkg")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    first = runner.invoke(main, ["run", "--out", str(out), "--atlas", str(path)])
+    assert first.exit_code == 0, first.output
+    table = pd.read_csv(out / "layers.csv").set_index("name")
+    geod = Geod(ellps="WGS84")
+    assert table.loc["rail", "length_km"] == pytest.approx(
+        geod.geometry_length(line.geometry.iloc[0]) / 1000, abs=5e-4)
+    assert table.loc["land", "area_km2"] == pytest.approx(
+        abs(geod.geometry_area_perimeter(box(69, 44, 72, 46))[0]) / 1e6, rel=1e-3)
+    second = runner.invoke(main, ["run", "--out", str(out), "--atlas", str(path),
+                                  "--overwrite"])
+    assert second.exit_code == 0, second.output
+
+
+def test_run_stops_on_invalid_atlas(tmp_path: Path) -> None:
+    atlas = Atlas("broken")
+    line = gpd.GeoDataFrame({"infra_type": ["railway"]},
+                            geometry=[LineString([(70, 45), (71, 45)])], crs="EPSG:4326")
+    atlas.add_layer("rail", line, "infrastructure", source="synthetic", licence="CC0-1.0")
+    path = atlas.save(tmp_path / "broken.gpkg")
+    line.drop(columns="infra_type").assign(kind=["x"]).to_file(path, layer="rail", driver="GPKG")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "--out", str(out), "--atlas", str(path)])
+    assert result.exit_code == 1
+    assert "Error: 1 of 1 layer(s) of the atlas failed validation (rail)" in result.output
+    assert not any(out.iterdir())
+
+
+def test_run_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    no_out = runner.invoke(main, ["run"])
+    assert no_out.exit_code == 2 and "Missing option '--out'" in no_out.output
+    missing = runner.invoke(main, ["run", "--out", str(tmp_path / "o"), "--atlas",
+                                   str(tmp_path / "none.gpkg")])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_steps_are_extensible(tmp_path: Path) -> None:
+    seen = []
+
+    def extra(ctx) -> None:
+        seen.append(ctx.atlas.name)
+        (ctx.path("extra.txt")).write_text("x")
+        ctx.wrote(ctx.path("extra.txt"))
+
+    steps = [s for s in STEPS if s.name != "overview_map"] + [Step("extra", ("extra.txt",), extra)]
+    ctx = run_steps(Atlas.default(), tmp_path, steps=steps, echo=lambda _: None)
+    assert seen == ["cami_default_atlas"]
+    assert sorted(p.name for p in ctx.written) == ["extra.txt", "layers.csv", "summary.md",
+                                                   "summary.txt"]
+    assert "extra.txt" in (tmp_path / "summary.md").read_text()
+    assert SUMMARY_STEP.outputs == ("summary.md", "summary.txt")
