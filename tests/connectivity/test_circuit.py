@@ -1,0 +1,335 @@
+"""Circuit modes against resistor networks solved by hand and a dense pseudo-inverse."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from affine import Affine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely import Point, box
+
+from cami_atlas.connectivity.circuit import (
+    LaplacianSolver,
+    circuit_all_to_one,
+    circuit_one_to_all,
+    circuit_pairwise,
+    effective_resistance,
+    focal_labels,
+    pinch_points,
+)
+from cami_atlas.connectivity.graph import raster_graph
+from cami_atlas.errors import CRSError, DisconnectedGraphWarning, OptionError, SchemaError
+from cami_atlas.raster import Grid
+
+T = Affine(1, 0, 0, 0, -1, 0)  # cell (row, col) has centre x = col + 0.5, y = -row - 0.5
+
+
+def _grid(values, crs=None) -> Grid:
+    return Grid(np.asarray(values, dtype=float), T, crs)
+
+
+def _pts(cells) -> np.ndarray:
+    """(row, col) cells -> float (x, y) centres."""
+    cells = np.asarray(cells, dtype=float)
+    return np.column_stack([cells[:, 1] + 0.5, -cells[:, 0] - 0.5])
+
+
+def _dense_laplacian(r: np.ndarray, neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Laplacian written out cell by cell (average-resistance scheme)."""
+    rows, cols = r.shape
+    ids = -np.ones(r.shape, int)
+    ids[np.isfinite(r)] = np.arange(int(np.isfinite(r).sum()))
+    n = int(ids.max()) + 1
+    lap = np.zeros((n, n))
+    for i in range(rows):
+        for j in range(cols):
+            for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                if neighbours == 4 and di and dj:
+                    continue
+                ii, jj = i + di, j + dj
+                if 0 <= ii < rows and 0 <= jj < cols and ids[i, j] >= 0 and ids[ii, jj] >= 0:
+                    w = 2.0 / (r[i, j] + r[ii, jj]) / (np.sqrt(2) if di and dj else 1.0)
+                    a, b = ids[i, j], ids[ii, jj]
+                    lap[a, b] -= w
+                    lap[b, a] -= w
+                    lap[a, a] += w
+                    lap[b, b] += w
+    return lap, ids
+
+
+# -- series and parallel ----------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["amg", "direct"])
+@pytest.mark.parametrize("neighbours", [4, 8])
+def test_series_row(method, neighbours):
+    r = np.array([[1.0, 3.0, 2.0, 6.0, 4.0]])
+    # edges in series: (1+3)/2 + (3+2)/2 + (2+6)/2 + (6+4)/2 = 2 + 2.5 + 4 + 5 = 13.5
+    out = effective_resistance(_grid(r), _pts([[0, 0], [0, 4]]), neighbours=neighbours,
+                               method=method)
+    assert out.iloc[0, 1] == pytest.approx(13.5, rel=1e-6)
+    assert out.iloc[1, 0] == pytest.approx(13.5, rel=1e-6)
+    assert out.iloc[0, 0] == 0.0
+
+
+def test_series_row_conductance_average():
+    r = np.array([[1.0, 3.0, 6.0]])
+    # edge conductances mean(1/r): (1 + 1/3)/2 = 2/3 -> 1.5 ohm ; (1/3 + 1/6)/2 = 1/4 -> 4 ohm
+    out = effective_resistance(_grid(r), _pts([[0, 0], [0, 2]]), neighbours=4,
+                               average="conductance", method="direct")
+    assert out.iloc[0, 1] == pytest.approx(5.5)
+
+
+def test_two_parallel_rows_halve_the_resistance():
+    n = 6
+    single = effective_resistance(_grid(np.ones((1, n))), _pts([[0, 0], [0, n - 1]]),
+                                  neighbours=4, method="direct").iloc[0, 1]
+    assert single == pytest.approx(n - 1)
+    # two rows whose end columns are shorted terminals: by symmetry no current flows in
+    # the rungs, so two equal branches in parallel: (n - 1) / 2
+    labels = np.zeros((2, n), int)
+    labels[:, 0] = 1
+    labels[:, -1] = 2
+    double = effective_resistance(_grid(np.ones((2, n))), labels, neighbours=4,
+                                  method="direct").iloc[0, 1]
+    assert double == pytest.approx((n - 1) / 2)
+
+
+# -- against a dense pseudo-inverse --------------------------------------------------------------
+@pytest.mark.parametrize("neighbours", [4, 8])
+def test_effective_resistance_matches_pinv(neighbours):
+    rng = np.random.default_rng(7)
+    r = rng.uniform(1, 10, (6, 8))
+    r[2, 2:5] = np.inf  # a wall with gaps around it
+    r[5, 7] = np.nan
+    cells = [[0, 0], [5, 0], [3, 7], [0, 6]]
+    lap, ids = _dense_laplacian(r, neighbours)
+    lplus = np.linalg.pinv(lap)
+    nodes = [ids[i, j] for i, j in cells]
+    expected = np.array([[lplus[a, a] + lplus[b, b] - 2 * lplus[a, b] for b in nodes]
+                         for a in nodes])
+    for method in ("amg", "direct"):
+        out = effective_resistance(_grid(r), _pts(cells), neighbours=neighbours, method=method)
+        np.testing.assert_allclose(out.to_numpy(), expected, rtol=1e-5, atol=1e-9)
+
+
+def test_amg_and_direct_agree_on_a_larger_grid():
+    rng = np.random.default_rng(3)
+    r = rng.lognormal(1, 1, (40, 50)) + 1
+    pts = _pts([[0, 0], [39, 49], [20, 25], [5, 40]])
+    a = circuit_pairwise(_grid(r), pts, method="amg", tol=1e-9)
+    d = circuit_pairwise(_grid(r), pts, method="direct")
+    np.testing.assert_allclose(a.resistances.to_numpy(), d.resistances.to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.current.values, d.current.values, rtol=1e-5, atol=1e-8)
+
+
+# -- current conservation -----------------------------------------------------------------------
+@pytest.mark.parametrize("neighbours", [4, 8])
+def test_current_is_conserved_through_every_cut(neighbours):
+    rng = np.random.default_rng(11)
+    r = rng.uniform(1, 5, (7, 9))
+    r[3, 4] = np.inf
+    g = raster_graph(_grid(r), neighbours=neighbours)
+    src, gnd = g.cell_node[3, 0], g.cell_node[2, 8]
+    solver = LaplacianSolver(graph=g, grounds=[gnd], method="direct")
+    b = np.zeros(g.n_nodes)
+    b[src] = 1.0
+    v = solver.solve(b)
+    lap, ids = _dense_laplacian(r, neighbours)
+    # what enters at the source leaves at the ground: L v = b except at the ground
+    flow = lap @ v
+    assert flow[src] == pytest.approx(1.0)
+    assert flow[gnd] == pytest.approx(-1.0)
+    assert np.allclose(np.delete(flow, [src, gnd]), 0, atol=1e-10)
+    # every vertical cut between columns c and c+1 carries exactly 1 A
+    for c in range(8):
+        left = ids[:, : c + 1][ids[:, : c + 1] >= 0]
+        right = ids[:, c + 1:][ids[:, c + 1:] >= 0]
+        cut = -lap[np.ix_(left, right)]  # edge conductances across the cut
+        assert np.sum(cut * (v[left][:, None] - v[right][None, :])) == pytest.approx(1.0)
+    # the current map shows 1 A at the source and at the ground cells
+    cur = g.to_grid(g.node_currents(v)).values
+    assert cur[3, 0] == pytest.approx(1.0) and cur[2, 8] == pytest.approx(1.0)
+    assert cur[3, 4] == 0.0
+
+
+# -- modes ------------------------------------------------------------------------------------
+def test_pairwise_cumulative_current_on_a_row():
+    # focal cells 0, 2, 4 on a row of 5: pairs (0,2), (0,4), (2,4), 1 A each.
+    # cells 0, 1 carry the pairs (0,2) and (0,4): 2 A; cells 3, 4: (0,4), (2,4): 2 A;
+    # cell 2: ground of (0,2), crossed by (0,4), source of (2,4): 3 A.
+    res = circuit_pairwise(_grid(np.ones((1, 5))), _pts([[0, 0], [0, 2], [0, 4]]),
+                           neighbours=4, method="direct")
+    np.testing.assert_allclose(res.current.values[0], [2, 2, 3, 2, 2])
+    np.testing.assert_allclose(res.resistances.to_numpy(), [[0, 2, 4], [2, 0, 2], [4, 2, 0]])
+    assert res.current.name == "current_a"
+
+
+def test_one_to_all_on_a_row():
+    # source 0: grounds 2 and 4 -> the nearer one at 2 ohm takes all the current
+    # source 2: grounds 0 and 4, two 2-ohm branches in parallel -> 1 ohm
+    res = circuit_one_to_all(_grid(np.ones((1, 5))), _pts([[0, 0], [0, 2], [0, 4]]),
+                             neighbours=4, method="direct")
+    np.testing.assert_allclose(res.resistances["effective_resistance"], [2, 1, 2])
+    # currents: source 0 -> 1 A over cells 0..2; source 2 -> 0.5 A each way (cell 2: 1 A);
+    # source 4 -> 1 A over cells 2..4. Cells: [1+0.5, 1+0.5, 1+1+1, 0.5+1, 0.5+1]
+    np.testing.assert_allclose(res.current.values[0], [1.5, 1.5, 3, 1.5, 1.5])
+
+
+def test_all_to_one_on_a_row():
+    # ground 0: 1 A from 2 and from 4 -> V2 = 2 A * 2 ohm = 4, V4 = 4 + 2 = 6 -> mean 5
+    # ground 2: 1 A from each end at 2 ohm -> mean 2 ; ground 4: symmetric to ground 0
+    res = circuit_all_to_one(_grid(np.ones((1, 5))), _pts([[0, 0], [0, 2], [0, 4]]),
+                             neighbours=4, method="direct")
+    np.testing.assert_allclose(res.resistances["mean_source_voltage"], [5, 2, 5])
+    assert res.resistances["n_sources"].tolist() == [2, 2, 2]
+    # currents: ground 0: cells [2,2,2,1,1]; ground 2: [1,1,2,1,1]; ground 4: [1,1,2,2,2]
+    np.testing.assert_allclose(res.current.values[0], [4, 4, 6, 4, 4])
+
+
+def test_one_to_all_uses_the_reduced_problem_correctly_on_a_2d_grid():
+    # one-to-all resistance of a source = 1 / (sum of its Kron-reduced conductances);
+    # check against the dense Dirichlet solve written here
+    rng = np.random.default_rng(5)
+    r = rng.uniform(1, 4, (5, 6))
+    cells = [[0, 0], [4, 5], [2, 3]]
+    lap, ids = _dense_laplacian(r, 8)
+    nodes = [ids[i, j] for i, j in cells]
+    res = circuit_one_to_all(_grid(r), _pts(cells), method="direct")
+    for k, s in enumerate(nodes):
+        grounds = [n for n in nodes if n != s]
+        keep = np.setdiff1d(np.arange(lap.shape[0]), grounds)
+        b = np.zeros(len(keep))
+        b[np.searchsorted(keep, s)] = 1.0
+        v = np.linalg.solve(lap[np.ix_(keep, keep)], b)
+        assert res.resistances["effective_resistance"].iloc[k] == pytest.approx(
+            v[np.searchsorted(keep, s)], rel=1e-9)
+
+
+# -- disconnected graphs -----------------------------------------------------------------------
+def test_disconnected_parts_give_inf_and_a_warning():
+    r = np.ones((3, 5))
+    r[:, 2] = np.inf
+    pts = _pts([[0, 0], [2, 1], [1, 4]])
+    with pytest.warns(DisconnectedGraphWarning, match="disconnected"):
+        out = effective_resistance(_grid(r), pts, method="direct")
+    assert np.isinf(out.iloc[0, 2]) and np.isinf(out.iloc[1, 2])
+    assert np.isfinite(out.iloc[0, 1])
+    with pytest.warns(DisconnectedGraphWarning):
+        res = circuit_all_to_one(_grid(r), pts, method="amg")
+    assert res.resistances["n_sources"].tolist() == [1, 1, 0]
+    assert res.current.values[1, 4] == pytest.approx(0.0, abs=1e-12)  # the lone node sends and receives nothing
+    with pytest.warns(DisconnectedGraphWarning):
+        res1 = circuit_one_to_all(_grid(r), pts, method="direct")
+    assert np.isinf(res1.resistances["effective_resistance"].iloc[2])
+
+
+def test_focal_node_on_an_impassable_cell_warns():
+    r = np.ones((2, 4))
+    r[0, 3] = np.inf
+    with pytest.warns(DisconnectedGraphWarning, match="impassable"):
+        out = effective_resistance(_grid(r), _pts([[0, 0], [0, 3]]), method="direct")
+    assert np.isinf(out.iloc[0, 1])
+
+
+def test_connected_inputs_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DisconnectedGraphWarning)
+        effective_resistance(_grid(np.ones((3, 3))), _pts([[0, 0], [2, 2]]), method="direct")
+
+
+# -- properties ---------------------------------------------------------------------------------
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), neighbours=st.sampled_from([4, 8]))
+def test_effective_resistance_is_a_metric(seed, neighbours):
+    rng = np.random.default_rng(seed)
+    r = rng.uniform(1, 50, (5, 6))
+    cells = rng.choice(30, size=4, replace=False)
+    out = effective_resistance(_grid(r), _pts(np.column_stack(np.divmod(cells, 6))),
+                               neighbours=neighbours, method="direct").to_numpy()
+    np.testing.assert_allclose(out, out.T, rtol=1e-10)
+    assert (out[~np.eye(4, dtype=bool)] > 0).all()
+    for i in range(4):
+        for j in range(4):
+            for k in range(4):
+                assert out[i, j] <= out[i, k] + out[k, j] + 1e-9
+
+
+# -- pinch points --------------------------------------------------------------------------------
+def test_pinch_points_inside_a_corridor():
+    r = np.ones((5, 5))
+    corridor = np.full((5, 5), np.inf)
+    corridor[2, :] = 0.0  # a one-cell-wide corridor along the middle row
+    corridor[1:4, 0] = 1.0
+    corridor[1:4, 4] = 1.0
+    res = pinch_points(_grid(r), _grid(corridor), _pts([[2, 0], [2, 4]]), neighbours=4,
+                       method="direct")
+    cur = res.current.values
+    assert np.isnan(cur[0, 2]) and np.isnan(cur[4, 4])
+    np.testing.assert_allclose(cur[2, 1:4], 1.0)  # the whole 1 A squeezes through
+    assert res.resistances.iloc[0, 1] == pytest.approx(4.0)
+    # with the cut-off the side cells go: same current, those cells are NaN
+    res2 = pinch_points(_grid(r), _grid(corridor), _pts([[2, 0], [2, 4]]), neighbours=4,
+                        method="direct", max_corridor_value=0.5)
+    assert np.isnan(res2.current.values[1, 0])
+    # a boolean corridor works the same way
+    res3 = pinch_points(_grid(r), Grid(np.isfinite(corridor), T, None), _pts([[2, 0], [2, 4]]),
+                        neighbours=4, method="direct")
+    np.testing.assert_allclose(res3.current.values[2], cur[2])
+    with pytest.raises(SchemaError, match="corridor must be a Grid"):
+        pinch_points(_grid(r), _grid(np.ones((2, 2))), _pts([[2, 0], [2, 4]]))
+
+
+# -- focal inputs and errors --------------------------------------------------------------------------
+def test_focal_from_geodataframe_points_and_polygons():
+    crs = "EPSG:32643"
+    g = _grid(np.ones((4, 6)), crs=crs)
+    cores = gpd.GeoDataFrame({"name": ["west", "east"]},
+                             geometry=[box(0, -4, 1, 0), Point(5.5, -1.5)], crs=crs)
+    lab, ids = focal_labels(g, cores, id_column="name")
+    assert list(ids) == ["west", "east"]
+    assert (lab[:, 0] == 1).all() and lab[1, 5] == 2 and (lab > 0).sum() == 5
+    out = effective_resistance(g, cores, id_column="name", neighbours=4, method="direct")
+    assert list(out.index) == ["west", "east"]
+    with pytest.raises(CRSError, match="reproject"):
+        focal_labels(g, cores.set_crs("EPSG:4326", allow_override=True))
+    with pytest.raises(SchemaError, match="no column"):
+        focal_labels(g, cores, id_column="nope")
+
+
+def test_focal_errors():
+    g = _grid(np.ones((3, 3)))
+    with pytest.raises(SchemaError, match="outside the grid"):
+        focal_labels(g, np.array([[10.0, 10.0]]))
+    with pytest.raises(SchemaError, match="same cell"):
+        focal_labels(g, np.array([[0.2, -0.2], [0.7, -0.7]]))
+    with pytest.raises(SchemaError, match="at least 2 focal"):
+        effective_resistance(g, np.array([[0.5, -0.5]]))
+    with pytest.raises(SchemaError, match=r"\(k, 2\) array"):
+        focal_labels(g, np.zeros(5))
+    with pytest.raises(SchemaError, match="non-negative integers"):
+        focal_labels(g, Grid(np.full((3, 3), -1.0), T, None))
+    with pytest.raises(OptionError, match="method="):
+        effective_resistance(g, _pts([[0, 0], [2, 2]]), method="cholesky")  # type: ignore[arg-type]
+
+
+def test_solver_reuse_and_modified_matrix():
+    lap = sp.csr_matrix(np.array([[1.0, -1, 0], [-1, 2, -1], [0, -1, 1]]))
+    s = LaplacianSolver(lap, grounds=[2], method="direct")
+    two = s.solve(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(two, [[2, 1], [1, 1], [0, 0]])
+    # double the conductance of edge 0-1: the preconditioned solve on the modified matrix
+    delta = sp.csr_matrix(np.array([[1.0, -1, 0], [-1, 1, 0], [0, 0, 0]]))
+    v = s.solve(np.array([1.0, 0, 0]), matrix=s.modified_matrix(delta))
+    np.testing.assert_allclose(v, [1.5, 1.0, 0.0])
+    with pytest.raises(SchemaError, match="exactly one of"):
+        LaplacianSolver()
+    with pytest.raises(SchemaError, match="rows"):
+        s.solve(np.zeros(4))
+    with pytest.raises(SchemaError, match="tol must be"):
+        LaplacianSolver(lap, tol=0)
+    with pytest.raises(SchemaError, match="does not exist"):
+        LaplacianSolver(lap, grounds=[9])
