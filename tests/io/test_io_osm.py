@@ -14,7 +14,7 @@ import pytest
 import shapely
 from shapely import LineString
 
-from cami_atlas.errors import EmptyLayerError, LayerReadError
+from cami_atlas.errors import EmptyLayerError, LayerNotFoundError, LayerReadError, OptionError
 from cami_atlas.io import read_layer, read_osm_pbf, read_vector
 from cami_atlas.measure import geodesic_length_km
 from cami_atlas.sources.osm import (
@@ -359,6 +359,10 @@ def test_read_layer_dispatches_pbf(real_data):
     assert len(a) == 215
     raw = read_vector(pbf, layer="lines")  # raw GDAL layer, shipped config
     assert "surface" in raw.columns and len(raw) == 421
+    with pytest.raises(LayerNotFoundError, match=r"holds 5 layers \('points', 'lines'"):
+        read_vector(pbf)
+    with pytest.raises(OptionError, match=r"engine='fiona' cannot read OpenStreetMap PBF"):
+        read_vector(pbf, layer="lines", engine="fiona")
 
 
 # -- the Astana OSM sample of the default atlas (PROVENANCE §2) ------------------------------

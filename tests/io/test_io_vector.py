@@ -195,7 +195,7 @@ def test_engine_option(tmp_path, monkeypatch):
         read_vector(path, engine="ogr")
     parquet = tmp_path / "lines.parquet"
     synthetic_lines().to_parquet(parquet)
-    with pytest.raises(OptionError, match="engine='fiona' cannot read GeoParquet"):
+    with pytest.raises(OptionError, match=r"engine='fiona' cannot read GeoParquet .*'pyogrio'"):
         read_vector(parquet, engine="fiona")
     monkeypatch.setitem(sys.modules, "fiona", None)  # as if fiona were not installed
     with pytest.raises(OptionError, match=r"needs the fiona package.*pip install fiona"):

@@ -37,7 +37,7 @@ SUPPORTED_FORMATS: dict[str, str] = {
     ".osm": "OpenStreetMap XML",
 }
 
-#: Reading engines (``fiona`` only where it is installed; GeoParquet is read with pyarrow).
+#: Reading engines (``fiona`` only where it is installed and not for GeoParquet or OSM).
 ENGINES: tuple[str, ...] = ("pyogrio", "fiona")
 
 
@@ -179,7 +179,8 @@ def _read_fiona(source: str, layer: str | None) -> gpd.GeoDataFrame:
     except ImportError:
         raise OptionError(
             "engine='fiona' needs the fiona package, which is not installed; install it "
-            "(pip install fiona) or use the default engine='pyogrio'."
+            "(pip install fiona, or pip install 'cami-atlas[fiona]') or use the default "
+            "engine='pyogrio'."
         ) from None
     return gpd.read_file(source, layer=layer, engine="fiona")
 
@@ -207,7 +208,7 @@ def read_vector(
         Layer to read; may be omitted when the file has only one.
     engine : {"pyogrio", "fiona"}, default "pyogrio"
         GDAL binding used by geopandas. ``"fiona"`` needs fiona installed and does not
-        apply to GeoParquet.
+        read GeoParquet or OSM files.
 
     Returns
     -------
@@ -238,12 +239,12 @@ def read_vector(
     check_option("engine", engine, ENGINES)
     path = _existing(path)
     fmt = format_of(path)
+    if engine == "fiona" and fmt in ("GeoParquet", "OpenStreetMap PBF", "OpenStreetMap XML"):
+        raise OptionError(
+            f"{path}: engine='fiona' cannot read {fmt} (fiona does not enable that driver); "
+            "use engine='pyogrio' (the default)."
+        )
     if fmt == "GeoParquet":
-        if engine == "fiona":
-            raise OptionError(
-                f"{path}: engine='fiona' cannot read GeoParquet; use engine='pyogrio' (the "
-                "default), which reads GeoParquet with pyarrow."
-            )
         _pick_layer(path, [path.stem], layer)
         try:
             return gpd.read_parquet(path)
@@ -255,8 +256,6 @@ def read_vector(
             from ..sources.osm import osm_config
 
             with osm_config():
-                if engine == "fiona":
-                    return _read_fiona(where.source, where.layer)
                 return pyogrio.read_dataframe(where.source, layer=where.layer)
         if engine == "fiona":
             return _read_fiona(where.source, where.layer)
