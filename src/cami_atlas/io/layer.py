@@ -122,7 +122,7 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs: Any, where: str) -> gpd.GeoDataFrame:
         raise CRSError(f"crs={crs!r} is not a CRS ({exc}); give e.g. 'EPSG:4326'.") from None
     if gdf.crs is None:
         return gdf.set_crs(wanted)
-    if not gdf.crs.equals(wanted):
+    if not gdf.crs.equals(wanted, ignore_axis_order=True):
         raise CRSError(
             f"{where} is stored in {gdf.crs.to_string()} but crs={crs!r} was given. crs= only "
             "labels files that have no CRS; to change the CRS, reproject after reading "
@@ -209,7 +209,7 @@ def read_layer(
             if grid.crs is None:
                 return Grid(grid.values, grid.transform, CRS.from_user_input(crs),
                             grid.nodata, grid.name)
-            if not grid.crs.equals(CRS.from_user_input(crs)):
+            if not grid.crs.equals(CRS.from_user_input(crs), ignore_axis_order=True):
                 raise CRSError(
                     f"{path} is stored in {grid.crs.to_string()} but crs={crs!r} was given; "
                     "reproject with grid.to_crs(...) instead."
