@@ -184,6 +184,9 @@ def test_read_raster_and_dispatch(tmp_path):
         read_layer(path, "infrastructure")
     with pytest.raises(CRSError, match=r"stored in EPSG:4326 but crs='EPSG:32643'"):
         read_layer(path, "raster", crs="EPSG:32643")
+    with pytest.raises(CRSError, match=r"crs='EPSG:0' is not a CRS"):
+        read_layer(path, "raster", crs="EPSG:0")
+    assert read_layer(path, "raster", crs="EPSG:4326").crs.to_epsg() == 4326
 
 
 def test_raster_errors(tmp_path):

@@ -113,13 +113,17 @@ def _apply_mapping(mapper: Callable[..., Any], gdf: gpd.GeoDataFrame, mapping: s
     return mapper(gdf, **options)
 
 
+def _parse_crs(crs: Any) -> CRS:
+    try:
+        return CRS.from_user_input(crs)
+    except PyprojCRSError as exc:
+        raise CRSError(f"crs={crs!r} is not a CRS ({exc}); give e.g. 'EPSG:4326'.") from None
+
+
 def _check_crs(gdf: gpd.GeoDataFrame, crs: Any, where: str) -> gpd.GeoDataFrame:
     if crs is None:
         return gdf
-    try:
-        wanted = CRS.from_user_input(crs)
-    except PyprojCRSError as exc:
-        raise CRSError(f"crs={crs!r} is not a CRS ({exc}); give e.g. 'EPSG:4326'.") from None
+    wanted = _parse_crs(crs)
     if gdf.crs is None:
         return gdf.set_crs(wanted)
     if not gdf.crs.equals(wanted, ignore_axis_order=True):
@@ -206,10 +210,10 @@ def read_layer(
             raise OptionError(f"option(s) {extra} do not apply to rasters; only band=.")
         grid = read_raster(path, band=mapping_options.get("band", 1))
         if crs is not None:
+            wanted = _parse_crs(crs)
             if grid.crs is None:
-                return Grid(grid.values, grid.transform, CRS.from_user_input(crs),
-                            grid.nodata, grid.name)
-            if not grid.crs.equals(CRS.from_user_input(crs), ignore_axis_order=True):
+                return Grid(grid.values, grid.transform, wanted, grid.nodata, grid.name)
+            if not grid.crs.equals(wanted, ignore_axis_order=True):
                 raise CRSError(
                     f"{path} is stored in {grid.crs.to_string()} but crs={crs!r} was given; "
                     "reproject with grid.to_crs(...) instead."
