@@ -228,7 +228,7 @@ SCHEMAS: dict[str, LayerSchema] = {
                    description="canonical scientific name, Genus_species"),
             Column("common_name", "string"),
             _vocab("season"),
-            Column("presence", "int", description="IUCN presence code 1-7"),
+            Column("presence", "int", description="IUCN presence code 1-6"),
             Column("origin", "int", description="IUCN origin code 1-6"),
             Column("seasonal", "int", description="IUCN seasonality code 1-5"),
         ),
