@@ -19,6 +19,7 @@ from ..errors import CamiAtlasError
 
 # command name -> "module:attribute" inside cami_atlas.cli
 _COMMANDS: dict[str, str] = {
+    "barriers": "barriers:barriers",
     "layers": "layers:layers",
     "run": "run:run",
 }
