@@ -17,6 +17,7 @@ from shapely import LineString, Point, Polygon
 from cami_atlas.barriers.baba import BABA_CLASSES, BabaResult, baba, barrier_ranking
 from cami_atlas.errors import (
     CRSError,
+    EmptyLayerError,
     GeometryTypeError,
     MissingColumnError,
     OptionError,
@@ -521,3 +522,21 @@ def test_real_wyoming_example_data(real_data, layer, kwargs, expected, fixes_in_
     assert rank["index_rescaled"].max() == 1.0 and rank["index_rescaled"].min() == 0.0
     # every event counts for at least one fence (its first fix is within d of one)
     assert rank["total_encounters"].sum() >= len(enc)
+
+
+def test_remaining_error_paths():
+    fixes = _track([(0, -3000), (0, -1500), (0, -50)])
+    with pytest.raises(EmptyLayerError, match="no rows"):
+        baba(fixes.iloc[:0], FENCE, d=100)
+    with pytest.raises(EmptyLayerError, match="no \\(non-empty\\) geometries"):
+        baba(fixes, FENCE.iloc[:0], d=100)
+    with pytest.raises(SchemaError, match="missing individual ids"):
+        baba(fixes.assign(individual=[None, "a", "a"]), FENCE, d=100)
+    with pytest.raises(OptionError, match="no individual has two fixes"):
+        baba(fixes.iloc[:1], FENCE, d=100)
+    assert baba(fixes.iloc[:1], FENCE, d=100, interval=2).counts.sum() == 0
+    ev = baba(fixes, FENCE, d=100).encounters
+    with pytest.raises(CRSError, match="encounters are in"):
+        barrier_ranking(ev, FENCE.to_crs("EPSG:32613"), d=100)
+    with pytest.raises(SchemaError, match="GeoDataFrame or GeoSeries of lines"):
+        baba(fixes, [FENCE.geometry.iloc[0]], d=100)

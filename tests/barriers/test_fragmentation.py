@@ -21,6 +21,7 @@ from cami_atlas.barriers.fragmentation import (
 )
 from cami_atlas.errors import (
     CRSError,
+    EmptyLayerError,
     GeometryTypeError,
     InvalidGeometryError,
     MissingColumnError,
@@ -367,3 +368,15 @@ def test_real_mongolian_gazelle_range_cut_by_railways(real_data):
     assert set(wide.index) == {"MNG", "CHN"}
     assert (wide["CBC"] >= wide["CUT"] * (1 - 1e-12)).all()
     assert (wide["CBC"] > wide["CUT"]).any()
+
+
+def test_remaining_error_paths():
+    with pytest.raises(SchemaError, match="ranges must be a GeoDataFrame"):
+        range_fragmentation(_ranges().geometry, _infra())
+    with pytest.raises(SchemaError, match="infra must be a GeoDataFrame"):
+        range_fragmentation(_ranges(), _infra().geometry)
+    empty = _ranges().assign(geometry=None)
+    with pytest.raises(EmptyLayerError, match="no species with a range geometry"):
+        range_fragmentation(empty, _infra())
+    with pytest.raises(CRSError, match="not a CRS pyproj understands"):
+        effective_mesh_size(SQUARE, CROSS, crs="EPSG:not-a-code")
