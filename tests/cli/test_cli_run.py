@@ -124,3 +124,13 @@ def test_steps_are_extensible(tmp_path: Path) -> None:
                                                    "summary.txt"]
     assert "extra.txt" in (tmp_path / "summary.md").read_text()
     assert SUMMARY_STEP.outputs == ("summary.md", "summary.txt")
+
+
+def test_failed_step_leaves_no_partial_outputs(tmp_path: Path) -> None:
+    def broken(ctx) -> None:
+        raise RuntimeError("analysis crashed")
+
+    steps = [s for s in STEPS if s.name != "overview_map"] + [Step("broken", ("x.csv",), broken)]
+    with pytest.raises(RuntimeError, match="analysis crashed"):
+        run_steps(Atlas.default(), tmp_path / "out", steps=steps, echo=lambda _: None)
+    assert list((tmp_path / "out").iterdir()) == []  # layers.csv was staged, never moved in

@@ -10,11 +10,17 @@ summary; :data:`SUMMARY_STEP` runs last and writes ``summary.md`` and
                       "km of infrastructure by species and barrier class"))
 
 All outputs of all steps are checked before anything is written: if one exists
-and ``--overwrite`` is not given, the job stops and writes nothing.
+and ``--overwrite`` is not given, the job stops and writes nothing. Steps write
+into a staging folder beside the output folder; only when every step has
+succeeded are the files moved into place, so a failed run leaves no partial
+outputs.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,9 +64,8 @@ class RunContext:
         return self.out_dir / name
 
     def wrote(self, path: Path) -> None:
-        """Record (and report) an output that was written."""
+        """Record an output that was written (it is moved into place at the end)."""
         self.written.append(path)
-        self.echo(f"wrote {path}")
 
 
 @dataclass(frozen=True)
@@ -233,9 +238,23 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
     chosen = [*(STEPS if steps is None else steps), SUMMARY_STEP]
     names = [o for s in chosen for o in s.outputs]
     out = prepare_out_dir(Path(out_dir), names, overwrite=overwrite)
-    ctx = RunContext(atlas=atlas, out_dir=out, overwrite=overwrite, echo=echo)
-    for step in chosen:
-        step.func(ctx)
+    staging = Path(tempfile.mkdtemp(prefix=".cami-atlas-run-", dir=out))
+    try:
+        ctx = RunContext(atlas=atlas, out_dir=staging, overwrite=overwrite, echo=echo)
+        for step in chosen:
+            step.func(ctx)
+        final = []
+        for path in ctx.written:
+            target = out / path.relative_to(staging)
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(path, target)
+            final.append(target)
+            echo(f"wrote {target}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    ctx.out_dir = out
+    ctx.written = final
     return ctx
 
 
