@@ -347,6 +347,7 @@ class _Focal:
     nodes: np.ndarray  # node of each focal id, -1 where it has no passable cell
     comp: np.ndarray   # component of each focal node, -1 where none
     columns: np.ndarray | None = field(default=None)  # (n_nodes, k) Green's columns
+    matrix: sp.csr_matrix | None = field(default=None)  # a modified reduced matrix, if any
 
     @property
     def k(self) -> int:
@@ -360,7 +361,7 @@ class _Focal:
             for j in range(self.k):
                 if self.nodes[j] >= 0 and not is_ground[j]:
                     b[self.nodes[j], j] = 1.0
-            self.columns = self.solver.solve(b)
+            self.columns = self.solver.solve(b, matrix=self.matrix)
         return self.columns
 
     def potentials(self) -> np.ndarray:
