@@ -165,3 +165,29 @@ def test_errors(cells, values):
     small = libpysal.weights.lat2W(2, 2)
     with pytest.raises(SchemaError, match=r"weights cover 4 cells"):
         gi_star(cells, values, weights=small)
+
+
+def test_zero_inflated_values_give_no_spurious_cold_spots(cells):
+    """Most cells 0 (no infrastructure): esda's directed p_sim marks zero cells among zero
+    neighbours at p = 1/(P+1); gi_p is raised to the exact hypergeometric probability."""
+    c = cells.centroid
+    y = np.where(((c.x - 30_000) ** 2 + (c.y - 30_000) ** 2) < 25_000**2, 5.0, 0.0)
+    w = libpysal.weights.Queen.from_dataframe(cells, use_index=False, silence_warnings=True)
+    ref = esda.G_Local(y, w, transform="B", star=True, permutations=99, seed=7, n_jobs=1)
+    out = gi_star(cells, y, permutations=99, seed=7)
+    n, zeros = len(y), int((y == 0).sum())
+    card = np.array([w.cardinalities[i] for i in range(n)])
+    neigh_sum = np.array([y[w.neighbors[i]].sum() for i in range(n)])
+    interior_zero = (y == 0) & (neigh_sum == 0) & (card == 6)
+    assert interior_zero.sum() > 20
+    assert (ref.p_sim[interior_zero] == 0.01).all()  # the artefact being corrected
+    # exact probability that 6 neighbours drawn from the other n - 1 cells are all zero
+    from math import comb
+
+    exact = comb(zeros - 1, 6) / comb(n - 1, 6)
+    np.testing.assert_allclose(out["gi_p"].to_numpy()[interior_zero], exact, rtol=1e-9)
+    assert (out["gi_class"][interior_zero] == "not significant").all()
+    assert out["gi_class"].str.startswith("hot spot").sum() >= 5  # the cluster stays hot
+    untouched = ~((y == 0) & (neigh_sum == 0))
+    np.testing.assert_array_equal(out["gi_p"].to_numpy()[untouched & (out["gi_z"] > 0)],
+                                  ref.p_sim[untouched & (out["gi_z"] > 0).to_numpy()])

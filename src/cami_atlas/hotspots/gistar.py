@@ -11,7 +11,14 @@ Inference
 from the other cells ``permutations`` times (seeded, reproducible), and
 ``p_sim = (k + 1) / (permutations + 1)`` where ``k`` counts the draws at least as
 extreme as the observed Gi* *in the direction of the observed deviation*
-(one-sided, "directed"). The smallest possible p is ``1 / (permutations + 1)``, so
+(one-sided, "directed"). One correction: esda counts draws *equal* to the observed
+value as more extreme on the low side, so in zero-inflated data (most cells without
+infrastructure) a zero cell among zero neighbours would get the smallest p-value
+possible and show as a spurious cold spot. Where a cell's neighbour sum is the most
+extreme achievable (lowest with ``z < 0``, highest with ``z > 0``), ``gi_p`` is
+therefore raised to the exact probability that random neighbours reach that extreme
+(hypergeometric); elsewhere ``gi_p`` is esda's ``p_sim`` unchanged.
+The smallest possible p is ``1 / (permutations + 1)``, so
 99 permutations can reach the 99 % level only with ``p <= 0.01``; use 999 or more
 for real analyses. ``p_value="norm"`` uses the one-sided normal p-value of the
 analytical z-score (``esda``'s ``p_norm``), which needs no permutations.
@@ -130,6 +137,60 @@ def _values(cells: gpd.GeoDataFrame, values: Any) -> np.ndarray:
     return y
 
 
+def _extreme_probability(y: np.ndarray, w: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: is the neighbours' sum the smallest achievable, and the exact probability
+    that ``k`` neighbours drawn at random from the other cells reach that minimum."""
+    from scipy.special import gammaln
+
+    adj = w.sparse.tocsr().astype(bool).astype(float)
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    k = np.asarray(adj.sum(axis=1)).ravel().astype(np.int64)
+    observed = adj @ y
+    n = len(y)
+    srt = np.sort(y)
+    prefix = np.concatenate([[0.0], np.cumsum(srt)])
+    kk = np.minimum(k, n - 1)
+    own_in_k = y <= srt[np.maximum(kk - 1, 0)]  # y_i is among the k smallest values
+    min_sum = np.where(own_in_k, prefix[np.minimum(kk + 1, n)] - y, prefix[kk])
+    tol = 1e-9 * max(float(np.abs(y).sum()), 1.0)
+    at_min = (kk > 0) & (observed <= min_sum + tol)
+    # k-th smallest of the others, and how many others lie below / at it
+    m = np.where(own_in_k, srt[np.minimum(kk, n - 1)], srt[np.maximum(kk - 1, 0)])
+    below = np.searchsorted(srt, m, side="left") - (y < m)
+    equal = np.searchsorted(srt, m, side="right") - np.searchsorted(srt, m, side="left") - (
+        y == m)
+    need = kk - below
+    ok = at_min & (need >= 0) & (need <= equal)
+
+    def log_comb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
+
+    prob = np.zeros(n)
+    prob[ok] = np.exp(log_comb(equal[ok], need[ok]) - log_comb(np.full(ok.sum(), n - 1),
+                                                                kk[ok]))
+    return at_min, prob
+
+
+def _tie_floor(y: np.ndarray, w: Any, z: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Raise ``p`` where the neighbourhood is at its most extreme achievable value.
+
+    esda's directed pseudo p-value counts ties with the observed value as more extreme
+    on the low side, so a zero cell among zeros in zero-inflated data gets the smallest
+    p-value possible. At such cells (lowest achievable neighbour sum with ``z < 0``, or
+    the highest with ``z > 0``) the p-value is raised to the exact probability that
+    random neighbours reach that extreme.
+    """
+    p = p.copy()
+    low, p_low = _extreme_probability(y, w)
+    high, p_high = _extreme_probability(-y, w)
+    fix = low & (z < 0)
+    p[fix] = np.maximum(p[fix], p_low[fix])
+    fix = high & (z > 0)
+    p[fix] = np.maximum(p[fix], p_high[fix])
+    return p
+
+
 def _classify(z: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
     label = np.full(len(z), "not significant", dtype=object)
     for level, text in reversed(_LEVELS):  # 90 % first, stricter levels overwrite
@@ -240,6 +301,8 @@ def gi_star(
         np.random.set_state(state)  # noqa: NPY002
     z = np.asarray(g.Zs, dtype=float)
     p = np.asarray(g.p_sim if p_value == "sim" else g.p_norm, dtype=float)
+    if p_value == "sim":
+        p = _tie_floor(y, w, z, p)
     if correction == "fdr":
         from scipy.stats import false_discovery_control
 
