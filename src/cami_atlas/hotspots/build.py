@@ -28,13 +28,13 @@ def _slug(value: object) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", str(value)).strip("_").lower() or "other"
 
 
-def _default_region(ranges: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame | None,
-                    crs: Any) -> gpd.GeoSeries:
-    geoms = [geoms_in(ranges, crs)]
+def _default_region(ranges: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame | None
+                    ) -> gpd.GeoSeries:
+    """Ranges and corridors in the ranges' own CRS (hex_grid densifies lon/lat edges)."""
+    geoms = [geoms_in(ranges, ranges.crs)]
     if corridors is not None:
-        g = geoms_in(corridors, crs)
-        geoms.append(g[~(gpd.GeoSeries(g).is_empty.to_numpy())])
-    return gpd.GeoSeries(np.concatenate(geoms), crs=crs)
+        geoms.append(geoms_in(check_frame(corridors, "corridors"), ranges.crs))
+    return gpd.GeoSeries(np.concatenate(geoms), crs=ranges.crs)
 
 
 def hotspot_grid(
@@ -136,7 +136,7 @@ def hotspot_grid(
     infra_classified = check_frame(infra_classified, "infra_classified")
     ranges = check_frame(ranges, "ranges")
     if region is None:
-        region = _default_region(ranges, corridors, crs)
+        region = _default_region(ranges, corridors)
     cells = hex_grid(region, cell_km=cell_km, shape=shape, crs=crs, clip=clip)
     n = len(cells)
     pieces, _, _ = _overlay(
