@@ -51,7 +51,8 @@ PACKAGES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         ("LICENSE", "LICENSE"),
     ]),
     "glyphicons": ("bootstrap@3.4.1", "MIT", [
-        ("dist/fonts/glyphicons-halflings-regular.woff2", "fonts/glyphicons-halflings-regular.woff2"),
+        ("dist/fonts/glyphicons-halflings-regular.woff2",
+         "fonts/glyphicons-halflings-regular.woff2"),
         ("LICENSE", "LICENSE"),
     ]),
     "awesome-markers": ("drmonty-leaflet-awesome-markers@2.0.2", "MIT", [
@@ -142,8 +143,9 @@ def _npm_pack(spec: str, workdir: Path) -> Path:
 
 def _glyphicons_css(bootstrap3_css: str) -> str:
     """The @font-face and ``.glyphicon*`` rules of Bootstrap 3, woff2 source only."""
-    rules = re.findall(r"(?m)^(@font-face \{[^}]*Glyphicons Halflings[^}]*\}|\.glyphicon[^{]*\{[^}]*\})",
-                       bootstrap3_css)
+    rules = re.findall(
+        r"(?m)^(@font-face \{[^}]*Glyphicons Halflings[^}]*\}|\.glyphicon[^{]*\{[^}]*\})",
+        bootstrap3_css)
     out = []
     for rule in rules:
         if rule.startswith("@font-face"):
