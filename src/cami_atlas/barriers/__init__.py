@@ -14,6 +14,7 @@ from __future__ import annotations
 from .baba import ALTERED_CLASSES, BABA_CLASSES, BabaResult, baba, barrier_ranking
 from .classify import classify_barriers, classify_barriers_many
 from .crossings import CorridorCrossings, corridor_crossings, track_crossings, track_steps
+from .fragmentation import PROCEDURES, effective_mesh_size, fragments, range_fragmentation
 from .matrix import MATRIX_COLUMNS, attribute_column, load_matrix, matrix_infra_type
 from .overlay import OUTSIDE_COUNTRIES, infrastructure_in_ranges, species_polygons
 from .species import matrix_species, resolve_species, species_synonyms
@@ -23,6 +24,7 @@ __all__ = [
     "BABA_CLASSES",
     "MATRIX_COLUMNS",
     "OUTSIDE_COUNTRIES",
+    "PROCEDURES",
     "BabaResult",
     "CorridorCrossings",
     "attribute_column",
@@ -31,10 +33,13 @@ __all__ = [
     "classify_barriers",
     "classify_barriers_many",
     "corridor_crossings",
+    "effective_mesh_size",
+    "fragments",
     "infrastructure_in_ranges",
     "load_matrix",
     "matrix_infra_type",
     "matrix_species",
+    "range_fragmentation",
     "resolve_species",
     "species_polygons",
     "species_synonyms",

@@ -99,7 +99,12 @@ def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS, *, densify: bool) -> np.ndarray:
         step = 0.1 if geoms.crs.is_geographic else 10_000.0
         geoms = gpd.GeoSeries(shapely.segmentize(geoms.values, step), index=gdf.index,
                               crs=geoms.crs)
-    return np.asarray(geoms.to_crs(crs).values, dtype=object)
+    out = np.asarray(geoms.to_crs(crs).values, dtype=object)
+    if densify:  # reprojection can make valid polygons invalid (e.g. near the antimeridian)
+        bad = ~(shapely.is_valid(out) | shapely.is_missing(out))
+        if bad.any():
+            out[bad] = _polygonal(shapely.make_valid(out[bad]))
+    return out
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
