@@ -53,7 +53,7 @@ _STENCIL = {
     4: ((-1, 0), (0, -1), (0, 0), (0, 1), (1, 0)),
     8: ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)),
 }
-_CHUNK_CELLS = 1 << 20  # cells assembled at once (bounds the temporaries)
+_CHUNK_CELLS = 1 << 18  # cells assembled at once (bounds the temporaries)
 
 
 def edge_conductance(r_a: np.ndarray, r_b: np.ndarray, *, diagonal: bool = False,
@@ -351,48 +351,60 @@ def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, nei
     rows, cols = res.shape
     n_sys = int((sys_id >= 0).sum())
     stencil = _STENCIL[neighbours]
-    sys_pad = np.full(len(sys_id) + 1, -1, dtype=np.int64)
+    id_dtype = np.int32 if len(sys_id) < np.iinfo(np.int32).max else np.int64
+    sys_pad = np.full(len(sys_id) + 1, -1, dtype=id_dtype)
     sys_pad[:-1] = sys_id
     step = max(1, _CHUNK_CELLS // max(cols, 1))
+    k = len(stencil)
+    diag_j = stencil.index((0, 0))
 
-    def chunk(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def ids_block(r0: int, r1: int) -> np.ndarray:
+        lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
+        ids = np.full((r1 - r0 + 2, cols + 2), -1, dtype=id_dtype)
+        ids[(lo - r0 + 1):(hi - r0 + 1), 1:-1] = sys_pad[cell_node[lo:hi]]
+        return ids
+
+    def counts(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Entries per system row: the diagonal + neighbours that are system nodes."""
+        ids = ids_block(r0, r1)
+        h = r1 - r0
+        centre_id = ids[1:-1, 1:-1]
+        cnt = np.ones((h, cols), dtype=np.int64)
+        for dr, dc in stencil:
+            if dr or dc:
+                cnt += ids[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols] >= 0
+        keep = centre_id >= 0
+        return cnt[keep], centre_id[keep]
+
+    def fill(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
         block = np.full((r1 - r0 + 2, cols + 2), np.nan)
         block[(lo - r0 + 1):(hi - r0 + 1), 1:-1] = res[lo:hi]
-        ids = np.full((r1 - r0 + 2, cols + 2), -1, dtype=np.int64)
-        ids[(lo - r0 + 1):(hi - r0 + 1), 1:-1] = sys_pad[cell_node[lo:hi]]
+        ids = ids_block(r0, r1)
         h = r1 - r0
         centre = block[1:-1, 1:-1]
         centre_id = ids[1:-1, 1:-1]
-        k = len(stencil)
-        col = np.empty((h, cols, k), dtype=np.int64)
-        val = np.zeros((h, cols, k))
+        col = np.empty((h, cols, k), dtype=id_dtype)
+        val = np.zeros((h, cols, k), dtype=dtype)
         for j, (dr, dc) in enumerate(stencil):
             if dr == 0 and dc == 0:
                 col[:, :, j] = centre_id
                 continue
             nb = block[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols]
-            g = edge_conductance(centre, nb, diagonal=bool(dr and dc), average=average)  # type: ignore[arg-type]
-            val[:, :, j] = -g
+            val[:, :, j] = -edge_conductance(centre, nb, diagonal=bool(dr and dc),
+                                             average=average)  # type: ignore[arg-type]
             col[:, :, j] = ids[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols]
-        diag_j = stencil.index((0, 0))
         val[:, :, diag_j] = -val.sum(axis=2)
-        valid = (col >= 0) & (val != 0)
-        valid[:, :, diag_j] = True
+        valid = col >= 0
         valid &= (centre_id >= 0)[:, :, None]
-        keep_rows = (centre_id >= 0).ravel()
-        counts = valid.reshape(-1, k).sum(axis=1)[keep_rows]
-        return col[valid], val[valid], counts, centre_id.ravel()[keep_rows]
+        return col[valid], val[valid]
 
-    # first pass: counts only would cost the same as the fill; collect pieces per chunk
-    # and copy them into exactly-sized arrays (peak = final arrays + one chunk).
+    # pass 1: row counts (cheap integer work) -> exact CSR arrays; pass 2: fill them
+    # chunk by chunk (peak = the final arrays + one chunk of temporaries).
     counts_all = np.zeros(n_sys, dtype=np.int64)
-    pieces = []
     for r0 in range(0, rows, step):
-        r1 = min(rows, r0 + step)
-        c, v, cnt, rid = chunk(r0, r1)
+        cnt, rid = counts(r0, min(rows, r0 + step))
         counts_all[rid] = cnt
-        pieces.append((r0, r1, len(c)))
     nnz = int(counts_all.sum())
     idx_dtype = np.int32 if max(nnz, n_sys) < np.iinfo(np.int32).max else np.int64
     indptr = np.zeros(n_sys + 1, dtype=idx_dtype)
@@ -401,11 +413,11 @@ def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, nei
     indices = np.empty(nnz, dtype=idx_dtype)
     data = np.empty(nnz, dtype=dtype)
     pos = 0
-    for r0, r1, m in pieces:
-        c, v, _, _ = chunk(r0, r1)
-        indices[pos:pos + m] = c
-        data[pos:pos + m] = v
-        pos += m
+    for r0 in range(0, rows, step):
+        c, v = fill(r0, min(rows, r0 + step))
+        indices[pos:pos + len(c)] = c
+        data[pos:pos + len(c)] = v
+        pos += len(c)
     return sp.csr_matrix((data, indices, indptr), shape=(n_sys, n_sys))
 
 
