@@ -410,8 +410,10 @@ def _add_features(m: folium.Map, geoms: np.ndarray, *, name: str, keys: pd.Serie
                   legend: str | None = None, label_html: str = "") -> folium.FeatureGroup:
     props = table.feature_props()
     key_list = [keys] * len(geoms) if isinstance(keys, str) else keys.tolist()
-    for prop, key in zip(props, key_list, strict=True):
-        prop["k"] = key
+    codes, uniques = pd.factorize(pd.Series(key_list, dtype=object))
+    styles = {str(i): styles[key] for i, key in enumerate(uniques)}  # short, text-free keys
+    for prop, code in zip(props, codes.tolist(), strict=True):
+        prop["k"] = str(code)
     if fill_colors is not None:
         for prop, color in zip(props, fill_colors.tolist(), strict=True):
             if color is not None:
@@ -917,14 +919,12 @@ def add_raster(m: folium.Map, grid: Grid, *, name: str | None = None, cmap: str 
                        "(Grid(..., crs=...)).")
     if not (isinstance(max_cells, int | np.integer) and max_cells >= 4):
         raise SchemaError(f"max_cells must be an integer >= 4; got {max_cells!r}.")
+    check_option("resampling", resampling, _RESAMPLING)
     lo_lat, hi_lat = _lat_range(grid)
     if lo_lat < -85.05 or hi_lat > 85.05:
         raise CRSError(f"{what} reaches latitude {lo_lat:.2f}..{hi_lat:.2f}; Web Mercator "
                        "maps stop at ±85.05°. Clip the grid first.")
-    merc = grid.to_crs("EPSG:3857", resampling=resampling)
-    if merc.values.size > max_cells:
-        cell = abs(merc.transform.a) * np.sqrt(merc.values.size / max_cells)
-        merc = grid.to_crs("EPSG:3857", cell_size_m=float(cell), resampling=resampling)
+    merc = _to_mercator(grid, max_cells, resampling)
     values = merc.values.astype(float)
     norm = _norm(values, vmin, vmax, scale, what)
     colormap = _cmap(cmap)
@@ -948,6 +948,35 @@ def add_raster(m: folium.Map, grid: Grid, *, name: str | None = None, cmap: str 
                                  note), layer=overlay))
     _extend_bounds(m, (float(w), float(s), float(e), float(n)))
     return overlay
+
+
+_RESAMPLING = ("nearest", "bilinear", "average", "max", "min")
+#: Small grids are drawn on at least this many Web-Mercator pixels, so that cell edges
+#: fall within a small fraction of a cell of where they are.
+_MIN_DISPLAY_CELLS = 512 * 512
+
+
+def _to_mercator(grid: Grid, max_cells: int, resampling: str) -> Grid:
+    """``grid`` warped to EPSG:3857 on exactly its bounding box, with between
+    ``min(max_cells, 512**2)`` and ``max_cells`` pixels (and at least its own count)."""
+    import rasterio.warp
+    from rasterio.enums import Resampling
+    from rasterio.transform import from_bounds
+
+    rows, cols = grid.shape
+    west, south, east, north = rasterio.warp.transform_bounds(
+        grid.crs, "EPSG:3857", *grid.bounds, densify_pts=21)
+    n = min(max_cells, max(rows * cols, _MIN_DISPLAY_CELLS))
+    aspect = (east - west) / (north - south)
+    width = max(1, round(float(np.sqrt(n * aspect))))
+    height = max(1, min(round(n / width), max_cells // width))
+    transform = from_bounds(west, south, east, north, width, height)
+    dst = np.full((height, width), np.nan)
+    rasterio.warp.reproject(
+        grid.values.astype("float64"), dst, src_transform=grid.transform, src_crs=grid.crs,
+        dst_transform=transform, dst_crs="EPSG:3857", src_nodata=np.nan, dst_nodata=np.nan,
+        resampling=Resampling[resampling])
+    return Grid(dst, transform, "EPSG:3857", None, grid.name)
 
 
 def _lat_range(grid: Grid) -> tuple[float, float]:
