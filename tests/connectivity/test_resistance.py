@@ -324,3 +324,34 @@ def test_burn_errors():
                             crossing_radius_m=-1)
     with pytest.raises(SchemaError, match="must be a GeoDataFrame"):
         burn_infrastructure(base, [road])
+
+
+# -- real data: GEBCO_2023 1' DEM of the Tian Shan (PROVENANCE §5) ---------------------------
+def test_slope_resistance_on_real_gebco_dem(real_data):
+    from pyproj import Transformer
+
+    dem = Grid.from_geotiff(real_data / "dem" / "gebco2023_kyrgyzstan_tianshan_1arcmin.tif")
+    assert dem.crs.is_geographic
+    with pytest.raises(CRSError, match="lat/lon"):
+        slope_resistance(dem)
+    utm = dem.to_crs("EPSG:32643", cell_size_m=2000)
+    inside = np.isfinite(utm.values)
+    z = utm.values[inside]
+    # PROVENANCE §5: 115..7,633 m in the 15" source; block means and bilinear resampling
+    # stay inside that range, and the window still spans lowlands and 7,000 m peaks
+    assert 115 <= z.min() < 500 and 6500 < z.max() <= 7633
+    slope = slope_degrees(utm).values
+    s = slope[np.isfinite(slope)]
+    assert s.min() >= 0 and s.max() < 90 and s.max() > 10
+    tr = Transformer.from_crs("EPSG:4326", "EPSG:32643", always_xy=True)
+    # spot checks of PROVENANCE §5: Issyk-Kul surface 1,600 m (flat), Bishkek 769 m, Tashkent 443 m
+    for lon, lat, elev, tol in [(77.25, 42.43, 1600, 2), (77.5, 42.5, 1600, 2),
+                                (74.59, 42.87, 769, 40), (69.24, 41.31, 443, 40)]:
+        r, c = utm.rowcol(*tr.transform(lon, lat))
+        assert utm.values[r, c] == pytest.approx(elev, abs=tol)
+    r, c = utm.rowcol(*tr.transform(77.25, 42.43))
+    assert slope[r, c] < 0.1  # the lake surface is flat
+    res = slope_resistance(dem, crs="EPSG:32643", cell_size_m=2000, max_resistance=100.0)
+    assert res.crs.equals("EPSG:32643") and res.cell_size_m == 2000.0
+    np.testing.assert_allclose(res.values, 1 + 99 * slope / 90, equal_nan=True)
+    assert check_resistance(res) is res
