@@ -8,12 +8,36 @@ Resistance encoding (one across the library): finite values ``>= 1`` passable,
                    barrier class (no diagonal leaks), crossing structures
 ``costdistance``   cost distance (mean resistance x step length), least-cost paths
 ``corridors``      normalised least-cost corridors and their mosaic (Linkage Mapper method)
+``graph``          the raster graph (Circuitscape edge conductances, sparse Laplacian)
+``circuit``        circuit theory: effective resistance, current maps, pinch points
+``patchgraph``     patch graphs and PC / IIC / ECA connectivity indices, element importance
+``impact``         connectivity lost or regained per infrastructure group (barrier impact)
 """
 
 from __future__ import annotations
 
+from .circuit import (
+    CircuitResult,
+    LaplacianSolver,
+    circuit_all_to_one,
+    circuit_one_to_all,
+    circuit_pairwise,
+    current_map,
+    effective_resistance,
+    focal_labels,
+    pinch_points,
+)
 from .corridors import CorridorResult, least_cost_corridors, normalized_corridor
 from .costdistance import cost_distance, least_cost_paths
+from .graph import RasterGraph, edge_conductance, raster_graph
+from .impact import BarrierImpact, apply_barrier_masks, barrier_impact
+from .patchgraph import (
+    connectivity_indices,
+    decay_probability,
+    link_importance,
+    node_importance,
+    patch_graph,
+)
 from .resistance import (
     DEFAULT_BARRIER_RESISTANCE,
     burn_infrastructure,
@@ -28,15 +52,35 @@ from .resistance import (
 
 __all__ = [
     "DEFAULT_BARRIER_RESISTANCE",
+    "BarrierImpact",
+    "CircuitResult",
     "CorridorResult",
+    "LaplacianSolver",
+    "RasterGraph",
+    "apply_barrier_masks",
+    "barrier_impact",
     "burn_infrastructure",
     "check_resistance",
+    "circuit_all_to_one",
+    "circuit_one_to_all",
+    "circuit_pairwise",
     "combine_resistance",
+    "connectivity_indices",
     "cost_distance",
+    "current_map",
+    "decay_probability",
+    "edge_conductance",
+    "effective_resistance",
+    "focal_labels",
     "four_neighbour_guard",
     "least_cost_corridors",
     "least_cost_paths",
+    "link_importance",
+    "node_importance",
     "normalized_corridor",
+    "patch_graph",
+    "pinch_points",
+    "raster_graph",
     "reclassify",
     "resistance_from_function",
     "slope_degrees",
