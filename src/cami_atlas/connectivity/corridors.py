@@ -122,6 +122,8 @@ def least_cost_corridors(
     ``CWD_a + CWD_b - LCD_ab`` truncated at ``width``; the mosaic keeps the minimum
     per cell. Unlike Linkage Mapper, pairs are not pruned by Euclidean adjacency or by
     whether their path crosses a third core: filter ``pairs`` and rebuild if needed.
+    Memory: one float64 surface per core is kept (8 bytes x cells x cores), plus the
+    search itself (about 65 bytes per cell, see ``benchmarks/RESULTS.md``).
 
     Parameters
     ----------
