@@ -73,8 +73,8 @@ class Grid:
     def bounds(self) -> tuple[float, float, float, float]:
         """(left, bottom, right, top) in the grid's CRS."""
         rows, cols = self.shape
-        left, top = self.transform * (0, 0)
-        right, bottom = self.transform * (cols, rows)
+        left, top = self.transform @ (0, 0)
+        right, bottom = self.transform @ (cols, rows)
         return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
     @property
@@ -117,13 +117,13 @@ class Grid:
         """Coordinates of cell centres."""
         rows = np.asarray(rows, dtype=float) + 0.5
         cols = np.asarray(cols, dtype=float) + 0.5
-        x, y = self.transform * (cols, rows)
+        x, y = self.transform @ (cols, rows)
         return np.asarray(x), np.asarray(y)
 
     def rowcol(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row and column of the cells that hold the points (x, y)."""
         inv = ~self.transform
-        c, r = inv * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        c, r = inv @ (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         return np.floor(r).astype(np.int64), np.floor(c).astype(np.int64)
 
     # -- files ----------------------------------------------------------------
