@@ -49,12 +49,15 @@ from ..barriers.species import matrix_species
 from ..schema import BARRIER_CLASSES
 from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir, split_multi
 
-__all__ = ["OUTPUTS", "BarrierResults", "analyse_atlas", "barriers", "barriers_run_step",
-           "summary_markdown", "write_results"]
+__all__ = ["OUTPUTS", "RUN_OUTPUTS", "BarrierResults", "analyse_atlas", "barriers",
+           "barriers_run_step", "summary_markdown", "write_results"]
 
 #: Files always written (crossing tables only when the atlas has corridors / tracks).
 OUTPUTS: tuple[str, ...] = ("barrier_lengths.csv", "classified_segments.gpkg",
                             "fragmentation.csv", "barrier_summary.md")
+#: Every file the barrier step of ``cami-atlas run`` may write (checked before the job).
+RUN_OUTPUTS: tuple[str, ...] = (*OUTPUTS, "corridor_crossings.csv",
+                                "corridor_crossing_counts.csv", "track_crossings.csv")
 
 
 @dataclass
@@ -333,7 +336,16 @@ def barriers_run_step(ctx: Any) -> None:
     """Step of ``cami-atlas run``: barrier analysis with its outputs and a summary section."""
     from .run import Section
 
-    res = analyse_atlas(ctx.atlas, progress=True)
+    atlas = ctx.atlas
+    missing = [k for k, have in (("infrastructure", atlas.layer_names("infrastructure")),
+                                 ("species_range or corridor",
+                                  atlas.layer_names("species_range")
+                                  or atlas.layer_names("corridor"))) if not have]
+    if missing:
+        ctx.sections.append(Section("Barriers", [
+            f"Barrier analysis skipped: the atlas has no {' and no '.join(missing)} layer."]))
+        return
+    res = analyse_atlas(atlas, progress=True)
     ctx.results["barriers"] = res
     write_results(res, ctx.atlas, ctx.out_dir, overwrite=ctx.overwrite, wrote=ctx.wrote)
     t = res.lengths

@@ -35,6 +35,8 @@ from ..atlas import Atlas, layer_summary
 from ..errors import SchemaError
 from ..measure import area_km2, geodesic_length_km
 from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir
+from .barriers import RUN_OUTPUTS as BARRIER_OUTPUTS
+from .barriers import barriers_run_step
 from .layers import format_table
 
 
@@ -213,6 +215,9 @@ def _plain(title: str, sections: list[Section]) -> str:
 STEPS: list[Step] = [
     Step("validate", (), validate_step, "validate every layer of the atlas"),
     Step("layers", ("layers.csv",), layers_step, "layer summary with lengths and areas"),
+    Step("barriers", BARRIER_OUTPUTS, barriers_run_step,
+         "km of infrastructure in species ranges by barrier class and country; classified "
+         "segments; range fragmentation; crossings"),
     Step("overview_map", ("overview_map.html",), overview_map_step,
          "self-contained overview map"),
 ]
@@ -265,7 +270,9 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
 def run(out_dir: Path, atlas_path: Path | None, overwrite: bool) -> None:
     """Run the main job: validate the atlas, summarise its layers, draw the overview map.
 
-    Writes layers.csv, summary.md, summary.txt and overview_map.html into --out.
+    Writes layers.csv, the barrier analysis (barrier_lengths.csv, classified_segments.gpkg,
+    fragmentation.csv, barrier_summary.md), summary.md, summary.txt and overview_map.html
+    into --out.
     """
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     ctx = run_steps(atlas, out_dir, overwrite=overwrite)
