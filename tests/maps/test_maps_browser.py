@@ -148,3 +148,64 @@ def test_malicious_names_show_as_text_and_run_nothing(browser, tmp_path, infra, 
     assert page.eval("document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert page.eval("Array.from(document.scripts).filter(function (s) {"
                      " return s.textContent.trim() === 'alert(1)'; }).length") == 0
+
+
+def test_notebook_additions_work_offline(browser, tmp_path, infra):
+    import folium
+
+    m = build_map([infra], basemap=None, offline=True)
+    # what a notebook adds afterwards with folium itself: a default marker, an awesome
+    # marker with a glyphicon and one with a Font Awesome icon, a new layer
+    later = folium.FeatureGroup(name="Added later").add_to(m)
+    folium.Marker([45, 55], tooltip="default").add_to(later)
+    folium.Marker([46, 57], icon=folium.Icon(icon="info-sign")).add_to(later)
+    folium.Marker([44, 60], icon=folium.Icon(icon="flag", prefix="fa", angle=45)).add_to(later)
+    path = save_map(m, tmp_path / "notebook.html")
+
+    page = browser()
+    result = page.open(path)
+    _wait_for(page, "document.querySelectorAll('.leaflet-control-layers-overlays input')"
+                    ".length === 2")
+    icons = page.eval("""(function () {
+        var img = document.querySelector('img.leaflet-marker-icon');
+        var fa = document.querySelector('.awesome-marker i.fa-flag');
+        var gly = document.querySelector('.awesome-marker i.glyphicon-info-sign');
+        return {img: img ? img.src.slice(0, 22) : null,
+                fa: fa ? getComputedStyle(fa, '::before').fontFamily : null,
+                gly: gly ? getComputedStyle(gly, '::before').fontFamily : null,
+                rotation: fa ? getComputedStyle(fa).transform : null,
+                faLoaded: document.fonts.check('900 12px "Font Awesome 6 Free"'),
+                glyLoaded: document.fonts.check('12px "Glyphicons Halflings"')};
+    })()""")
+    checks = _map_checks(page)
+    page.screenshot(_shot_dir(tmp_path) / "notebook_map.png")
+    assert result.exceptions == [] and result.console_errors == []
+    assert [u for u in result.requests if not u.startswith("data:")] == [path.resolve().as_uri()]
+    assert checks["labels"] == ["Infrastructure", "Added later"]
+    assert icons["img"] == "data:image/png;base64,"  # Leaflet's default marker, inlined
+    assert "Font Awesome 6 Free" in icons["fa"] and icons["faLoaded"]
+    assert "Glyphicons Halflings" in icons["gly"] and icons["glyLoaded"]
+    # Icon(angle=45): cos 45 = 0.707107 in the CSS rotation matrix
+    assert icons["rotation"] == "matrix(0.707107, 0.707107, -0.707107, 0.707107, 0, 0)"
+
+
+def test_default_atlas_overview_in_the_browser(browser, tmp_path):
+    from cami_atlas.atlas import Atlas
+    from cami_atlas.maps import overview_map
+
+    atlas = Atlas.default()
+    m = overview_map(atlas, species="Saiga_tatarica", basemap=None)
+    path = save_map(m, tmp_path / "overview.html")
+    page = browser()
+    result = page.open(path, settle_s=0.5)
+    _wait_for(page, "document.querySelectorAll('.leaflet-control-layers-overlays input')"
+                    ".length > 0", timeout_s=10)
+    checks = _map_checks(page)
+    n_paths = page.eval("document.querySelectorAll('path.leaflet-interactive').length")
+    page.screenshot(_shot_dir(tmp_path) / "overview_saiga.png")
+    assert result.exceptions == [] and result.console_errors == []
+    assert [u for u in result.requests if not u.startswith("data:")] == [path.resolve().as_uri()]
+    assert checks["overlays"] == len(layer_names(m)) == 6
+    assert checks["labels"][2] == "Range: Saiga tatarica"
+    assert checks["legends"] == 2  # railways and roads (osm_astana starts hidden)
+    assert n_paths > 5000  # the railway and road segments are drawn

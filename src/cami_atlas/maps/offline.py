@@ -141,6 +141,10 @@ def _inline_css(css: str, rel: str, source_url: str) -> str:
         seen.update(files)
         return rule
 
+    imports = _IMPORT.findall(css)
+    if imports:
+        raise AssetNotVendoredError(
+            f"the style sheet {source_url} @imports {imports[0]}; not supported offline.")
     css = _FONT_FACE.sub(font_face, css)
 
     def url(match: re.Match[str]) -> str:
@@ -156,10 +160,6 @@ def _inline_css(css: str, rel: str, source_url: str) -> str:
         return f'url("{_data_uri(found)}")'
 
     css = _CSS_URL.sub(url, css)
-    imports = _IMPORT.findall(css)
-    if imports:
-        raise AssetNotVendoredError(
-            f"the style sheet {source_url} @imports {imports[0]}; not supported offline.")
     return _SOURCE_MAP.sub("", css)
 
 

@@ -56,7 +56,7 @@ PACKAGES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         ("LICENSE", "LICENSE"),
     ]),
     "awesome-markers": ("drmonty-leaflet-awesome-markers@2.0.2", "MIT", [
-        ("js/leaflet.awesome-markers.min.js", "leaflet.awesome-markers.min.js"),
+        ("js/leaflet.awesome-markers.js", "leaflet.awesome-markers.js"),
         ("css/leaflet.awesome-markers.css", "leaflet.awesome-markers.css"),
         ("css/images/markers-soft.png", "images/markers-soft.png"),
         ("css/images/markers-soft@2x.png", "images/markers-soft@2x.png"),
@@ -109,7 +109,7 @@ URLS: dict[str, str] = {
     "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css":
         "glyphicons/glyphicons.css",
     f"{_CDNJS}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js":
-        "awesome-markers/leaflet.awesome-markers.min.js",
+        "awesome-markers/leaflet.awesome-markers.js",
     f"{_CDNJS}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css":
         "awesome-markers/leaflet.awesome-markers.css",
     f"{_JSD}/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css":
