@@ -1,0 +1,205 @@
+"""``cami-atlas map``: an interactive map of chosen atlas layers.
+
+Examples
+--------
+::
+
+    cami-atlas map --layers countries,railways,species_ranges --species saiga --out saiga.html
+    cami-atlas map --atlas my_atlas.gpkg --layers roads,dem --out map.html --offline --overwrite
+
+The map is one self-contained HTML file (Leaflet, plugins, styles and icons inlined).
+``--offline`` leaves out the basemap tiles, so the file makes no network request at all.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import geopandas as gpd
+
+from ..atlas import Atlas
+from ..errors import OptionError, UnknownSpeciesError
+from ..schema import canonical_species_name
+from ._common import atlas_option, overwrite_option, split_multi
+
+__all__ = ["layers_map", "map_command"]
+
+_VECTOR_STYLE = {
+    "country": {"color": "#636363", "weight": 0.8, "fill_opacity": 0.04},
+    "border": {"color": "#252525", "weight": 1.6, "fill_opacity": 0.0},
+    "water": {"color": "#2b83ba", "weight": 1.0, "fill_opacity": 0.35},
+    "protected_area": {"color": "#238b45", "weight": 1.0, "fill_opacity": 0.25},
+}
+
+
+def _title(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _species_rows(gdf: gpd.GeoDataFrame, species: str, layer: str, *,
+                  strict: bool) -> gpd.GeoDataFrame:
+    """Rows of ``species`` (exact canonical name, else the same barrier-matrix species)."""
+    from ..barriers import matrix_species, resolve_species
+
+    names = gdf["species"].astype(str).map(canonical_species_name)
+    hit = gdf[(names == canonical_species_name(species)).to_numpy()]
+    if hit.empty:
+        try:
+            target = resolve_species(species)
+        except UnknownSpeciesError:
+            target = None
+        mapping = matrix_species(list(names.unique()))
+        same = [n for n, m in mapping.items() if target is not None and m == target]
+        hit = gdf[names.isin(same).to_numpy()]
+    if hit.empty and strict:
+        raise UnknownSpeciesError(
+            f"species {species!r} has no feature in atlas layer {layer!r}; species there: "
+            f"{', '.join(sorted(names.unique())[:20])}.")
+    return hit
+
+
+def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = None,
+               basemap: str | None = "OpenStreetMap", offline: bool = False,
+               title: str | None = None, simplify_m: float | None = 500.0) -> Any:
+    """A folium map of the named atlas layers, each drawn by kind, in the order given.
+
+    ``species_range`` layers get one toggleable layer per species (with ``species`` only
+    that one), ``corridor`` layers one layer (with ``species``: its corridors),
+    ``infrastructure`` one layer each, coloured by barrier class for ``species`` when the
+    barrier matrix rates it (else by type, with a warning), ``tracks`` and ``places``
+    clustered points, rasters an image overlay, other kinds one outlined layer each.
+
+    Parameters
+    ----------
+    atlas : Atlas
+    layers : sequence of str
+        Layer names (see ``atlas.layer_names()``).
+    species : str, optional
+        Species name or synonym (``"saiga"``).
+    basemap, offline
+        As in :func:`cami_atlas.maps.build_map`.
+    title : str, optional
+        Default: the atlas name (+ species).
+    simplify_m : float or None
+        Display simplification, metres.
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    LayerNotFoundError
+        A layer is not in the atlas.
+    OptionError
+        No layer given.
+    UnknownSpeciesError
+        ``species`` has no range in a ``species_range`` layer asked for.
+
+    Examples
+    --------
+    >>> from cami_atlas.maps import layer_names
+    >>> m = layers_map(Atlas.default(), ["borders", "railways"], basemap=None)
+    >>> layer_names(m)
+    ['Borders', 'Railways']
+    """
+    from ..maps import (
+        add_corridors,
+        add_infrastructure,
+        add_points,
+        add_ranges,
+        add_raster,
+        add_vector,
+        build_map,
+        fix_view,
+    )
+
+    names = list(dict.fromkeys(layers))
+    if not names:
+        raise OptionError(f"give at least one layer; the atlas has: "
+                          f"{', '.join(atlas.layer_names())}.")
+    kinds = {n: atlas.kind_of(n) for n in names}  # raises LayerNotFoundError with the list
+    colour_species = species
+    if species is not None:
+        from ..barriers import resolve_species
+
+        try:
+            resolve_species(species)
+        except UnknownSpeciesError as exc:
+            if "infrastructure" in kinds.values():
+                warnings.warn(f"{exc} Infrastructure is coloured by type instead.",
+                              UserWarning, stacklevel=2)
+            colour_species = None
+    if title is None:
+        title = atlas.name + (f": {species.replace('_', ' ')}" if species else "")
+    m = build_map(title=title, basemap=basemap, offline=offline)
+    region = getattr(atlas, "region", None)
+    if region is not None and not region.is_empty:
+        fix_view(m, region.bounds)
+    for name in names:
+        kind = kinds[name]
+        data = atlas.read(name)
+        label = _title(name)
+        if kind == "raster":
+            add_raster(m, data, name=label)
+        elif kind == "species_range":
+            if species is not None:
+                data = _species_rows(data, species, name, strict=True)
+            add_ranges(m, data, simplify_m=simplify_m,
+                       show=species is not None or data["species"].nunique() <= 3)
+        elif kind == "corridor":
+            if species is not None and "species" in data.columns:
+                data = _species_rows(data, species, name, strict=False)
+            add_corridors(m, data, name=label, simplify_m=simplify_m)
+        elif kind == "infrastructure":
+            add_infrastructure(
+                m, data, name=label, species=colour_species, simplify_m=simplify_m,
+                popup_columns=[c for c in data.columns
+                               if c not in (data.geometry.name, "source_id")][:10])
+        elif kind in ("tracks", "places"):
+            if kind == "tracks" and species is not None and "species" in data.columns:
+                data = _species_rows(data, species, name, strict=False)
+            tip = next((c for c in ("name", "individual") if c in data.columns), None)
+            add_points(m, data, name=label, tooltip_column=tip)
+        else:
+            tip = next((c for c in ("name", "iso3") if c in data.columns), None)
+            add_vector(m, data, name=label, tooltip_column=tip, simplify_m=simplify_m,
+                       **_VECTOR_STYLE.get(kind, {}))
+    return m
+
+
+@click.command("map")
+@atlas_option
+@click.option("--layers", "layers", multiple=True, required=True,
+              help="Layers to draw (comma-separated or repeated), in drawing order; "
+                   "see `cami-atlas layers list`.")
+@click.option("--species", default=None,
+              help="Show only this species' range and colour infrastructure by its barrier "
+                   "class (a name in the atlas or a synonym such as 'saiga').")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Output HTML file.")
+@click.option("--title", default=None, help="Map title (default: the atlas name).")
+@click.option("--offline", is_flag=True,
+              help="No basemap tiles: the map makes no network request at all.")
+@overwrite_option
+def map_command(atlas_path: Path | None, layers: tuple[str, ...], species: str | None,
+                out_file: Path, title: str | None, offline: bool, overwrite: bool) -> None:
+    """Draw chosen atlas layers on one self-contained interactive map (HTML)."""
+    from .._atomic import check_writable
+    from ..maps import layer_names, save_map
+
+    check_writable(out_file, overwrite=overwrite)
+    atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        m = layers_map(atlas, split_multi(layers), species=species,
+                       basemap=None if offline else "OpenStreetMap", offline=offline,
+                       title=title)
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
+    path = save_map(m, out_file, self_contained=True, overwrite=overwrite)
+    click.echo(f"wrote {path} ({len(layer_names(m))} layers)")
