@@ -20,7 +20,9 @@ from ..errors import CamiAtlasError
 # command name -> "module:attribute" inside cami_atlas.cli
 _COMMANDS: dict[str, str] = {
     "barriers": "barriers:barriers",
+    "hotspots": "hotspots:hotspots",
     "layers": "layers:layers",
+    "map": "map:map_command",
     "run": "run:run",
     "screen-route": "screen_route:screen_route",
 }
