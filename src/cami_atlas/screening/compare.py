@@ -166,7 +166,8 @@ def write_comparison(comparison: RouteComparison, out_dir: str | os.PathLike[str
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, res in comparison.results.items():
-        written += res.write(out / name, overwrite=overwrite, pdf=pdf, command=command)
+        written += res.write(out / name, overwrite=overwrite, pdf=pdf, basemap=basemap,
+                             command=command)
     with atomic_path(out / "comparison.csv", overwrite=overwrite) as tmp:
         comparison.table.to_csv(tmp)
     written.append(out / "comparison.csv")

@@ -147,7 +147,8 @@ def route_connectivity(
     cell_size_m : float
         Raster cell size (coarse: a screening, not a corridor design).
     window_m : float
-        The model covers the range within this distance of the route.
+        The model covers the range within this distance of the route (at least 8
+        cells; a narrower window is widened and a note says so).
     core_spacing_m : float, optional
         Length of the core chunks along the route (default ``window_m``).
     n_candidates : int
@@ -193,6 +194,10 @@ def route_connectivity(
     crs = route.crs
     cell = float(cell_size_m)
     notes: list[str] = []
+    if window_m < 8 * cell:
+        notes.append(f"window widened from {window_m / 1000:g} km to 8 cells "
+                     f"({8 * cell / 1000:g} km) so that cores fit beside the route")
+        window_m = 8 * cell
     empty_cand = gpd.GeoDataFrame({"rank": [], "current_a": [], "restored_pct": [],
                                    "along_m": []}, geometry=[], crs=crs)
     route_geom = shapely.union_all(route.geometry.values)
@@ -214,8 +219,9 @@ def route_connectivity(
     cores = _cores(route_geom, window, cell, window_m, core_spacing_m or window_m,
                    max_cores, crs)
     if len(cores) < 2 or cores["side"].nunique() < 2:
-        notes.append("the range lies on one side of the route only (no cores on both sides); "
-                     "cross-route connectivity not modelled")
+        notes.append("no core area of at least 4 cells on both sides of the route (the range "
+                     "lies on one side only, or is too narrow near the route); cross-route "
+                     "connectivity not modelled")
         return RouteConnectivity({"n_cores": float(len(cores)), "n_cells": float(n_cells)},
                                  empty_cand, pd.DataFrame(), cores=cores, notes=notes)
     # sparse LU is exact and faster than AMG on the small grids of a screening

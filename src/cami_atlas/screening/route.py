@@ -47,17 +47,17 @@ def check_route(route: object, region: shapely.Polygon | None = None, *,
         raise SchemaError(
             f"{what}: expected a GeoDataFrame or GeoSeries of lines, got "
             f"{type(route).__name__}; read a file with cami_atlas.io.read_vector(path).")
-    if route.crs is None:
-        raise CRSError(
-            f"{what} has no CRS; set the CRS its coordinates are actually in (e.g. "
-            "route.set_crs('EPSG:4326'), or add a .prj / CRS to the file). A route without a "
-            "CRS cannot be placed on the atlas.")
     geoms = route.geometry.values
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not present.any():
         raise EmptyLayerError(
             f"{what} is empty: it has {len(route)} feature(s) and none with a geometry. Draw "
             "the alignment as a LineString.")
+    if route.crs is None:
+        raise CRSError(
+            f"{what} has no CRS; set the CRS its coordinates are actually in (e.g. "
+            "route.set_crs('EPSG:4326'), or add a .prj / CRS to the file). A route without a "
+            "CRS cannot be placed on the atlas.")
     types = shapely.get_type_id(geoms[present])
     bad = ~np.isin(types, _LINE_IDS)
     if bad.any():

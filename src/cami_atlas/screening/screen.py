@@ -169,13 +169,15 @@ class ScreeningResult:
 
     def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
               pdf: bool = False, interactive_map: bool = True,
+              basemap: str | None = "OpenStreetMap",
               command: str | None = None) -> list[Path]:
         """Write GeoJSON, GeoPackage, CSV, map and report (see
         :func:`cami_atlas.screening.write_screening`)."""
         from .export import write_screening
 
         return write_screening(self, out_dir, overwrite=overwrite, pdf=pdf,
-                               interactive_map=interactive_map, command=command)
+                               interactive_map=interactive_map, basemap=basemap,
+                               command=command)
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -1,0 +1,156 @@
+"""``cami-atlas screen-route``: screen a proposed line (or compare alternatives) for EIA."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from ._common import (
+    atlas_option,
+    out_option,
+    overwrite_option,
+    prepare_out_dir,
+    species_option,
+    split_multi,
+)
+
+
+def _attributes(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise click.BadParameter(
+                f"{item!r} is not KEY=VALUE; e.g. --attr track=double --attr fenced=yes.",
+                param_hint="--attr")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _buffers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of km, e.g. 1,10,50.",
+                                 param_hint="--buffers-km") from None
+
+
+def _command(params: dict) -> str:
+    args = ["cami-atlas", "screen-route", *[str(r) for r in params["routes"]],
+            "--type", params["infra_type"]]
+    for a in params["attrs"]:
+        args += ["--attr", a]
+    args += ["--out", str(params["out_dir"])]
+    if params["atlas_path"]:
+        args += ["--atlas", str(params["atlas_path"])]
+    for s in params["species"]:
+        args += ["--species", s]
+    args += ["--buffers-km", params["buffers_km"], "--cell-size-km",
+             f"{params['cell_size_km']:g}"]
+    for flag in ("overwrite", "pdf"):
+        if params[flag]:
+            args.append(f"--{flag}")
+    if not params["connectivity"]:
+        args.append("--no-connectivity")
+    return shlex.join(args)
+
+
+@click.command("screen-route")
+@click.argument("routes", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--type", "infra_type", required=True,
+              help="Type of the proposed line: road, railway, fence, pipeline (or canal, "
+                   "power_line, other).")
+@click.option("--attr", "attrs", multiple=True, metavar="KEY=VALUE",
+              help="Attribute of the line for the barrier matrix (repeat): track=double, "
+                   "train_speed=high, road_class=highway, fenced=yes, fence_type=woven, ...")
+@out_option
+@atlas_option
+@species_option
+@click.option("--buffers-km", default="1,10,50", show_default=True,
+              help="Buffer distances (km) for the share of each range near the route.")
+@click.option("--cell-size-km", type=float, default=2.5, show_default=True,
+              help="Cell size of the connectivity raster (coarse: screening).")
+@click.option("--connectivity/--no-connectivity", default=True, show_default=True,
+              help="Model connectivity loss and crossing candidates (the slowest step).")
+@click.option("--scenario-column", default="scenario", show_default=True,
+              help="Column of a single route file that names alternative alignments.")
+@click.option("--basemap/--no-basemap", default=True, show_default=True,
+              help="OpenStreetMap tiles under the interactive map (they need internet).")
+@overwrite_option
+@click.option("--pdf", is_flag=True, help="Also write the report as PDF (needs WeasyPrint: "
+              "pip install 'cami-atlas[pdf]').")
+@click.pass_context
+def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
+                 attrs: tuple[str, ...], out_dir: Path, atlas_path: Path | None,
+                 species: tuple[str, ...], buffers_km: str, cell_size_km: float,
+                 connectivity: bool, scenario_column: str, basemap: bool, overwrite: bool,
+                 pdf: bool) -> None:
+    """Screen a proposed road, railway, pipeline or fence against the atlas.
+
+    ROUTES: one or more line files in any supported format and CRS (GeoJSON, GeoPackage,
+    Shapefile, ...). One file screens one alignment; several files (or one file with a
+    `scenario` column) also write a side-by-side comparison.
+
+    Writes into --out: route_segments.geojson and crossing_candidates.geojson (RFC 7946),
+    screening.gpkg, CSV tables, screening_map.html and screening_report.html (+ .pdf).
+
+    Example: cami-atlas screen-route rail.geojson --type railway --attr track=double
+    --attr fenced=yes --out screening/
+    """
+    from ..atlas import Atlas
+    from ..io import read_vector
+    from ..screening import compare_routes, write_comparison
+    from ..screening import screen_route as screen
+    from ..screening.compare import split_scenarios
+    from ..screening.export import output_names
+    from ..screening.route import check_route
+
+    attributes = _attributes(attrs)
+    buffers = _buffers(buffers_km)
+    atlas = Atlas.open(atlas_path) if atlas_path else Atlas.default()
+    chosen = split_multi(species) or None
+    command = _command(ctx.params)
+
+    layers = {}
+    paths = {}
+    for path in routes:
+        gdf = read_vector(path)
+        check_route(gdf, atlas.region, what=f"route file {path}")
+        if len(routes) == 1 and scenario_column in gdf.columns and \
+                gdf[scenario_column].nunique() > 1:
+            for name, sub in split_scenarios(gdf, scenario_column).items():
+                layers[name] = sub
+                paths[name] = path
+        else:
+            name = path.stem if path.stem not in layers else f"{path.stem}_{len(layers) + 1}"
+            layers[name] = gdf
+            paths[name] = path
+    options = dict(infra_type=infra_type, attributes=attributes, buffers_km=buffers,
+                   species=chosen, connectivity=connectivity,
+                   cell_size_m=1000.0 * cell_size_km)
+    tiles = "OpenStreetMap" if basemap else None
+    if len(layers) == 1:
+        name, gdf = next(iter(layers.items()))
+        prepare_out_dir(out_dir, output_names(pdf=pdf), overwrite=overwrite)
+        result = screen(gdf, atlas, name=name, route_path=paths[name], **options)
+        from ..screening import write_screening
+
+        written = write_screening(result, out_dir, overwrite=overwrite, pdf=pdf,
+                                  basemap=tiles, command=command)
+        alerts = int((result.flags["level"] == "alert").sum())
+        click.echo(f"screened {name}: {result.route['length_km'].sum():,.1f} km, "
+                   f"{int((result.species['km_in_range_or_corridor'] > 0).sum())} species' "
+                   f"ranges crossed, {alerts} alert(s)")
+    else:
+        top = ["comparison.csv", "comparison_species.csv", "comparison_map.html",
+               "comparison_report.html"] + (["comparison_report.pdf"] if pdf else [])
+        prepare_out_dir(out_dir, top, overwrite=overwrite)
+        comparison = compare_routes(layers, atlas, route_paths=paths, **options)
+        written = write_comparison(comparison, out_dir, overwrite=overwrite, pdf=pdf,
+                                   basemap=tiles, command=command)
+        click.echo(f"compared {len(layers)} alignments: {', '.join(layers)}")
+    for p in written:
+        click.echo(f"wrote {p}")
