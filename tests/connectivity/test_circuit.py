@@ -333,3 +333,26 @@ def test_solver_reuse_and_modified_matrix():
         LaplacianSolver(lap, tol=0)
     with pytest.raises(SchemaError, match="does not exist"):
         LaplacianSolver(lap, grounds=[9])
+
+
+def test_pinch_points_on_a_least_cost_corridor_mosaic():
+    # integration with helper "leastcost": its corridor mosaic (0 on the path, inf
+    # outside) clips the circuit; the whole 1 A crosses the single gap in a wall
+    from cami_atlas.connectivity.corridors import least_cost_corridors
+
+    crs = "EPSG:32643"
+    r = np.ones((9, 15))
+    r[:, 7] = np.inf
+    r[4, 7] = 1.0  # the only gap
+    grid = Grid(r, Affine(100, 0, 0, 0, -100, 900), crs)
+    cores = gpd.GeoDataFrame({"core": ["w", "e"]},
+                             geometry=[box(0, 300, 200, 600), box(1300, 300, 1500, 600)],
+                             crs=crs)
+    corr = least_cost_corridors(grid, cores, id_column="core", width=300.0).mosaic
+    res = pinch_points(grid, corr, cores, id_column="core", method="direct")
+    cur = res.current.values
+    inside = np.isfinite(corr.values)
+    assert np.isnan(cur[~inside & (focal_labels(grid, cores)[0] == 0)]).all()
+    assert cur[4, 7] == pytest.approx(1.0)  # the pinch point carries the full current
+    assert np.nanmax(np.delete(cur, [0, 1, 13, 14], axis=1)) == pytest.approx(1.0)
+    assert np.isfinite(res.resistances.loc["w", "e"])
