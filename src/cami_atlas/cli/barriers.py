@@ -121,6 +121,23 @@ def analyse_atlas(
         :mod:`cami_atlas.barriers.fragmentation`).
     progress : bool, default False
         Show a progress bar (rich) on a terminal.
+
+    Returns
+    -------
+    BarrierResults
+        ``lengths`` (the tables of
+        :func:`cami_atlas.barriers.infrastructure_in_ranges` of every infrastructure
+        layer, with a ``layer`` column), ``segments`` (each infrastructure layer with one
+        ``barrier_<species>`` column per species), ``fragmentation`` and, where the atlas
+        has them, corridor and track crossings.
+
+    Examples
+    --------
+    >>> res = analyse_atlas(Atlas.default(), species=["saiga"], fragmentation=False)
+    >>> res.species, res.matrix_species
+    (['Saiga_tatarica'], {'Saiga_tatarica': 'Saiga_spp'})
+    >>> sorted(res.lengths["layer"].unique())  # the OSM sample (Astana) is outside the range
+    ['railways', 'roads']
     """
     from ..errors import EmptyLayerError
 
@@ -231,7 +248,16 @@ def _fmt_km(v: float) -> str:
 
 
 def summary_markdown(res: BarrierResults, atlas: Atlas) -> str:
-    """A short Markdown summary of :func:`analyse_atlas` results."""
+    """A short Markdown summary of :func:`analyse_atlas` results.
+
+    Examples
+    --------
+    >>> atlas = Atlas.default()
+    >>> res = analyse_atlas(atlas, species=["saiga"], fragmentation=False)
+    >>> text = summary_markdown(res, atlas)
+    >>> text.splitlines()[0], "| Saiga_tatarica | railways |" in text
+    ('# Barrier analysis', True)
+    """
     lines = ["# Barrier analysis", "",
              f"Atlas {atlas.name!r}; species: {', '.join(res.species)}.", "",
              "Lengths are geodesic km on WGS84 inside each species' range ∪ corridor; barrier "
@@ -296,6 +322,15 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
 
     Every output is checked first; if one exists and ``overwrite`` is false,
     :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> atlas = Atlas.default()
+    >>> res = analyse_atlas(atlas, species=["khulan"], fragmentation=False)
+    >>> paths = write_results(res, atlas, tempfile.mkdtemp())
+    >>> sorted(p.name for p in paths)
+    ['barrier_lengths.csv', 'barrier_summary.md', 'classified_segments.gpkg']
     """
     out = Path(out_dir)
     names = output_names(res)
