@@ -511,6 +511,7 @@ def hotspot_analysis(
         infrastructure_in_ranges,
         matrix_species,
         range_fragmentation,
+        species_polygons,
     )
     from ..barriers.matrix import load_matrix
     from ..hotspots import hotspot_grid
@@ -579,8 +580,13 @@ def hotspot_analysis(
         crossings = corridor_crossings(infra, corridors, matrix=m).points
     step("hotspot grid and Gi*")
     border_layer = borders if borders is not None else countries
+    # habitat (range ∪ corridor polygons) reprojected with densified edges, as in the
+    # barrier overlay and rank_segments, so all three cut the same polygons
+    polys = species_polygons(ranges, corridors=corridors, crs=crs)
+    habitat = gpd.GeoDataFrame({"species": polys.index.to_numpy()},
+                               geometry=polys.to_numpy(), crs=crs)
     cells = hotspot_grid(
-        infra, ranges, cell_km=cell_km, shape=shape, crs=crs, corridors=corridors,
+        infra, habitat, cell_km=cell_km, shape=shape, crs=crs, corridors=corridors,
         crossings=crossings, weights=weights, borders=border_layer,
         border_distance_km=border_distance_km, permutations=permutations, seed=seed,
         alpha=alpha, species_columns=chosen)
