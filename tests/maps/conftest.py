@@ -158,11 +158,11 @@ class Page:
                     raise
         self.ws.settimeout(15)
 
-    def open(self, path: Path, *, settle_s: float = 1.0) -> PageResult:
+    def open(self, path: Path, *, settle_s: float = 1.0, timeout_s: float = 15.0) -> PageResult:
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable")
         self.send("Page.navigate", url=path.resolve().as_uri())
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + timeout_s
         self.ws.settimeout(0.5)
         loaded = False
         while time.monotonic() < deadline and not loaded:
@@ -176,7 +176,7 @@ class Page:
             loaded = msg.get("method") == "Page.loadEventFired"
         self.ws.settimeout(15)
         if not loaded:
-            raise TimeoutError(f"{path} did not finish loading in 15 s")
+            raise TimeoutError(f"{path} did not finish loading in {timeout_s} s")
         self.pump(settle_s)
         return self.result
 

@@ -65,10 +65,11 @@ def _wait_for(page, expression: str, timeout_s: float = 5.0) -> None:
     raise AssertionError(f"timed out waiting for {expression}")
 
 
+@pytest.mark.parametrize("renderer", ["svg", "canvas"])
 def test_full_map_loads_without_errors_or_requests(browser, tmp_path, ranges, infra, cells,
-                                                   points, grid):
+                                                   points, grid, renderer):
     m = build_map([MapLayer(infra, name="Railways & roads")], title="Synthetic atlas",
-                  basemap=None, offline=True)
+                  basemap=None, offline=True, renderer=renderer)
     add_ranges(m, ranges)
     add_choropleth(m, cells, "score", name="Hotspots", caption="Barrier pressure")
     add_points(m, points, name="Crossings", color_column="kind")
@@ -82,7 +83,7 @@ def test_full_map_loads_without_errors_or_requests(browser, tmp_path, ranges, in
     _wait_for(page, "document.querySelectorAll('.leaflet-control-layers-overlays input')"
                     ".length > 0")
     checks = _map_checks(page)
-    shot = page.screenshot(_shot_dir(tmp_path) / "full_map.png")
+    shot = page.screenshot(_shot_dir(tmp_path) / f"full_map_{renderer}.png")
     assert result.exceptions == []
     assert result.console_errors == []
     assert result.dialogs == []
@@ -99,6 +100,23 @@ def test_full_map_loads_without_errors_or_requests(browser, tmp_path, ranges, in
     assert checks["images"] == 1
     assert checks["clusters"] >= 1
     assert shot.stat().st_size > 10_000
+    # vector layers are drawn: SVG paths, or one canvas for all of them
+    drawn = page.eval("[document.querySelectorAll('path.leaflet-interactive').length,"
+                      " document.querySelectorAll('canvas.leaflet-zoom-animated').length]")
+    assert drawn == ([4 + 2 + 6, 0] if renderer == "svg" else [0, 1])
+    # a click on a line opens its popup (bubbling to the layer's single popup)
+    popup = page.eval("""(function () {
+        var map = window[Object.keys(window).find(function (k) { return k.indexOf('map_') === 0; })];
+        var done = false;
+        map.eachLayer(function (l) {
+            if (!done && l.feature && l.feature.geometry.type === 'LineString') {
+                l.fire('click', {latlng: l.getCenter()}, true); done = true;
+            }
+        });
+        var el = document.querySelector('.leaflet-popup-content');
+        return el ? el.textContent : null;
+    })()""")
+    assert "Trans-Kazakh line" in popup and "complete barrier" in popup
 
 
 def test_malicious_names_show_as_text_and_run_nothing(browser, tmp_path, infra, points, cells,
@@ -117,17 +135,25 @@ def test_malicious_names_show_as_text_and_run_nothing(browser, tmp_path, infra, 
     _wait_for(page, "document.querySelectorAll('.leaflet-control-layers-overlays input')"
                     ".length === 3")
     # open the popup of the first infrastructure line and a tooltip of a point
+    # click a line and hover a point, as a user would (events bubble to the layer, which
+    # fills its single popup/tooltip for the feature under the mouse)
     opened = page.eval("""(function () {
         var map = window[Object.keys(window).find(function (k) { return k.indexOf('map_') === 0; })];
-        var popup = null, tip = null;
+        var clicked = false, hovered = false;
         map.eachLayer(function (l) {
-            if (!popup && l.getPopup && l.getPopup() && l.feature
-                && l.feature.geometry.type === 'LineString') { l.openPopup(); popup = l.getPopup(); }
-            if (!tip && l.getTooltip && l.getTooltip() && l.feature
-                && l.feature.geometry.type === 'Point') { l.openTooltip(); tip = l.getTooltip(); }
+            if (!clicked && l.feature && l.feature.geometry.type === 'LineString') {
+                l.fire('click', {latlng: l.getCenter()}, true); clicked = true;
+            }
         });
-        return {popup: popup ? popup.getElement().textContent : null,
-                tooltip: tip ? tip.getElement().textContent : null};
+        map.eachLayer(function (l) {
+            if (!hovered && l.feature && l.feature.geometry.type === 'Point') {
+                l.fire('mouseover', {latlng: l.getLatLng()}, true); hovered = true;
+            }
+        });
+        var popup = document.querySelector('.leaflet-popup-content');
+        return {popup: popup ? popup.textContent : null,
+                tooltip: Array.from(document.querySelectorAll('.leaflet-tooltip'))
+                    .map(function (t) { return t.textContent; }).join('|')};
     })()""")
     page.pump(0.3)
     checks = _map_checks(page)

@@ -448,3 +448,18 @@ def test_malicious_names_are_escaped_everywhere(malicious, infra, points, cells,
     assert table["tips"][feats[3]["properties"]["t"]].startswith(escaped)
     choropleth = [c for c in bad._children.values() if isinstance(c, folium.FeatureGroup)][1]
     assert _features(choropleth)[1]["cols"][0].startswith(escaped)  # a column header
+
+
+def test_canvas_renderer_orders_layers_without_panes(ranges, infra):
+    m = build_map([infra, ranges], basemap=None, renderer="canvas")
+    assert m.options["prefer_canvas"] is True
+    vfs = [vf for g in m._children.values() if isinstance(g, folium.FeatureGroup)
+           for vf in g._children.values() if isinstance(vf, VectorFeatures)]
+    assert [(vf.pane, vf.order) for vf in vfs] == [(None, None), (None, "bringToBack"),
+                                                   (None, "bringToBack")]
+    svg = build_map([infra, ranges], basemap=None)
+    vfs = [vf for g in svg._children.values() if isinstance(g, folium.FeatureGroup)
+           for vf in g._children.values() if isinstance(vf, VectorFeatures)]
+    assert [vf.pane for vf in vfs] == ["camiLines", "camiPolygons", "camiPolygons"]
+    with pytest.raises(OptionError, match="renderer='webgl'"):
+        build_map(renderer="webgl")

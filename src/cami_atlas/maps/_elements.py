@@ -77,7 +77,9 @@ class VectorFeatures(MacroElement):
         var {{ this.get_name() }}_styles = {{ this.styles_js }};
         var {{ this.get_name() }}_table = {{ this.table_js }};
         var {{ this.get_name() }} = L.geoJson({{ this.data_js }}, {
+            {%- if this.pane %}
             pane: {{ this.pane|tojson }},
+            {%- endif %}
             style: function (f) {
                 var s = Object.assign({}, {{ this.get_name() }}_styles[f.properties.k] || {});
                 if (f.properties.c) { s.fillColor = f.properties.c; }
@@ -87,20 +89,24 @@ class VectorFeatures(MacroElement):
                 var s = Object.assign({}, {{ this.get_name() }}_styles[f.properties.k] || {});
                 if (f.properties.c) { s.fillColor = f.properties.c; }
                 return L.circleMarker(latlng, s);
-            },
-            onEachFeature: function (f, layer) {
-                camiAtlas.bind({{ this.get_name() }}_table, f.properties, layer);
             }
-        }).addTo({{ this._parent.get_name() }});
+        });
+        camiAtlas.bindGroup({{ this.get_name() }}, {{ this.get_name() }}_table);
+        {%- if this.order %}
+        {{ this.get_name() }}.on("add", function () { this.{{ this.order }}(); });
+        {%- endif %}
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
     def __init__(self, features: str, styles: dict[str, dict[str, Any]],
-                 table: dict[str, Any], *, pane: str = "camiLines") -> None:
+                 table: dict[str, Any], *, pane: str | None = "camiLines",
+                 order: str | None = None) -> None:
         super().__init__()
         self._name = "CamiVectorFeatures"
         self.pane = pane
+        self.order = order  # "bringToBack" / "bringToFront" (one shared canvas: no panes)
         self.table_js = script_json(table)
         self.data_js = '{"type":"FeatureCollection","features":[' + features + "]}"
         self.styles_js = script_json(styles)

@@ -147,7 +147,7 @@ class PopupTable:
     def js(self) -> dict[str, Any]:
         """The layer-level part (headers and value dictionaries)."""
         return {"cols": self.cols, "dicts": self.dicts, "titles": self.titles,
-                "tips": self.tips}
+                "tips": self.tips, "figures": self.figures is not None}
 
     def feature_props(self) -> list[dict[str, Any]]:
         """Per-feature part: ``v`` value codes, ``h`` title, ``t`` tooltip, ``f`` figure."""
@@ -241,6 +241,22 @@ window.camiAtlas = window.camiAtlas || {
         if (rows) { html += "<table>" + rows + "</table>"; }
         if (p.f) { html += p.f; }
         return html ? '<div class="cami-popup">' + html + "</div>" : null;
+    },
+    bindGroup: function (group, t) {
+        // one popup and one tooltip for the whole layer, filled for the feature under
+        // the mouse: no per-feature objects, so tens of thousands of features stay fast
+        function props(layer) { return (layer && layer.feature && layer.feature.properties) || {}; }
+        if (t.cols.length || t.titles.length || t.figures) {
+            group.bindPopup(function (layer) {
+                return camiAtlas.popup(t, props(layer)) || "";
+            }, {maxWidth: 420});
+        }
+        if (t.tips.length) {
+            group.bindTooltip(function (layer) {
+                var p = props(layer);
+                return p.t === undefined ? "" : t.tips[p.t];
+            }, {sticky: true});
+        }
     },
     bind: function (t, p, layer) {
         var content = camiAtlas.popup(t, p);
