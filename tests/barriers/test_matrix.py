@@ -207,3 +207,10 @@ def test_unknown_species_message():
 def test_matrix_species_many():
     assert matrix_species(["Saiga_tatarica", "Equus_ferus", "Saiga_tatarica"]) == {
         "Saiga_tatarica": "Saiga_spp", "Equus_ferus": None}
+
+
+def test_user_edits_of_a_loaded_matrix_are_validated():
+    m = load_matrix()
+    m.loc[0, "barrier_class"] = "severe"
+    with pytest.raises(UnknownValueError, match="'severe'"):
+        resolve_species("saiga", matrix=m)

@@ -76,6 +76,7 @@ _CLASS_ALIASES = {
 _MATRIX_NAME_OF = {v: k for k, v in MATRIX_INFRA_TYPES.items()}  # railway -> railroad
 _INFRA_COLUMNS = frozenset(SCHEMAS["infrastructure"].names)
 _MAX_LISTED = 8
+_VALIDATED = "cami_atlas_validated_matrix"
 
 
 def matrix_infra_type(name: str) -> str:
@@ -225,7 +226,9 @@ def _validate(df: pd.DataFrame, source: str | None) -> pd.DataFrame:
             raise cls(problems[0][1])
         listed = "\n".join(f"  - {msg}" for _, msg in problems)
         raise cls(f"{where} has {len(problems)} problems:\n{listed}")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs[_VALIDATED] = True
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -298,18 +301,35 @@ def load_matrix(path: pd.DataFrame | str | os.PathLike[str] | None = None) -> pd
     ['Equus_kiang', 'railway', 'track', 'double track', 'complete barrier']
     """
     if path is None:
-        return _default_matrix().copy()
+        return _public(_default_matrix())
     if isinstance(path, pd.DataFrame):
-        return _validate(path, None)
+        return _public(_validate(path, None))
     if isinstance(path, str | os.PathLike):
-        return _validate(_read_csv(path), repr(str(path)))
+        return _public(_validate(_read_csv(path), repr(str(path))))
     raise SchemaError(
         f"barrier matrix: expected None, a CSV path or a pandas DataFrame, got "
         f"{type(path).__name__}.")
 
 
+def _public(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy for the caller, without the internal 'validated' mark (they may edit it)."""
+    out = df.copy()
+    out.attrs.pop(_VALIDATED, None)
+    return out
+
+
 def _as_matrix(matrix: pd.DataFrame | str | os.PathLike[str] | None) -> pd.DataFrame:
-    """A validated matrix for internal use (the cached default is not copied)."""
+    """A validated matrix for internal use (not copied; never modified by the library).
+
+    Frames validated here carry a mark in ``attrs`` so that functions passing them on
+    do not validate them again; frames handed to users never carry it.
+    """
     if matrix is None:
         return _default_matrix()
-    return load_matrix(matrix)
+    if isinstance(matrix, pd.DataFrame) and matrix.attrs.get(_VALIDATED):
+        return matrix
+    if isinstance(matrix, pd.DataFrame):
+        return _validate(matrix, None)
+    if isinstance(matrix, str | os.PathLike):
+        return _validate(_read_csv(matrix), repr(str(matrix)))
+    return load_matrix(matrix)  # raises the error for other types

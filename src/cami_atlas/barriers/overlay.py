@@ -103,8 +103,15 @@ def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS, *, densify: bool) -> np.ndarray:
     if densify:  # reprojection can make valid polygons invalid (e.g. near the antimeridian)
         bad = ~(shapely.is_valid(out) | shapely.is_missing(out))
         if bad.any():
-            out[bad] = _polygonal(shapely.make_valid(out[bad]))
+            out[bad] = _polygonal(_make_valid(out[bad]))
     return out
+
+
+def _make_valid(geoms: np.ndarray) -> np.ndarray:
+    try:  # shapely >= 2.1: the "structure" method is faster and keeps polygon areas
+        return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
+    except TypeError:
+        return shapely.make_valid(geoms)
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -189,8 +196,12 @@ def _countries(countries: gpd.GeoDataFrame, crs: CRS) -> tuple[np.ndarray, np.nd
     geoms = _to_crs(c, crs, densify=True)
     iso = c["iso3"].astype(str).to_numpy()
     codes, uniques = pd.factorize(iso, sort=True)
-    merged = np.array([shapely.union_all(geoms[codes == k]) for k in range(len(uniques))],
-                      dtype=object)
+    counts = np.bincount(codes, minlength=len(uniques))
+    merged = np.empty(len(uniques), dtype=object)
+    single = counts[codes] == 1
+    merged[codes[single]] = geoms[single]
+    for k in np.flatnonzero(counts > 1):
+        merged[k] = shapely.union_all(geoms[codes == k])
     return np.asarray(uniques, dtype=object), merged
 
 
