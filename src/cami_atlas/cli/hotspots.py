@@ -24,7 +24,6 @@ Outputs (in ``--out``)
 from __future__ import annotations
 
 import shlex
-import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -93,8 +92,22 @@ def progress_bar(total: int = _STEPS, *, enabled: bool = True) -> AbstractContex
     return _Bar(total, enabled) if enabled else nullcontext(lambda _text: None)
 
 
-def _command_line() -> str:
-    return "cami-atlas " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+def _command_line(ctx: click.Context) -> str:
+    """The command as it could be typed again (options that differ from their default)."""
+    parts = ["cami-atlas", ctx.info_name or "hotspots"]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name not in ctx.params:
+            continue
+        value = ctx.params[param.name]
+        if value == param.default or value in (None, (), False):
+            continue
+        flag = param.opts[0]
+        if param.is_flag:
+            parts.append(flag)
+        else:
+            for v in value if isinstance(value, tuple) else (value,):
+                parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)
 
 
 @click.command("hotspots")
@@ -150,7 +163,7 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, 
             matrix=matrix_path, top_n=top, progress=step)
         written = write_hotspot_outputs(
             analysis, out_dir, overwrite=overwrite, pdf=pdf, offline=offline,
-            command=_command_line(), progress=step)
+            command=_command_line(click.get_current_context()), progress=step)
     cells = analysis.cells
     n_hot = int(cells["gi_class"].str.startswith("hot").sum())
     click.echo(f"{len(cells):,} cells of {cell_km:g} km, {n_hot:,} hot-spot cells, "
