@@ -408,8 +408,9 @@ def screen_route(
     route_in = check_route(route, atl.region)
     acrs = atl.analysis_crs
     route_a = project(route_in, acrs)
-    route_ll = project(route_in, "EPSG:4326")
-    route_len = geodesic_length_km(route_ll).to_numpy()
+    # the densified course (the line as drawn in its own CRS), in lon/lat
+    route_ll = route_a.to_crs("EPSG:4326")
+    route_len = geodesic_length_km(route_a).to_numpy()
     notes: list[str] = []
     if not shapely.covers(atl.region, shapely.union_all(route_ll.values)):
         notes.append("Part of the route lies outside the atlas region; only the part inside "
