@@ -11,7 +11,7 @@ tables and layers:
   optionally one bar per infrastructure type split by class;
 * :func:`hotspot_figure`        hotspot cells coloured by their Gi* class (or any
   numeric column, with a colour bar), transboundary cells outlined;
-* :func:`figure_png`            PNG bytes of a figure.
+* :func:`figure_png`, :func:`figure_data_uri`  PNG bytes / data URI of a figure.
 
 Every function returns a :class:`matplotlib.figure.Figure` made without ``pyplot``
 (no global figure state; rendered by the Agg canvas, so no display is needed).
@@ -22,6 +22,7 @@ drawing only (tolerance 1/1500 of the view), never for figures quoted as numbers
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +47,7 @@ __all__ = [
     "BARRIER_CLASS_COLORS",
     "GI_CLASS_COLORS",
     "class_km_figure",
+    "figure_data_uri",
     "figure_png",
     "hotspot_figure",
     "range_barrier_figure",
@@ -91,6 +93,17 @@ def figure_png(fig: Figure, *, dpi: int = 120) -> bytes:
     FigureCanvasAgg(fig)  # attach an Agg canvas: no pyplot, no display needed
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def figure_data_uri(fig: Figure, *, dpi: int = 110) -> str:
+    """The figure as a ``data:image/png;base64,...`` URI (for ``<img src>`` in reports).
+
+    Examples
+    --------
+    >>> figure_data_uri(Figure(figsize=(2, 1))).startswith("data:image/png;base64,iVBOR")
+    True
+    """
+    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi=dpi)).decode("ascii")
 
 
 def _new_figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:

@@ -806,7 +806,7 @@ def _slug(name: str) -> str:
 
 
 def _species_page(a: HotspotAnalysis, sp: str, *, figures: bool) -> dict[str, Any]:
-    from ..figures import class_km_figure, range_barrier_figure
+    from ..figures import class_km_figure, figure_data_uri, range_barrier_figure
 
     r = a.ranges[a.ranges["species"] == sp]
     info: dict[str, Any] = {"name": sp, "title": sp.replace("_", " "), "anchor": _slug(sp)}
@@ -846,11 +846,11 @@ def _species_page(a: HotspotAnalysis, sp: str, *, figures: bool) -> dict[str, An
     info["cells"] = int(in_cells.sum())
     info["hot_cells"] = int((in_cells & hot).sum())
     if figures:
-        info["range_figure"] = range_barrier_figure(
+        info["range_figure"] = figure_data_uri(range_barrier_figure(
             a.ranges, a.infra, species=sp, barrier_column=sp, countries=a.countries,
-            title=f"{sp.replace('_', ' ')}: infrastructure by barrier class")
-        info["km_figure"] = class_km_figure(t, by="infra_type",
-                                            title="km inside the range by type and class")
+            title=f"{sp.replace('_', ' ')}: infrastructure by barrier class"))
+        info["km_figure"] = figure_data_uri(class_km_figure(
+            t, by="infra_type", title="km inside the range by type and class"))
     return info
 
 
@@ -896,7 +896,7 @@ def hotspot_report(
     str
         The HTML.
     """
-    from ..figures import hotspot_figure
+    from ..figures import figure_data_uri, hotspot_figure
     from . import render_report, reproducibility
 
     a = analysis
@@ -925,9 +925,9 @@ def hotspot_report(
                      "rated": a.matrix_species.get(s) is not None} for s in a.species],
         "map_href": map_href,
         "embed_map": embed_map and map_href is not None,
-        "hotspot_figure": hotspot_figure(cells, countries=a.countries, ranges=a.ranges,
-                                         title="Gi* hot and cold spots of the score")
-        if figures else None,
+        "hotspot_figure": figure_data_uri(hotspot_figure(
+            cells, countries=a.countries, ranges=a.ranges,
+            title="Gi* hot and cold spots of the score")) if figures else None,
         "top_cells": _top_cells(cells, top_cells),
         "segments": _segments_table(a),
         "segment_method": a.segment_method,
