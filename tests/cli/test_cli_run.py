@@ -16,7 +16,9 @@ from cami_atlas.cli import main
 from cami_atlas.cli.run import STEPS, SUMMARY_STEP, Step, run_steps
 
 OUTPUTS = ["barrier_lengths.csv", "barrier_summary.md", "classified_segments.gpkg",
-           "fragmentation.csv", "layers.csv", "overview_map.html", "summary.md", "summary.txt"]
+           "fragmentation.csv", "hotspot_cells.csv", "hotspot_cells.gpkg", "hotspot_map.html",
+           "hotspot_report.html", "hotspot_segments.csv", "layers.csv", "overview_map.html",
+           "summary.md", "summary.txt"]
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +121,13 @@ def test_steps_are_extensible(tmp_path: Path) -> None:
         (ctx.path("extra.txt")).write_text("x")
         ctx.wrote(ctx.path("extra.txt"))
 
-    steps = [s for s in STEPS if s.name != "overview_map"] + [Step("extra", ("extra.txt",), extra)]
+    skip = ("overview_map", "hotspots")  # the slow map-drawing steps (tested elsewhere)
+    steps = [s for s in STEPS if s.name not in skip] + [Step("extra", ("extra.txt",), extra)]
     ctx = run_steps(Atlas.default(), tmp_path, steps=steps, echo=lambda _: None)
     assert seen == ["cami_default_atlas"]
     assert sorted(p.name for p in ctx.written) == sorted(
-        ["extra.txt", *(o for o in OUTPUTS if o != "overview_map.html")])
+        ["extra.txt", *(o for o in OUTPUTS
+                        if o != "overview_map.html" and not o.startswith("hotspot_"))])
     assert "extra.txt" in (tmp_path / "summary.md").read_text()
     assert SUMMARY_STEP.outputs == ("summary.md", "summary.txt")
 
@@ -132,7 +136,8 @@ def test_failed_step_leaves_no_partial_outputs(tmp_path: Path) -> None:
     def broken(ctx) -> None:
         raise RuntimeError("analysis crashed")
 
-    steps = [s for s in STEPS if s.name != "overview_map"] + [Step("broken", ("x.csv",), broken)]
+    steps = [s for s in STEPS if s.name not in ("overview_map", "hotspots")] + [
+        Step("broken", ("x.csv",), broken)]
     with pytest.raises(RuntimeError, match="analysis crashed"):
         run_steps(Atlas.default(), tmp_path / "out", steps=steps, echo=lambda _: None)
     assert list((tmp_path / "out").iterdir()) == []  # layers.csv was staged, never moved in

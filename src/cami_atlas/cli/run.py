@@ -37,6 +37,8 @@ from ..measure import area_km2, geodesic_length_km
 from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir
 from .barriers import RUN_OUTPUTS as BARRIER_OUTPUTS
 from .barriers import barriers_run_step
+from .hotspots import RUN_OUTPUTS as HOTSPOT_OUTPUTS
+from .hotspots import hotspots_run_step
 from .layers import format_table
 
 
@@ -220,6 +222,8 @@ STEPS: list[Step] = [
          "segments; range fragmentation; crossings"),
     Step("overview_map", ("overview_map.html",), overview_map_step,
          "self-contained overview map"),
+    Step("hotspots", HOTSPOT_OUTPUTS, hotspots_run_step,
+         "barrier-hotspot grid, Gi*, transboundary hotspots; hotspot map and report"),
 ]
 #: The last step: the summary of everything the other steps found.
 SUMMARY_STEP = Step("summary", ("summary.md", "summary.txt"), summary_step,
