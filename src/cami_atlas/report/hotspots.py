@@ -45,6 +45,7 @@ from ..schema import BARRIER_CLASSES, canonical_species_name
 
 __all__ = [
     "HOT_CLASSES",
+    "INDEX",
     "OUTPUTS",
     "SEVERITY",
     "HotspotAnalysis",
@@ -55,6 +56,7 @@ __all__ = [
     "rank_segments",
     "segments_from_impact",
     "select_species",
+    "write_hotspot_atlas",
     "write_hotspot_outputs",
 ]
 
@@ -67,6 +69,9 @@ OUTPUTS: tuple[str, ...] = ("hotspot_cells.gpkg", "hotspot_cells.csv", "hotspot_
                             "hotspot_map.html", "hotspot_report.html")
 _PDF = "hotspot_report.pdf"
 _TEMPLATE = "hotspot_report.html.j2"
+_INDEX_TEMPLATE = "hotspot_index.html.j2"
+#: Name of the index page of :func:`write_hotspot_atlas`.
+INDEX = "index.html"
 
 Progress = Callable[[str], None]
 
@@ -1030,3 +1035,104 @@ def write_hotspot_outputs(
     written.extend(write_report(html, out / "hotspot_report.html", pdf=pdf,
                                 overwrite=overwrite))
     return written
+
+
+def write_hotspot_atlas(
+    atlas: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    species: str | Sequence[str] | None = None,
+    cell_km: float = 25.0,
+    overwrite: bool = False,
+    pdf: bool = False,
+    offline: bool = False,
+    progress: Progress | None = None,
+    command: str | None = None,
+    **options: Any,
+) -> Path:
+    """Hotspot map and report of every species, one sub-folder each, plus an index page.
+
+    For each species (default: every species with a range in the atlas) the analysis of
+    :func:`hotspot_analysis` is run for that species alone and its outputs
+    (:func:`write_hotspot_outputs`) go to ``out_dir/<Species_name>/``; ``out_dir/index.html``
+    links every report and map with the species' key figures (range area, km of
+    infrastructure in the range by barrier class, hot cells, transboundary hot cells).
+
+    Every output (all species' files and the index) is checked before anything is
+    written: if one exists and ``overwrite`` is false,
+    :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing is written.
+
+    Parameters
+    ----------
+    atlas : cami_atlas.atlas.Atlas
+    out_dir : path
+    species : str or list of str, optional
+        Names or synonyms; default all with a range.
+    cell_km, pdf, offline
+        As for :func:`hotspot_analysis` / :func:`write_hotspot_outputs`.
+    progress : callable, optional
+        Called with a short text as each species starts and ends.
+    command : str, optional
+        Recorded in each report's reproducibility block.
+    **options
+        Other keyword options of :func:`hotspot_analysis` (``permutations``, ``seed``,
+        ``alpha``, ``border_distance_km``, ``weights``, ``matrix``, ``top_n``, ``shape``).
+
+    Returns
+    -------
+    pathlib.Path
+        The index page.
+    """
+    from ..errors import OutputExistsError
+    from . import render_report
+
+    out = Path(out_dir)
+    ranges = _read_kind(atlas, "species_range")
+    if ranges is None:
+        raise EmptyLayerError(
+            f"atlas {atlas.name!r} has no species_range layer; add one with "
+            "`cami-atlas layers import FILE --kind species_range --atlas ATLAS.gpkg`.")
+    available = sorted(ranges["species"].astype(str).map(canonical_species_name).unique())
+    chosen = select_species(available, species, matrix=options.get("matrix"))
+    targets = [out / INDEX] + [out / sp / n for sp in chosen for n in output_names(pdf=pdf)]
+    existing = [str(p.relative_to(out)) for p in targets if p.exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+        raise OutputExistsError(
+            f"{out} already holds {', '.join(existing[:5])}{more}; pass overwrite=True "
+            "(--overwrite) to replace them or choose another output folder.")
+    rows = []
+    for i, sp in enumerate(chosen, start=1):
+        if progress is not None:
+            progress(f"{sp} ({i}/{len(chosen)})")
+        a = hotspot_analysis(atlas, species=[sp], cell_km=cell_km, **options)
+        write_hotspot_outputs(a, out / sp, overwrite=overwrite, pdf=pdf, offline=offline,
+                              command=command)
+        by_class = a.lengths.groupby("barrier_class")["length_km"].sum()
+        r = a.ranges
+        rows.append({
+            "name": sp, "title": sp.replace("_", " "),
+            "common_name": str(r["common_name"].dropna().iloc[0])
+            if "common_name" in r.columns and r["common_name"].notna().any() else "",
+            "report": f"{sp}/hotspot_report.html", "map": f"{sp}/hotspot_map.html",
+            "pdf": f"{sp}/{_PDF}" if pdf else None,
+            "range_area_km2": float(area_km2(r).sum()),
+            "complete_km": float(by_class.get("complete barrier", 0.0)),
+            "partial_km": float(by_class.get("partial barrier", 0.0)),
+            "unknown_km": float(by_class.get("unknown", 0.0)),
+            "cells": len(a.cells),
+            "hot_cells": int(a.cells["gi_class"].isin(HOT_CLASSES).sum()),
+            "transboundary": None if a.transboundary is None else len(a.transboundary),
+            "rated": a.matrix_species.get(sp) is not None,
+        })
+    layers = atlas.list_layers()
+    used = ["species_range", "infrastructure", "country", "border", "corridor"]
+    html = render_report(_INDEX_TEMPLATE, {
+        "title": f"Barrier-hotspot atlas: {atlas.name}",
+        "subtitle": f"{len(rows)} species; cells of {cell_km:g} km",
+        "entries": rows,
+        "sources": layers[layers["kind"].isin(used)].reset_index(drop=True),
+    })
+    from .._atomic import write_text_atomic
+
+    return write_text_atomic(out / INDEX, html, overwrite=overwrite)
