@@ -177,6 +177,16 @@ def _view(bounds: np.ndarray, margin: float) -> tuple[float, float, float, float
     return (minx - margin * dx, miny - margin * dy, maxx + margin * dx, maxy + margin * dy)
 
 
+def _map_size(view: tuple[float, float, float, float], figsize: tuple[float, float] | None,
+              extra_width: float = 0.0) -> tuple[float, float]:
+    """7 inches wide (+ a colour bar), as high as the view's aspect needs (2.5 to 8)."""
+    if figsize is not None:
+        return figsize
+    width = 7.0
+    ratio = (view[3] - view[1]) / max(view[2] - view[0], 1e-9)
+    return (width + extra_width, float(np.clip(width * ratio + 0.6, 2.5, 8.0)))
+
+
 def _finish_map(ax: Any, view: tuple[float, float, float, float], crs: Any,
                 title: str | None) -> None:
     ax.set_xlim(view[0], view[2])
@@ -244,7 +254,7 @@ def range_barrier_figure(
     crs: Any = EQUAL_AREA_CRS,
     title: str | None = None,
     margin: float = 0.06,
-    figsize: tuple[float, float] = (7.0, 5.0),
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Map of a species' range with the infrastructure coloured by barrier class.
 
@@ -268,6 +278,8 @@ def range_barrier_figure(
         Default: the species name.
     margin : float
         Margin around the range, as a share of its extent.
+    figsize : (width, height) in inches, optional
+        Default: 7 inches wide, as high as the view's shape needs.
 
     Returns
     -------
@@ -308,7 +320,7 @@ def range_barrier_figure(
         raise EmptyLayerError(f"the range of {name!r} has no geometry.")
     view = _view(shapely.total_bounds(range_geoms), margin)
     extent = view[2] - view[0]
-    fig, ax = _new_figure(figsize)
+    fig, ax = _new_figure(_map_size(view, figsize))
     _draw_countries(ax, countries, crs, view)
     coll = _polygon_patch(_simplify(range_geoms, extent), facecolor="#c7e9c0",
                           edgecolor="#41ab5d", linewidth=0.8, alpha=0.7, zorder=1)
@@ -453,7 +465,7 @@ def hotspot_figure(
     cmap: str = "YlOrRd",
     title: str | None = None,
     margin: float = 0.03,
-    figsize: tuple[float, float] = (7.0, 5.0),
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Map of hotspot cells: Gi* classes (categorical colours) or a numeric column.
 
@@ -468,6 +480,8 @@ def hotspot_figure(
         Country polygons underneath; range outlines on top.
     highlight : str or None, default "transboundary"
         Boolean column whose True cells get a black outline (ignored if absent).
+    figsize : (width, height) in inches, optional
+        Default: 7 inches wide, as high as the view's shape needs.
 
     Returns
     -------
@@ -494,10 +508,11 @@ def hotspot_figure(
         raise EmptyLayerError("cells has no geometry to draw.")
     geoms = _geoms(cells, crs)
     view = _view(shapely.total_bounds(geoms), margin)
-    fig, ax = _new_figure(figsize)
-    _draw_countries(ax, countries, crs, view)
     values = cells[column]
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    fig, ax = _new_figure(_map_size(view, figsize, extra_width=1.0 if numeric else 0.0))
+    _draw_countries(ax, countries, crs, view)
+    if numeric:
         import matplotlib as mpl
         from matplotlib.colors import Normalize
 
