@@ -466,6 +466,29 @@ def test_synthetic_atlas_corridors_and_unrated_species():
     assert "synthetic &lt;test&gt;" in html and "not rated by the barrier matrix" in html
 
 
+def test_synthetic_atlas_map_and_impact():
+    atlas = _synthetic_atlas()
+    infra = atlas.read_kind("infrastructure", crs=atlas.analysis_crs).reset_index(drop=True)
+    impact = pd.DataFrame({"delta_conductance": [0.1, 0.9, 0.4], "rank": [3, 1, 2]},
+                          index=infra.index)
+    w = load_weights()
+    a = hotspot_analysis(atlas, species="saiga", cell_km=25, permutations=99, impact=impact,
+                         weights=w)
+    assert a.segment_method == "impact" and a.segments.index.tolist() == [1, 2, 0]
+    assert a.segments["infra_type"].tolist() == ["railway", "road", "railway"]
+    assert a.parameters["segment_ranking"] == "connectivity barrier impact"
+    assert a.parameters["weights"] == "custom table"
+    assert not any("km-weighted" in n for n in a.notes)
+    names = [n.split("</span>")[-1] for n in layer_names(hotspot_map(a, basemap=None))]
+    gi = [f"Gi*: {c}" for c in ("hot spot 99%", "hot spot 95%", "hot spot 90%",
+                                "cold spot 90%", "cold spot 95%", "cold spot 99%")
+          if (a.cells["gi_class"] == c).any()]
+    tb = ["Transboundary hotspots"] if len(a.transboundary) else []
+    # no border layer in this atlas: no "Borders"; its corridor is drawn
+    assert names == ["Countries", "Range: Saiga tatarica", "Corridors",
+                     "Barrier-pressure score", *gi, *tb, "Infrastructure", "Top 3 segments"]
+
+
 def test_analysis_errors():
     with pytest.raises(EmptyLayerError, match="no species_range layer"):
         hotspot_analysis(_synthetic_atlas(with_ranges=False))

@@ -275,8 +275,8 @@ def run(out_dir: Path, atlas_path: Path | None, overwrite: bool) -> None:
     """Run the main job: validate the atlas, summarise its layers, draw the overview map.
 
     Writes layers.csv, the barrier analysis (barrier_lengths.csv, classified_segments.gpkg,
-    fragmentation.csv, barrier_summary.md), summary.md, summary.txt and overview_map.html
-    into --out.
+    fragmentation.csv, barrier_summary.md), summary.md, summary.txt, overview_map.html and
+    the barrier-hotspot grid, map and report (hotspot_*.gpkg/.csv/.html) into --out.
     """
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     ctx = run_steps(atlas, out_dir, overwrite=overwrite)

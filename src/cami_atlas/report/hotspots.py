@@ -114,6 +114,8 @@ class HotspotAnalysis:
         Every option of the run.
     notes : list of str
         Limitations and choices the report states.
+    corridors : GeoDataFrame or None
+        The species' corridors, if the atlas has any.
     """
 
     atlas_name: str
@@ -133,6 +135,7 @@ class HotspotAnalysis:
     sources: pd.DataFrame
     parameters: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    corridors: gpd.GeoDataFrame | None = None
 
 
 # -- species -------------------------------------------------------------------------------
@@ -646,7 +649,7 @@ def hotspot_analysis(
         matrix_species=msp, cells=cells, infra=infra, ranges=ranges, lengths=lengths,
         fragmentation=fragmentation, segments=segments, segment_method=method,
         transboundary=transboundary, countries=countries, borders=borders, sources=sources,
-        parameters=parameters, notes=notes)
+        parameters=parameters, notes=notes, corridors=corridors)
 
 
 # -- map -------------------------------------------------------------------------------------
@@ -660,8 +663,8 @@ def hotspot_map(analysis: HotspotAnalysis, *, basemap: str | None = "OpenStreetM
                 simplify_m: float | None = 500.0) -> Any:
     """Interactive map of a hotspot analysis (folium).
 
-    Layers (each toggleable): countries, borders, one range layer per species, the
-    barrier-pressure score of the cells (colour bar), one layer per Gi* hot/cold class
+    Layers (each toggleable): countries, borders, one range layer per species, corridors
+    (if any), the barrier-pressure score of the cells (colour bar), one layer per Gi* hot/cold class
     present, transboundary hotspots, the infrastructure (coloured by barrier class for one
     species, else by the most severe class over the species) and the top segments.
 
@@ -681,6 +684,7 @@ def hotspot_map(analysis: HotspotAnalysis, *, basemap: str | None = "OpenStreetM
     from ..figures import GI_CLASS_COLORS
     from ..maps import (
         add_choropleth,
+        add_corridors,
         add_infrastructure,
         add_ranges,
         add_vector,
@@ -710,6 +714,8 @@ def hotspot_map(analysis: HotspotAnalysis, *, basemap: str | None = "OpenStreetM
     range_cols = ["species", *[c for c in ("common_name",) if c in a.ranges],
                   a.ranges.geometry.name]
     add_ranges(m, a.ranges[range_cols], show=len(a.species) <= 3, simplify_m=simplify_m)
+    if a.corridors is not None and len(a.corridors):
+        add_corridors(m, a.corridors, name="Corridors", simplify_m=simplify_m)
     popup = [c for c in _CELL_POPUP if c in cells.columns]
     add_choropleth(m, cells, "score", name="Barrier-pressure score", cmap="YlOrRd",
                    caption="barrier-pressure score (0-1)", popup_columns=popup,
