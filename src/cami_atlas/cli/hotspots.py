@@ -23,7 +23,10 @@ Outputs (in ``--out``)
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import warnings
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -46,7 +49,7 @@ RUN_CELL_KM = 75.0
 #: Files of the hotspot step of ``cami-atlas run``.
 RUN_OUTPUTS: tuple[str, ...] = OUTPUTS
 
-_STEPS = 7 + 3  # analysis steps + writing steps (progress bar total)
+_STEPS = 6 + 3  # analysis steps (7 with corridors) + writing steps: the bar total
 
 
 class _Bar:
@@ -90,6 +93,14 @@ def progress_bar(total: int = _STEPS, *, enabled: bool = True) -> AbstractContex
     ...     step("first"); step("second")
     """
     return _Bar(total, enabled) if enabled else nullcontext(lambda _text: None)
+
+
+@contextlib.contextmanager
+def _quiet_islands() -> Iterator[None]:
+    """Silence libpysal's note that the hexagons form several islands (ranges in parts)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The weights matrix is not fully connected")
+        yield
 
 
 def _command_line(ctx: click.Context) -> str:
@@ -156,7 +167,7 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, 
     prepare_out_dir(out_dir, output_names(pdf=pdf), overwrite=overwrite)
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     chosen = split_multi(species) or None
-    with progress_bar(_STEPS) as step:
+    with _quiet_islands(), progress_bar(_STEPS) as step:
         analysis = hotspot_analysis(
             atlas, species=chosen, cell_km=cell_km, shape=shape, permutations=permutations,
             seed=seed, alpha=alpha, border_distance_km=border_km, weights=weights_path,
@@ -183,7 +194,7 @@ def hotspots_run_step(ctx: Any) -> None:
         ctx.sections.append(Section("Hotspots", [
             f"Hotspot analysis skipped: the atlas has no {' and no '.join(missing)} layer."]))
         return
-    with progress_bar(_STEPS) as step:
+    with _quiet_islands(), progress_bar(_STEPS) as step:
         analysis = hotspot_analysis(atlas, cell_km=RUN_CELL_KM, permutations=999,
                                     progress=step)
         for path in write_hotspot_outputs(analysis, ctx.out_dir, overwrite=ctx.overwrite,
