@@ -321,6 +321,7 @@ def test_report_html(analysis):
     assert "hotspot_map.html" in parsed.hrefs
     text = " ".join(parsed.text)
     assert "km-weighted barrier pressure inside hot cells" in text
+    assert f"hexagon cells of 150 km ({len(analysis.cells):,} cells)" in text
     for licence in analysis.sources["licence"]:
         assert licence in text
     assert "Mongolian gazelle" in text and "CR" in text  # common name, IUCN status

@@ -915,7 +915,7 @@ def hotspot_report(
     counts = cells["gi_class"].value_counts()
     summary = {
         "n_cells": len(cells), "area_km2": float(cells["area_km2"].sum()),
-        "cell_km": a.parameters.get("cell_km"),
+        "cell_km": f"{float(a.parameters.get('cell_km', 0)):g}",
         "hot": {c: int(counts.get(c, 0)) for c in HOT_CLASSES},
         "n_hot": int(sum(int(counts.get(c, 0)) for c in HOT_CLASSES)),
         "n_cold": int(counts[[c for c in counts.index if str(c).startswith("cold")]].sum()),
@@ -930,7 +930,7 @@ def hotspot_report(
         "title": title or f"Barrier hotspots: {_species_title(a.species)}",
         "subtitle": (f"Atlas {a.atlas_name!r}; {len(a.species)} species; "
                      f"{a.parameters.get('cell_shape', 'hexagon')} cells of "
-                     f"{a.parameters.get('cell_km')} km ({summary['n_cells']:,} cells)"),
+                     f"{summary['cell_km']} km ({summary['n_cells']:,} cells)"),
         "summary": summary,
         "species": [{"name": s, "title": s.replace("_", " "), "anchor": _slug(s),
                      "rated": a.matrix_species.get(s) is not None} for s in a.species],
