@@ -33,10 +33,13 @@ def kind_table(kind: str) -> str:
 
 
 def alias_table() -> str:
-    lines = ["| column | you may type | stored as |", "|---|---|---|"]
+    lines = ["| column | you may type → stored as |", "|---|---|"]
     for column, aliases in ATTRIBUTE_ALIASES.items():
+        targets: dict[str, list[str]] = {}
         for typed, value in aliases.items():
-            lines.append(f"| `{column}` | `{typed}` | `{_cell(value)}` |")
+            targets.setdefault(value, []).append(f"`{typed}`")
+        pairs = "; ".join(f"{', '.join(t)} → `{_cell(v)}`" for v, t in targets.items())
+        lines.append(f"| `{column}` | {pairs} |")
     return "\n".join(lines)
 
 
