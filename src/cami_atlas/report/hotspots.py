@@ -344,28 +344,23 @@ def rank_segments(
                     f"infra is classified for {col!r} but ranges has no polygon of it "
                     f"(species there: {sorted(habitat.index)}).")
             hab = habitat[name]
-            cls = infra[col].astype(object).where(infra[col].notna(), "unknown").to_numpy()
-            wt = np.array([w[c] for c in cls[seg]]) if len(seg) else np.zeros(0)
+            cls = infra[col].astype(object).where(infra[col].notna(), "unknown")
+            wt = cls.map(w).to_numpy(dtype=float)[seg]
             pick = np.flatnonzero(wt > 0)
             if not len(pick):
                 continue
             shapely.prepare(hab)
-            ucell = np.unique(cell[pick])
-            covered = shapely.covers(hab, hot_geoms[ucell])
-            touched = shapely.intersects(hab, hot_geoms[ucell])
-            state = dict(zip(ucell.tolist(), (covered * 2 + touched).tolist(), strict=True))
-            s = np.array([state[c] for c in cell[pick]])  # 2+1 covered, 1 partial, 0 outside
-            km = np.zeros(len(pick))
-            full = s == 3
+            ucell, where = np.unique(cell[pick], return_inverse=True)
+            state = (2 * shapely.covers(hab, hot_geoms[ucell])
+                     + shapely.intersects(hab, hot_geoms[ucell]))[where]
+            km = np.zeros(len(pick))  # state 3: cell inside the range, 1: partly, 0: outside
+            full = state == 3
             km[full] = length[pick[full]]
-            part = np.flatnonzero(s == 1)
+            part = np.flatnonzero(state == 1)
             if len(part):
-                pcells = np.unique(cell[pick[part]])
-                clip = dict(zip(pcells.tolist(),
-                                shapely.intersection(hab, hot_geoms[pcells]), strict=True))
-                cut = shapely.intersection(pieces[pick[part]],
-                                           np.array([clip[c] for c in cell[pick[part]]],
-                                                    dtype=object))
+                pcells, pwhere = np.unique(cell[pick[part]], return_inverse=True)
+                clip = shapely.intersection(hab, hot_geoms[pcells])
+                cut = shapely.intersection(pieces[pick[part]], clip[pwhere])
                 km[part] = geodesic_length_km(gpd.GeoSeries(cut, crs=cells.crs)).to_numpy()
             weighted[pick] += wt[pick] * km
 
