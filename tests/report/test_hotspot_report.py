@@ -333,6 +333,10 @@ def test_report_html(analysis):
     saiga = analysis.lengths[analysis.lengths["species"] == "Saiga_tatarica"]
     total = saiga["length_km"].sum()
     assert f"{total:,.0f} km (geodesic)" in text
+    names = analysis.cells["species"].str.split("; ")
+    in_range = np.array(["Saiga_tatarica" in n for n in names])
+    hot = analysis.cells["gi_class"].isin(HOT_CLASSES).to_numpy()
+    assert f"{(in_range & hot).sum():,} hot of {in_range.sum():,} cells in the range" in text
 
 
 def test_report_escapes_and_figures(analysis):

@@ -28,6 +28,7 @@ parameters, data sources and licences, reproducibility) and
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -847,7 +848,7 @@ def _species_page(a: HotspotAnalysis, sp: str, *, figures: bool) -> dict[str, An
                 "m_eff_km2": float(row["m_eff_km2"]), "n_fragments": int(row["n_fragments"]),
                 "largest_fragment_share": float(row["largest_fragment_share"]),
                 "area_km2": float(row["area_km2"])}
-    in_cells = a.cells["species"].str.split("; ").map(lambda names: sp in names)
+    in_cells = a.cells["species"].str.contains(rf"(?:^|; ){re.escape(sp)}(?:;|$)", regex=True)
     hot = a.cells["gi_class"].isin(HOT_CLASSES)
     info["cells"] = int(in_cells.sum())
     info["hot_cells"] = int((in_cells & hot).sum())
