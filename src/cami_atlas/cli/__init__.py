@@ -20,6 +20,7 @@ from ..errors import CamiAtlasError
 # command name -> "module:attribute" inside cami_atlas.cli
 _COMMANDS: dict[str, str] = {
     "barriers": "barriers:barriers",
+    "connectivity": "connectivity:connectivity",
     "hotspots": "hotspots:hotspots",
     "layers": "layers:layers",
     "map": "map:map_command",

@@ -301,7 +301,8 @@ def _resolve(species: str, range_names: list[str], matrix: Any,
         raise UnknownSpeciesError(
             f"species {species!r} {why}. Species with ranges in the atlas: {ranged}. Species of "
             f"the barrier matrix: {', '.join(known)}. Common names ('argali', 'snow leopard') "
-            "work too; with your own cores (cores=FILE) any matrix species can be used.")
+            "work too; with your own cores (cores=FILE, --cores FILE) any matrix species can be "
+            "used.")
     return canonical_species_name(str(species)), target
 
 

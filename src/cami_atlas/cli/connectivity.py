@@ -1,0 +1,153 @@
+"""``cami-atlas connectivity``: connectivity of one species' landscape in a DEM window.
+
+Slope resistance from the atlas DEM, the species' barriers (expert matrix) burned in,
+habitat cores (``--cores FILE`` or the automatic rule), then cost distance, least-cost
+corridors, circuit current and pinch points, patch-graph indices (IIC, PC, ECA) and
+the barrier segments ranked by the connectivity they cost
+(:func:`cami_atlas.connectivity.workflow.run_connectivity`).
+
+Examples
+--------
+::
+
+    cami-atlas connectivity --species argali --bbox 70,40,80,44 --out conn/
+    cami-atlas connectivity --species "snow leopard" --cores cores.gpkg --cell-size-m 2000 \\
+        --borders-as-barriers "complete barrier" --border-pairs CHN-KGZ,CHN-KAZ \\
+        --corridor-width 100000 --solver direct --out conn/ --overwrite
+
+Outputs (in ``--out``)
+----------------------
+``resistance.tif``, ``cost_distance.tif``, ``corridors.tif``, ``current.tif``,
+``pinch_points.tif`` (GeoTIFF, analysis CRS); ``connectivity.gpkg`` (layers ``cores``,
+``least_cost_paths``, ``patch_graph_edges``, ``barrier_segments``);
+``connectivity_indices.csv``, ``core_importance.csv``, ``link_importance.csv``,
+``barrier_impact.csv``, ``effective_resistance.csv``, ``corridor_pairs.csv``;
+``connectivity_parameters.json`` (options and notes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from ..atlas import Atlas
+from ..connectivity.workflow import MODES, OUTPUTS, run_connectivity, write_connectivity
+from ..errors import LayerReadError
+from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir, split_multi
+
+__all__ = ["connectivity"]
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise LayerReadError(f"could not read the barrier table {path}: {exc}. It must be a CSV "
+                             "with columns barrier_class,resistance (inf for impassable).") from exc
+
+
+@click.command("connectivity")
+@atlas_option
+@click.option("--species", "species", required=True,
+              help="Species (atlas range name, matrix name or common name, e.g. 'argali').")
+@click.option("--bbox", default=None, metavar="LON0,LAT0,LON1,LAT1",
+              help="Window in degrees (EPSG:4326); default the DEM's extent.")
+@click.option("--cell-size-m", type=float, default=5000.0, show_default=True,
+              help="Cell size of the analysis grid in metres.")
+@click.option("--crs", default=None, help="Projected analysis CRS (default: UTM zone of the "
+              "window's centre).")
+@click.option("--dem", default="dem", show_default=True, help="Name of the DEM layer.")
+@click.option("--cores", "cores_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Habitat cores (polygons or points, any vector format); "
+              "default: the largest low-resistance patches of the species' range.")
+@click.option("--cores-id-column", default=None, help="Id column of --cores.")
+@click.option("--n-cores", type=int, default=6, show_default=True,
+              help="Number of automatic cores.")
+@click.option("--core-quantile", type=float, default=0.25, show_default=True,
+              help="Automatic cores: share of the range's cells counted as low resistance.")
+@click.option("--neighbours", type=int, default=8, show_default=True, help="4 or 8.")
+@click.option("--solver", default="amg", show_default=True,
+              help="Circuit solver: amg or direct (exact; faster on small grids).")
+@click.option("--burn-method", default="four_neighbour", show_default=True,
+              help="How lines become cells: four_neighbour or all_touched.")
+@click.option("--infrastructure", multiple=True,
+              help="Infrastructure layers to burn in (repeat or comma-separated); default all.")
+@click.option("--matrix", "matrix_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Your own barrier matrix CSV (default: the 2017 CAMI matrix).")
+@click.option("--barrier-table", "table_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="CSV barrier_class,resistance: multiplier per class (default "
+              "partial/unknown x10, complete impassable).")
+@click.option("--borders-as-barriers", default=None, metavar="CLASS",
+              help="Burn international borders in with this barrier class ('partial barrier', "
+              "'complete barrier', ...), e.g. for fenced borders; default: borders are no "
+              "barrier.")
+@click.option("--border-pairs", multiple=True,
+              help="Only these borders, ISO3 pairs such as CHN-KAZ (repeat or comma-separated).")
+@click.option("--max-cost-distance", type=float, default=None,
+              help="Corridors only between cores at most this cost apart (resistance x m).")
+@click.option("--corridor-width", type=float, default=None,
+              help="Corridor cut-off in cost units; needed for pinch points.")
+@click.option("--dispersal-distance", type=float, default=None,
+              help="Effective resistance at which dispersal probability is 0.5 (default: "
+              "median between cores).")
+@click.option("--modes", multiple=True,
+              help=f"Analyses to run (repeat or comma-separated; default all): {', '.join(MODES)}.")
+@click.option("--impact-segments", default="all", show_default=True,
+              help="Barrier segments to rank: all, or corridors (only those cutting a corridor).")
+@out_option
+@overwrite_option
+def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_size_m: float,
+                 crs: str | None, dem: str, cores_path: Path | None,
+                 cores_id_column: str | None, n_cores: int, core_quantile: float,
+                 neighbours: int, solver: str, burn_method: str,
+                 infrastructure: tuple[str, ...], matrix_path: Path | None,
+                 table_path: Path | None, borders_as_barriers: str | None,
+                 border_pairs: tuple[str, ...], max_cost_distance: float | None,
+                 corridor_width: float | None, dispersal_distance: float | None,
+                 modes: tuple[str, ...], impact_segments: str, out_dir: Path,
+                 overwrite: bool) -> None:
+    """Connectivity for one species: resistance, cost distance, corridors, current, pinch
+    points, patch-graph indices and barrier segments ranked by connectivity cost.
+
+    Writes GeoTIFFs, connectivity.gpkg and CSV tables into --out (see the module docs).
+    """
+    prepare_out_dir(out_dir, list(OUTPUTS), overwrite=overwrite)
+    atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    infra = split_multi(infrastructure)
+    res = run_connectivity(
+        atlas, species=species, bbox=bbox, cell_size_m=cell_size_m, crs=crs, dem=dem,
+        infrastructure=infra or None, matrix=matrix_path,
+        barrier_table=_read_table(table_path) if table_path is not None else None,
+        burn_method=burn_method,  # type: ignore[arg-type]
+        borders_as_barriers=borders_as_barriers,
+        border_pairs=split_multi(border_pairs) or None,
+        cores=cores_path if cores_path is not None else "auto", n_cores=n_cores,
+        core_quantile=core_quantile, core_id_column=cores_id_column,
+        neighbours=neighbours,  # type: ignore[arg-type]
+        max_cost_distance=max_cost_distance, corridor_width=corridor_width,
+        dispersal_distance=dispersal_distance, modes=split_multi(modes) or MODES,
+        impact_segments=impact_segments, solver=solver,  # type: ignore[arg-type]
+        progress=True)
+    written = write_connectivity(res, out_dir, overwrite=overwrite,
+                                 wrote=lambda p: click.echo(f"wrote {p}"))
+    rows, cols = res.resistance.shape
+    click.echo(f"{res.species}: {rows} x {cols} cells of {res.cell_size_m:g} m in "
+               f"{res.crs.to_string()}, {len(res.cores)} cores, {len(res.segments)} barrier "
+               "segments")
+    if res.indices is not None:
+        click.echo(f"ECA {res.indices['ECA']:,.1f} (core attribute units), PC "
+                   f"{res.indices['PC']:.4g}, IIC {res.indices['IIC']:.4g}")
+    if res.ranked_segments is not None:
+        top = res.ranked_segments[res.ranked_segments["impact_evaluated"]].head(3)
+        col = "delta_eca" if "delta_eca" in top.columns else "delta_conductance"
+        for r in top.itertuples():
+            value = getattr(r, col)
+            click.echo(f"  rank {r.rank}: {r.segment_id} ({r.infra_type}, {r.barrier_class}, "
+                       f"{r.length_km:.0f} km) {col} {value:+.4g}"
+                       if np.isfinite(value) else f"  rank {r.rank}: {r.segment_id}")
+    for note in res.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"done: {len(written)} files in {out_dir}")
