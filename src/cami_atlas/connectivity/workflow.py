@@ -303,7 +303,7 @@ def _resolve(species: str, range_names: list[str], matrix: Any,
             f"the barrier matrix: {', '.join(known)}. Common names ('argali', 'snow leopard') "
             "work too; with your own cores (cores=FILE, --cores FILE) any matrix species can be "
             "used.")
-    return canonical_species_name(str(species)), target
+    return target, target
 
 
 # -- barrier segments -----------------------------------------------------------------------
@@ -422,7 +422,7 @@ def auto_cores(resistance: Grid, range_polygon: shapely.Geometry | None, *, n_co
 
     1. candidate cells: cells whose centre lies in ``range_polygon`` (all cells when it
        is ``None``) with a finite resistance at most the ``quantile`` of the finite
-       resistances of those cells;
+       resistances of those cells (within a relative 1e-9, so round-off does not count);
     2. patches: 8-connected groups of candidate cells (so two patches never touch, not
        even at a corner);
     3. the ``n_cores`` largest patches of at least ``min_cells`` cells are kept, largest
@@ -481,7 +481,9 @@ def auto_cores(resistance: Grid, range_polygon: shapely.Geometry | None, *, n_co
         raise SchemaError("the species' range holds no passable cell of the resistance grid "
                           "inside the window; widen the bbox or give cores yourself.")
     threshold = float(np.quantile(values[finite], quantile))
-    candidate = finite & (values <= threshold)
+    # a relative tolerance of 1e-9 keeps round-off (e.g. of a warped flat DEM) from
+    # splitting cells of equal resistance into candidates and non-candidates
+    candidate = finite & (values <= threshold + 1e-9 * abs(threshold))
     labels, n = ndi.label(candidate, structure=np.ones((3, 3), dtype=int))
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     order = np.lexsort((np.arange(1, n + 1), -sizes))  # largest first, then label order
