@@ -259,6 +259,11 @@ def test_impact_segment_selection(atlas):
     assert ev.to_dict() == {"railways:0": True, "railways:1": False}  # the corner one is off
     assert pd.isna(res.ranked_segments.set_index("segment_id").loc["railways:1", "rank"])
     assert any("1 of 2 segments" in n for n in res.notes)
+    # impassable segments are always evaluated: no corridor crosses them
+    res3 = run_connectivity(atlas, impact_segments="corridors",
+                            borders_as_barriers="complete barrier", **kw)
+    ev3 = res3.ranked_segments.set_index("segment_id")["impact_evaluated"].to_dict()
+    assert ev3 == {"railways:0": True, "railways:1": False, "borders:CHN-KGZ:0": True}
     res2 = run_connectivity(atlas, impact_segments=["railways:1"], **kw)
     assert res2.ranked_segments["impact_evaluated"].tolist() == [True, False]
     with pytest.raises(OptionError, match="unknown segment ids"):

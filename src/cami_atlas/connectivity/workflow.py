@@ -722,9 +722,11 @@ def run_connectivity(
         Any of :data:`MODES`.
     impact_segments : "all", "corridors" or list of segment ids
         Segments whose impact is computed (one circuit scenario each, the costly part):
-        every segment, only those that touch a least-cost corridor (cells of the corridor
-        mosaic within ``corridor_width``; needs the ``corridors`` mode), or the listed
-        ``segment_id`` values. The others stay burned in and are not ranked.
+        every segment; ``"corridors"``: those that touch a least-cost corridor (cells of
+        the corridor mosaic within ``corridor_width``; needs the ``corridors`` mode) plus
+        every impassable one (no corridor crosses an impassable line, but removing it can
+        reconnect cores); or the listed ``segment_id`` values. The others stay burned in
+        and are not ranked.
     solver : {"amg", "direct"}
         Linear solver of the circuit modes.
     progress : bool
@@ -900,7 +902,8 @@ def run_connectivity(
                                               probability)
             bar.step("patch graph")
         if "impact" in modes:
-            chosen = _impact_selection(segs, impact_segments, result.corridors, corridor_width)
+            chosen = _impact_selection(segs, impact_segments, result.corridors, corridor_width,
+                                       barrier_table)
             if not len(segs):
                 notes.append("Barrier impact skipped: no barrier segment in the window.")
             elif not chosen.any():
@@ -980,7 +983,8 @@ def _edges_frame(cores: gpd.GeoDataFrame, links: pd.DataFrame, dispersal: float,
 
 
 def _impact_selection(segs: gpd.GeoDataFrame, which: str | Sequence[str],
-                      corridors: CorridorResult | None, width: float | None) -> np.ndarray:
+                      corridors: CorridorResult | None, width: float | None,
+                      barrier_table: Any) -> np.ndarray:
     """Boolean mask of the segments whose impact is computed."""
     if isinstance(which, str):
         check_option("impact_segments", which, ("all", "corridors"))
@@ -1002,6 +1006,9 @@ def _impact_selection(segs: gpd.GeoDataFrame, which: str | Sequence[str],
         hit = np.unique(segs.sindex.query(boxes, predicate="intersects")[1])
         out = np.zeros(len(segs), dtype=bool)
         out[hit] = True
+        # impassable segments: no corridor crosses them, yet removing one can reconnect cores
+        table = _jsonable_table(barrier_table)
+        out |= segs["barrier_class"].map(table).eq("inf").to_numpy()
         return out
     wanted = [str(w) for w in which]
     unknown = sorted(set(wanted) - set(segs["segment_id"]))
