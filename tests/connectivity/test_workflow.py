@@ -284,6 +284,14 @@ def test_borders_only_when_asked(atlas, full):
     assert np.isinf(res.effective_resistance.loc["west", "east"])  # fenced border: no crossing
     assert any("disconnected" in n for n in res.notes)
     assert any("burned in as 'complete barrier'" in n for n in res.notes)
+    wild = run_connectivity(atlas, borders_as_barriers="complete barrier",
+                            border_pairs=["chn-*"], **kw)
+    assert wild.segments["segment_id"].tolist() == res.segments["segment_id"].tolist()
+    every = run_connectivity(atlas, borders_as_barriers="complete barrier", **kw)
+    assert any("all in the window: CHN-KGZ" in n for n in every.notes)
+    with pytest.raises(OptionError, match=r"\['KAZ-\*'\] have no line"):
+        run_connectivity(atlas, borders_as_barriers="complete barrier", border_pairs=["KAZ-*"],
+                         **kw)
     partial = run_connectivity(atlas, borders_as_barriers="partial barrier", **kw)
     r_partial = partial.effective_resistance.loc["west", "east"]
     rail_only = run_connectivity(atlas, **kw).effective_resistance.loc["west", "east"]
@@ -476,3 +484,19 @@ def test_default_atlas_coarse_real_dem():
     assert np.nanquantile(base.values, 0.5) > 2.0  # the Tian Shan around it is steep
     assert np.nanmax(base.values) > 5.0
     assert len(res.cores) >= 2
+
+
+def test_default_atlas_china_borders_cut_off_only_when_all_listed():
+    """Real NE borders: fencing China's borders with KAZ, KGZ and TJK still leaves a way
+    round through the Wakhan (AFG-CHN, CHN-PAK); 'CHN-*' closes every one of them."""
+    pts = gpd.GeoDataFrame({"n": ["Kashgar", "Naryn"]},
+                           geometry=[Point(76.0, 39.4), Point(76.0, 41.4)], crs="EPSG:4326")
+    kw = dict(species="argali", bbox=(69, 36.4, 81, 44.7), cell_size_m=10_000,
+              infrastructure=[], cores=pts, core_id_column="n", modes=("current",),
+              solver="direct", borders_as_barriers="complete barrier")
+    three = run_connectivity(border_pairs=["CHN-KAZ", "CHN-KGZ", "CHN-TJK"], **kw)
+    assert np.isfinite(three.effective_resistance.loc["Kashgar", "Naryn"])
+    every = run_connectivity(border_pairs=["CHN-*"], **kw)
+    assert np.isinf(every.effective_resistance.loc["Kashgar", "Naryn"])
+    assert {s.split(":")[1] for s in every.segments["segment_id"]} == {
+        "AFG-CHN", "CHN-KAZ", "CHN-KGZ", "CHN-PAK", "CHN-TJK"}

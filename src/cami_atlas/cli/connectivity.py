@@ -85,7 +85,8 @@ def _read_table(path: Path) -> pd.DataFrame:
               "'complete barrier', ...), e.g. for fenced borders; default: borders are no "
               "barrier.")
 @click.option("--border-pairs", multiple=True,
-              help="Only these borders, ISO3 pairs such as CHN-KAZ (repeat or comma-separated).")
+              help="Only these borders, ISO3 pairs such as CHN-KAZ, or CHN-* for all borders of "
+              "China (repeat or comma-separated).")
 @click.option("--max-cost-distance", type=float, default=None,
               help="Corridors only between cores at most this cost apart (resistance x m).")
 @click.option("--corridor-width", type=float, default=None,

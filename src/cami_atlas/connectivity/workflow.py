@@ -29,7 +29,9 @@ International borders
 Borders are not barriers unless asked: whether a border is fenced is not in the atlas,
 so the model never assumes it. ``borders_as_barriers="complete barrier"`` (CLI
 ``--borders-as-barriers "complete barrier"``) treats the border lines as barriers of that
-class, optionally only some pairs of countries (``border_pairs=["CHN-KAZ", "CHN-KGZ"]``).
+class, optionally only some pairs of countries (``border_pairs=["CHN-KAZ", "CHN-KGZ"]``,
+or ``["CHN-*"]`` for every border of China: list them all to cut a country off, since an
+open border beside fenced ones is a way round them).
 Evidence for the choice: Ito et al. (2013, PLOS ONE 8: e56995) tracked 24 Mongolian
 gazelles and 12 Asiatic wild asses and found no movement across the fenced
 Mongolia--China border; Linnell et al. (2016, PLOS Biology 14: e1002483) review the
@@ -324,14 +326,32 @@ def _border_pairs_of(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _norm_pairs(pairs: Sequence[str]) -> list[str]:
+    """``"kaz-chn"`` -> ``"CHN-KAZ"``; ``"CHN-*"`` (every border of China) -> ``"*-CHN"``."""
     out = []
     for p in pairs:
         parts = [s.strip().upper() for s in str(p).replace("–", "-").split("-")]
-        if len(parts) != 2 or not all(parts):
+        if len(parts) != 2 or not all(parts) or parts == ["*", "*"]:
             raise OptionError(f"border pair {p!r} is not two ISO3 codes joined by '-', e.g. "
-                              "'CHN-KAZ'.")
+                              "'CHN-KAZ' (or 'CHN-*' for every border of China).")
         out.append("-".join(sorted(parts)))
     return out
+
+
+def _match_pairs(pairs: np.ndarray, wanted: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Which border lines (by their sorted ISO3 pair) match ``wanted``; unmatched patterns."""
+    keep = np.zeros(len(pairs), dtype=bool)
+    missing = []
+    for w in wanted:
+        a, b = w.split("-")
+        if a == "*":
+            hit = np.char.startswith(pairs.astype(str), b + "-") | np.char.endswith(
+                pairs.astype(str), "-" + b)
+        else:
+            hit = pairs == w
+        if not hit.any():
+            missing.append(w.replace("*-", "") + "-*" if a == "*" else w)
+        keep |= hit
+    return keep, missing
 
 
 def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str | None,
@@ -366,26 +386,33 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
         if not border_layers:
             raise LayerNotFoundError("borders_as_barriers was given but the atlas has no "
                                      "'border' layer; add one (kind 'border') or leave it off.")
+        lines = []
         for n in border_layers:
             sub = _clip_layer(atlas.read(n), window)
-            pairs = _border_pairs_of(sub)
+            lines.append((n, sub, _border_pairs_of(sub)))
+        present = sorted({str(p) for _, _, pairs in lines for p in pairs})
+        used: set[str] = set()
+        if border_pairs is not None:
+            wanted = _norm_pairs(border_pairs)
+            missing = sorted(set.intersection(*[set(_match_pairs(pairs, wanted)[1])
+                                                for _, _, pairs in lines]))
+            if missing:
+                raise OptionError(
+                    f"border pair(s) {missing} have no line in the atlas' border layer(s) "
+                    f"inside the window; pairs present: {present}.")
+        for n, sub, pairs in lines:
             if border_pairs is not None:
-                wanted = _norm_pairs(border_pairs)
-                missing = sorted(set(wanted) - set(pairs))
-                if missing:
-                    raise OptionError(
-                        f"border pair(s) {missing} have no line in layer {n!r} inside the "
-                        f"window; pairs present: {sorted(set(pairs.tolist()))}.")
-                keep = np.isin(pairs, wanted)
+                keep, _ = _match_pairs(pairs, _norm_pairs(border_pairs))
                 sub, pairs = sub.loc[keep], pairs[keep]
             if not len(sub):
                 continue
+            used.update(str(p) for p in pairs)
             frames.append(gpd.GeoDataFrame({
                 "layer": n, "feature_id": pairs + ":" + sub.index.astype(str),
                 "infra_type": "border", "barrier_class": borders_as_barriers},
                 geometry=sub.geometry.to_numpy(), crs=_WGS84))
-        which = (", ".join(sorted(set(_norm_pairs(border_pairs)))) if border_pairs
-                 else "all in the window")
+        which = (", ".join(sorted(used)) if border_pairs
+                 else f"all in the window: {', '.join(present)}")
         notes.append(f"International borders ({which}) burned in as '{borders_as_barriers}' "
                      "(a user choice; see the module docs).")
     if not frames:
@@ -699,7 +726,9 @@ def run_connectivity(
         ``"unknown"``, ``"not a barrier"``, ``"partial barrier"``,
         ``"complete barrier"``); ``None`` (default): borders are no barrier.
     border_pairs : list of str, optional
-        Only these borders, as ISO3 pairs (``"CHN-KAZ"``, order free).
+        Only these borders, as ISO3 pairs (``"CHN-KAZ"``, order free; ``"CHN-*"``: every
+        border of China). A country is cut off only if *all* its borders in the window
+        are listed: an open border beside fenced ones is a way round them.
     cores : "auto", GeoDataFrame or path
         Habitat cores: polygons or points in any CRS, or ``"auto"`` (:func:`auto_cores`
         on the species' range with ``n_cores``, ``core_quantile``, ``min_core_cells``).
