@@ -58,7 +58,8 @@ def _base(atlas_path, out) -> list[str]:
 @pytest.fixture(scope="module")
 def full_run(atlas_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("conn")
-    result = _run(*_base(atlas_path, out), "--corridor-width", "20000")
+    result = _run(*_base(atlas_path, out), "--corridor-width", "20000", "--impact-segments",
+                  "all")
     assert result.exit_code == 0, result.output
     return out, result
 
@@ -126,6 +127,21 @@ def test_overwrite_and_modes(atlas_path, tmp_path):
     result = _run(*_base(atlas_path, out), "--modes", "cost_distance,corridors", "--overwrite")
     assert result.exit_code == 0, result.output
     assert (out / "corridors.tif").exists() and (out / "corridor_pairs.csv").exists()
+
+
+def test_impact_segments_default_is_corridors(atlas_path, tmp_path):
+    out = tmp_path / "o"
+    result = _run(*_base(atlas_path, out), "--corridor-width", "5000",
+                  "--modes", "corridors,impact")
+    assert result.exit_code == 0, result.output
+    impact = pd.read_csv(out / "barrier_impact.csv").set_index("segment_id")
+    assert impact["impact_evaluated"].to_dict() == {"railways:0": True, "railways:1": False}
+    assert "note: Barrier impact computed for 1 of 2 segments" in result.output
+    # without the corridors mode every segment is evaluated
+    out2 = tmp_path / "o2"
+    result = _run(*_base(atlas_path, out2), "--modes", "impact")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out2 / "barrier_impact.csv")["impact_evaluated"].all()
 
 
 def test_cores_file_borders_and_barrier_table(atlas_path, tmp_path):

@@ -96,8 +96,10 @@ def _read_table(path: Path) -> pd.DataFrame:
               "median between cores).")
 @click.option("--modes", multiple=True,
               help=f"Analyses to run (repeat or comma-separated; default all): {', '.join(MODES)}.")
-@click.option("--impact-segments", default="all", show_default=True,
-              help="Barrier segments to rank: all, or corridors (only those cutting a corridor).")
+@click.option("--impact-segments", default="corridors", show_default=True,
+              help="Barrier segments to rank (one circuit solve each): corridors (those that "
+              "cut a least-cost corridor, plus impassable ones) or all (slow on large "
+              "windows). Without the corridors mode, all.")
 @out_option
 @overwrite_option
 def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_size_m: float,
@@ -118,6 +120,9 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
     prepare_out_dir(out_dir, list(OUTPUTS), overwrite=overwrite)
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     infra = split_multi(infrastructure)
+    run_modes = tuple(split_multi(modes)) or MODES
+    if impact_segments == "corridors" and "corridors" not in run_modes:
+        impact_segments = "all"
     res = run_connectivity(
         atlas, species=species, bbox=bbox, cell_size_m=cell_size_m, crs=crs, dem=dem,
         infrastructure=infra or None, matrix=matrix_path,
@@ -129,7 +134,7 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
         core_quantile=core_quantile, core_id_column=cores_id_column,
         neighbours=neighbours,  # type: ignore[arg-type]
         max_cost_distance=max_cost_distance, corridor_width=corridor_width,
-        dispersal_distance=dispersal_distance, modes=split_multi(modes) or MODES,
+        dispersal_distance=dispersal_distance, modes=run_modes,
         impact_segments=impact_segments, solver=solver,  # type: ignore[arg-type]
         progress=True)
     written = write_connectivity(res, out_dir, overwrite=overwrite,
