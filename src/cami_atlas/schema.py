@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 __all__ = [
     "ATTRIBUTE_ALIASES",
     "BARRIER_CLASSES",
@@ -337,11 +339,19 @@ def normalise_value(column: str, value: object) -> object:
     'chain link'
     >>> normalise_value("road_surface", "paved")
     'paved'
+    >>> normalise_value("track", 2), normalise_value("fence_covered", True)
+    ('double track', 'yes')
     """
-    if not isinstance(value, str):
-        return value
     allowed = _VOCABULARY.get(column)
     if allowed is None:
+        return value
+    if isinstance(value, bool | np.bool_):
+        value = "true" if value else "false"
+    elif isinstance(value, int | np.integer) or (
+        isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer()
+    ):
+        value = str(int(value))
+    if not isinstance(value, str):
         return value
     if value in allowed:
         return value

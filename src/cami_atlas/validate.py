@@ -163,6 +163,7 @@ def validate_layer(
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise SchemaError(f"{where}: expected a GeoDataFrame, got {type(gdf).__name__}.")
     schema = SCHEMAS[kind]
+    a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     if gdf.crs is None:
         raise CRSError(
             f"{where} has no CRS. Set the CRS the data is actually in, e.g. "
@@ -173,7 +174,7 @@ def validate_layer(
     missing_geom = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if len(gdf) == 0 or missing_geom.all():
         raise EmptyLayerError(
-            f"{where} is empty (no features with a geometry); a {kind} layer needs at "
+            f"{where} is empty (no features with a geometry); {a_kind} layer needs at "
             "least one. Check the file, the layer name and any filter you applied."
         )
 
@@ -190,7 +191,7 @@ def validate_layer(
             parts.append(f"{name!r}" + (f" (found {close!r}: rename it)" if close else ""))
         problems.append((
             MissingColumnError,
-            f"{where}: missing required column(s) {', '.join(parts)} for a {kind} layer. "
+            f"{where}: missing required column(s) {', '.join(parts)} for {a_kind} layer. "
             f"Required: {', '.join(schema.required)}; present: {', '.join(columns) or 'none'}.",
         ))
 
@@ -216,7 +217,7 @@ def validate_layer(
         found = sorted(set(types[bad_type]))
         problems.append((
             GeometryTypeError,
-            f"{where}: {int(bad_type.sum())} feature(s) are {', '.join(found)} but a {kind} "
+            f"{where}: {int(bad_type.sum())} feature(s) are {', '.join(found)} but {a_kind} "
             f"layer holds {', '.join(schema.geometry_types)} (ids {_ids(out, bad_type)}). "
             "Use the right layer kind, or convert (e.g. polygon.boundary for lines, "
             "explode() for collections).",

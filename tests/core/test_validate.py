@@ -54,7 +54,7 @@ def test_unknown_value_lists_allowed():
 
 def test_wrong_geometry_type():
     gdf = gpd.GeoDataFrame({"infra_type": ["road"]}, geometry=[Point(0, 0)], crs="EPSG:4326")
-    with pytest.raises(GeometryTypeError, match=r"Point but a infrastructure layer holds LineString"):
+    with pytest.raises(GeometryTypeError, match=r"Point but an infrastructure layer holds LineString"):
         validate_layer(gdf, "infrastructure")
 
 
@@ -90,3 +90,14 @@ def test_errors_share_root_and_builtin():
         validate_layer(infra(track=["triple"]), "infrastructure")
     with pytest.raises(ValueError):
         validate_layer(infra(track=["triple"]), "infrastructure")
+
+
+def test_numeric_and_boolean_codes_map_to_the_vocabulary():
+    gdf = gpd.GeoDataFrame({"infra_type": ["railway", "fence"], "track": [2, None],
+                            "fence_covered": [None, True]},
+                           geometry=[LINE, LINE], crs="EPSG:4326")
+    out = validate_layer(gdf, "infrastructure")
+    assert out["track"].tolist() == ["double track", None]
+    assert out["fence_covered"].tolist() == [None, "yes"]
+    with pytest.raises(UnknownValueError, match=r"'track' has unknown value\(s\) '3'"):
+        validate_layer(infra(track=[3]), "infrastructure")

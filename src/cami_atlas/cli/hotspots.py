@@ -134,8 +134,9 @@ def _command_line(ctx: click.Context) -> str:
               help="Gi* conditional permutations (0: normal p-values).")
 @click.option("--seed", type=int, default=12345, show_default=True,
               help="Random seed of the permutations.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True), default=0.05,
-              show_default=True, help="Gi* significance level.")
+@click.option("--alpha", type=click.Choice(["0.01", "0.05", "0.1"]), default="0.05",
+              show_default=True, callback=lambda _ctx, _param, value: float(value),
+              help="Gi* significance level.")
 @click.option("--border-km", type=click.FloatRange(min=0), default=50.0, show_default=True,
               help="Hot cells this close to a border are transboundary (geodesic km).")
 @click.option("--weights", "weights_path", type=click.Path(dir_okay=False, path_type=Path),
