@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from ..atlas import Atlas
 from ..report.hotspots import (
@@ -110,7 +111,8 @@ def _command_line(ctx: click.Context) -> str:
         if not isinstance(param, click.Option) or param.name not in ctx.params:
             continue
         value = ctx.params[param.name]
-        if value == param.default or value in (None, (), False):
+        if (ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT
+                or value in (None, (), False)):
             continue
         flag = param.opts[0]
         if param.is_flag:
