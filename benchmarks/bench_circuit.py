@@ -7,15 +7,24 @@ resident memory (``ru_maxrss``) belongs to that case alone.
 
 Reported per case: wall and CPU (process) time of
 :func:`cami_atlas.connectivity.circuit.circuit_all_to_one` and the CPU time of its phases
-(graph, Laplacian assembly, AMG setup, CG solves, current maps), cells per second, the
-1-minute load average before/after (the machine may be shared: CPU time is disturbed
-less than wall time), peak RSS of the process in bytes per cell, and the working memory
-(peak minus the RSS after imports and after creating the input grid) in bytes per cell.
+(graph, Laplacian assembly, matrix-free operator, AMG setup, CG solves, current maps),
+the CG iterations of each solve, cells per second, the 1-minute load average
+before/after (the machine may be shared: CPU time is disturbed less than wall time),
+and memory in bytes per cell:
+
+* peak RSS of the case process (``ru_maxrss``; Python + libraries + input grid included);
+* working memory: that peak minus the RSS after imports and after creating the input grid;
+* the sampled peak of the whole process tree (the case process and any children), every
+  20 ms, as the sum of RSS (counts pages shared between processes once per process: an
+  over-estimate) and as the sum of PSS (proportional set size from
+  ``/proc/<pid>/smaps_rollup``: a shared page counts 1/n in each of its n processes, so
+  the sum is the real memory use). A sampled peak can miss a spike shorter than 20 ms.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_circuit.py                 # 1000^2 and 4000^2, 8 neighbours
     .venv/bin/python benchmarks/bench_circuit.py --sizes 1000 --neighbours 4 8
+    .venv/bin/python benchmarks/bench_circuit.py --methods amg mixed
     .venv/bin/python benchmarks/bench_circuit.py --markdown      # a table for RESULTS.md
 """
 
@@ -27,6 +36,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -36,7 +46,59 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float) -> dict:
+class TreeMemory:
+    """Peak RSS and PSS sums over this process and its descendants, sampled in a thread."""
+
+    def __init__(self, interval_s: float = 0.02) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self.interval_s = interval_s
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _pss(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            procs = [self._proc]
+            try:
+                procs += self._proc.children(recursive=True)
+            except Exception:  # noqa: BLE001 - a child may vanish while listed
+                pass
+            rss = pss = 0
+            for p in procs:
+                try:
+                    rss += p.memory_info().rss
+                except Exception:  # noqa: BLE001
+                    continue
+                pss += self._pss(p.pid)
+            self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            time.sleep(self.interval_s)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float,
+             method: str = "mixed") -> dict:
     import numpy as np
     from affine import Affine
 
@@ -59,9 +121,17 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float) ->
 
     timed(circuit, "raster_graph", "graph (labels, components)")
     timed(graph.RasterGraph, "laplacian", "Laplacian assembly")
+    timed(graph.RasterGraph, "operator", "matrix-free operator")
     timed(circuit.LaplacianSolver, "_setup", "AMG setup")
-    timed(circuit.LaplacianSolver, "solve", "CG solves")
+    timed(circuit.LaplacianSolver, "_unit_solves", "CG solves")
     timed(graph.RasterGraph, "node_currents", "current maps")
+    iterations: list[int] = []
+    init = circuit.LaplacianSolver.__init__
+
+    def init_and_keep(self, *a, **k):
+        init(self, *a, **k)
+        self.iterations = iterations
+    circuit.LaplacianSolver.__init__ = init_and_keep
 
     rss0 = _rss_bytes()
     rng = np.random.default_rng(seed)
@@ -76,19 +146,26 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float) ->
     rss1 = _rss_bytes()
     load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    res = circuit.circuit_all_to_one(grid, pts, neighbours=neighbours, method="amg", tol=tol)
+    with TreeMemory() as tree:
+        res = circuit.circuit_all_to_one(grid, pts, neighbours=neighbours, method=method,
+                                         tol=tol)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += children.ru_utime + children.ru_stime
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     cells = size * size
     cur = res.current.values
     return {
         "size": size, "cells": cells, "neighbours": neighbours, "n_focal": n_focal,
+        "method": method, "cg_iterations": iterations,
         "tol": tol, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
         "cells_per_wall_s": round(cells / wall), "cells_per_cpu_s": round(cells / cpu),
         "load_avg_1min": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "phases_s": {k: round(v, 2) for k, v in phases.items()},
         "peak_rss_bytes_per_cell": round(peak / cells, 1),
         "working_bytes_per_cell": round((peak - rss1) / cells, 1),
+        "tree_peak_rss_bytes_per_cell": round(tree.peak_rss / cells, 1),
+        "tree_peak_pss_bytes_per_cell": round(tree.peak_pss / cells, 1),
         "input_grid_bytes_per_cell": round((rss1 - rss0) / cells, 1),
         "mean_source_voltage": [round(float(v), 4) for v in res.resistances["mean_source_voltage"]],
         "current_sum_a": round(float(np.nansum(cur)), 1),
@@ -99,38 +176,47 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000])
     ap.add_argument("--neighbours", type=int, nargs="+", default=[8])
+    ap.add_argument("--methods", nargs="+", default=["mixed"],
+                    choices=["mixed", "amg", "direct"])
     ap.add_argument("--focal", type=int, default=4)
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--case", nargs=2, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--method", default="mixed", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
-        print(json.dumps(run_case(args.case[0], args.case[1], args.focal, args.seed, args.tol)))
+        print(json.dumps(run_case(args.case[0], args.case[1], args.focal, args.seed, args.tol,
+                                  args.method)))
         return
     rows = []
     for size in args.sizes:
         for nb in args.neighbours:
-            out = subprocess.run(
-                [sys.executable, __file__, "--case", str(size), str(nb), "--focal",
-                 str(args.focal), "--seed", str(args.seed), "--tol", str(args.tol)],
-                capture_output=True, text=True, check=False)
-            if out.returncode:
-                print(out.stderr, file=sys.stderr)
-                raise SystemExit(f"case {size} x {size}, {nb} neighbours failed")
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            for method in args.methods:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--case", str(size), str(nb), "--focal",
+                     str(args.focal), "--seed", str(args.seed), "--tol", str(args.tol),
+                     "--method", method],
+                    capture_output=True, text=True, check=False)
+                if out.returncode:
+                    print(out.stderr, file=sys.stderr)
+                    raise SystemExit(f"case {size} x {size}, {nb} neighbours, {method} failed")
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     if args.markdown:
-        print("\n| grid | neighbours | focal | wall s | CPU s | cells / CPU s | load 1 min "
-              "| peak RSS B/cell | working B/cell | CPU s by phase |")
-        print("|---|---|---|---:|---:|---:|---|---:|---:|---|")
+        print("\n| grid | neighbours | method | wall s | CPU s | cells / wall s | load 1 min "
+              "| CG iterations | peak RSS B/cell | tree PSS B/cell | working B/cell "
+              "| CPU s by phase |")
+        print("|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---|")
         for r in rows:
             ph = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
             ld = " / ".join(str(x) for x in r["load_avg_1min"])
-            print(f"| {r['size']}x{r['size']} | {r['neighbours']} | {r['n_focal']} | {r['wall_s']} "
-                  f"| {r['cpu_s']} | {r['cells_per_cpu_s']:,} | {ld} "
-                  f"| {r['peak_rss_bytes_per_cell']} | {r['working_bytes_per_cell']} | {ph} |")
+            its = ", ".join(str(i) for i in r["cg_iterations"])
+            print(f"| {r['size']}x{r['size']} | {r['neighbours']} | {r['method']} "
+                  f"| {r['wall_s']} | {r['cpu_s']} | {r['cells_per_wall_s']:,} | {ld} | {its} "
+                  f"| {r['peak_rss_bytes_per_cell']} | {r['tree_peak_pss_bytes_per_cell']} "
+                  f"| {r['working_bytes_per_cell']} | {ph} |")
 
 
 if __name__ == "__main__":
