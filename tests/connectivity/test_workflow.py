@@ -500,3 +500,16 @@ def test_default_atlas_china_borders_cut_off_only_when_all_listed():
     assert np.isinf(every.effective_resistance.loc["Kashgar", "Naryn"])
     assert {s.split(":")[1] for s in every.segments["segment_id"]} == {
         "AFG-CHN", "CHN-KAZ", "CHN-KGZ", "CHN-PAK", "CHN-TJK"}
+
+
+def test_amg_matches_direct(atlas, full):
+    """The default AMG solver gives the direct solver's indices and impact ranking."""
+    amg = run_connectivity(atlas, species="argali", bbox=BBOX, cell_size_m=CELL,
+                           corridor_width=20_000, solver="amg")
+    r = amg.effective_resistance.to_numpy()
+    assert np.array_equal(r, r.T)
+    np.testing.assert_allclose(r, full.effective_resistance.to_numpy(), rtol=1e-5)
+    assert amg.indices["ECA"] == pytest.approx(full.indices["ECA"], rel=1e-5)
+    a, d = amg.ranked_segments, full.ranked_segments
+    assert a["segment_id"].tolist() == d["segment_id"].tolist()
+    np.testing.assert_allclose(a["delta_eca"], d["delta_eca"], rtol=1e-4)
