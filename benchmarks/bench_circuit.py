@@ -31,6 +31,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -73,15 +74,13 @@ class TreeMemory:
     def _run(self) -> None:
         while not self._stop.is_set():
             procs = [self._proc]
-            try:
+            with contextlib.suppress(Exception):  # a child may vanish while listed
                 procs += self._proc.children(recursive=True)
-            except Exception:  # noqa: BLE001 - a child may vanish while listed
-                pass
             rss = pss = 0
             for p in procs:
                 try:
                     rss += p.memory_info().rss
-                except Exception:  # noqa: BLE001
+                except Exception:
                     continue
                 pss += self._pss(p.pid)
             self.peak_rss = max(self.peak_rss, rss)

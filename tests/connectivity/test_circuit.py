@@ -356,3 +356,171 @@ def test_pinch_points_on_a_least_cost_corridor_mosaic():
     assert cur[4, 7] == pytest.approx(1.0)  # the pinch point carries the full current
     assert np.nanmax(np.delete(cur, [0, 1, 13, 14], axis=1)) == pytest.approx(1.0)
     assert np.isfinite(res.resistances.loc["w", "e"])
+
+
+# -- mixed precision, matrix-free, superposition -------------------------------------------
+def _lognormal_with_wall(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    r = rng.lognormal(1, 1.5, (60, 70)) + 1
+    r[30, 5:60] = np.inf  # a wall with gaps at both ends
+    r[59, 69] = np.nan
+    return r, _pts([[0, 0], [58, 69], [45, 35], [50, 10]])
+
+
+@pytest.mark.parametrize("neighbours", [4, 8])
+def test_mixed_agrees_with_direct_to_1e6(neighbours):
+    r, pts = _lognormal_with_wall()
+    d = circuit_pairwise(_grid(r), pts, neighbours=neighbours, method="direct")
+    m = circuit_pairwise(_grid(r), pts, neighbours=neighbours, method="mixed")
+    np.testing.assert_allclose(m.resistances.to_numpy(), d.resistances.to_numpy(), rtol=1e-6)
+    scale = np.nanmax(d.current.values)
+    np.testing.assert_allclose(m.current.values, d.current.values, rtol=0, atol=1e-6 * scale)
+    d1 = circuit_all_to_one(_grid(r), pts, neighbours=neighbours, method="direct")
+    m1 = circuit_all_to_one(_grid(r), pts, neighbours=neighbours, method="mixed")
+    np.testing.assert_allclose(m1.resistances["mean_source_voltage"],
+                               d1.resistances["mean_source_voltage"], rtol=1e-6)
+    np.testing.assert_allclose(m1.current.values, d1.current.values, rtol=0,
+                               atol=1e-6 * np.nanmax(d1.current.values))
+
+
+@pytest.mark.parametrize("method", ["direct", "mixed"])
+def test_all_to_one_superposition_equals_one_solve_per_ground(method):
+    # independent reference: for each ground, a dense solve of the Laplacian with that
+    # ground removed and 1 A into every other focal node (Circuitscape's all-to-one)
+    r, pts = _lognormal_with_wall(5)
+    r = r[:20, :25]
+    pts = _pts([[0, 0], [19, 24], [12, 3], [2, 20]])
+    g = raster_graph(_grid(r))
+    lap, ids = _dense_laplacian(r, 8)
+    nodes = [ids[i, j] for i, j in [[0, 0], [19, 24], [12, 3], [2, 20]]]
+    cum = np.zeros(lap.shape[0])
+    mean_v = []
+    for gnd in nodes:
+        keep = np.setdiff1d(np.arange(lap.shape[0]), [gnd])
+        b = np.zeros(lap.shape[0])
+        b[[n for n in nodes if n != gnd]] = 1.0
+        v = np.zeros(lap.shape[0])
+        v[keep] = np.linalg.solve(lap[np.ix_(keep, keep)], b[keep])
+        mean_v.append(np.mean([v[n] for n in nodes if n != gnd]))
+        cum += g.node_currents(v)
+    res = circuit_all_to_one(_grid(r), pts, method=method)
+    np.testing.assert_allclose(res.resistances["mean_source_voltage"], mean_v, rtol=1e-6)
+    np.testing.assert_allclose(res.current.values, g.to_grid(cum).values, rtol=0,
+                               atol=1e-6 * cum.max())
+    assert res.resistances["n_sources"].tolist() == [3, 3, 3, 3]
+
+
+def test_mixed_on_merged_regions_and_on_a_given_laplacian():
+    # focal regions make a merged graph: the mixed method then uses the CSR matrix
+    r, _ = _lognormal_with_wall(9)
+    labels = np.zeros(r.shape, int)
+    labels[0:3, 0:3] = 1
+    labels[55:58, 60:66] = 2
+    labels[40, 30] = 3
+    d = effective_resistance(_grid(r), labels, method="direct")
+    m = effective_resistance(_grid(r), labels, method="mixed")
+    np.testing.assert_allclose(m.to_numpy(), d.to_numpy(), rtol=1e-6)
+    lap = sp.csr_matrix(np.array([[1.0, -1, 0], [-1, 2, -1], [0, -1, 1]]))
+    s = LaplacianSolver(lap, grounds=[2], method="mixed")
+    np.testing.assert_allclose(s.solve(np.array([1.0, 0, 0])), [2, 1, 0], rtol=1e-9)
+
+
+def test_mixed_operator_is_the_grounded_laplacian_of_float32_conductances():
+    # rows sum exactly to the conductance to ground; off-diagonals are the float32 values
+    r, _ = _lognormal_with_wall(4)
+    r = r[25:40, :20].copy()
+    r[5] = np.inf  # two components, one ground each
+    g = raster_graph(_grid(r))
+    grounds = [0, g.cell_node[7, 10]]
+    s = LaplacianSolver(graph=g, grounds=grounds, method="mixed")
+    assert sorted(s.grounds.tolist()) == sorted(grounds)
+    full = g.laplacian().toarray()
+    keep = np.setdiff1d(np.arange(g.n_nodes), grounds)
+    off = np.where(np.eye(g.n_nodes, dtype=bool), 0.0, full).astype(np.float32).astype(float)
+    expect = (off - np.diag(off.sum(axis=1)))[np.ix_(keep, keep)]
+    dense = s.matrix.matmat(np.eye(len(keep)))
+    np.testing.assert_allclose(dense, expect, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dense, full[np.ix_(keep, keep)], rtol=1e-7, atol=1e-7)
+
+
+def test_mixed_solver_stores_no_float64_matrix_and_takes_a_modified_operator():
+    r, _ = _lognormal_with_wall(2)
+    g = raster_graph(_grid(r))
+    src, gnd = g.cell_node[0, 0], g.cell_node[58, 69]
+    s = LaplacianSolver(graph=g, grounds=[gnd], method="mixed")
+    assert not sp.issparse(s.matrix) and s.matrix.dtype == np.float64
+    assert s.iterations == []
+    b = np.zeros(g.n_nodes)
+    b[src] = 1.0
+    exact = LaplacianSolver(graph=g, grounds=[gnd], method="direct")
+    np.testing.assert_allclose(s.solve(b), exact.solve(b), rtol=1e-6, atol=1e-9)
+    assert len(s.iterations) == 1 and 0 < s.iterations[0] < 50
+    # double the conductance of every edge of the source: same answer as the direct
+    # solver on the modified CSR matrix
+    full = g.laplacian()
+    delta = sp.csr_matrix(full.multiply(sp.csr_matrix(
+        (np.ones(g.n_nodes), (np.full(g.n_nodes, src), np.arange(g.n_nodes))),
+        shape=full.shape) + sp.csr_matrix(
+        (np.ones(g.n_nodes), (np.arange(g.n_nodes), np.full(g.n_nodes, src))),
+        shape=full.shape)))
+    delta = delta - sp.diags(np.asarray(delta.sum(axis=1)).ravel())
+    op = s.modified_matrix(delta)
+    assert not sp.issparse(op)
+    expect = exact.solve(b, matrix=exact.modified_matrix(delta))
+    np.testing.assert_allclose(s.solve(b, matrix=op), expect, rtol=1e-6, atol=1e-9)
+
+
+def test_unreachable_tolerance_warns():
+    r, _ = _lognormal_with_wall(1)
+    g = raster_graph(_grid(r[:30, :30]))
+    b = np.zeros(g.n_nodes)
+    b[0] = 1.0
+    s = LaplacianSolver(graph=g, grounds=[g.n_nodes - 1], method="mixed", tol=1e-300)
+    with pytest.warns(RuntimeWarning, match="conjugate gradients stopped"):
+        v = s.solve(b)
+    exact = LaplacianSolver(graph=g, grounds=[g.n_nodes - 1], method="direct").solve(b)
+    np.testing.assert_allclose(v, exact, rtol=1e-6)  # still as accurate as it gets
+    lap = sp.csr_matrix(np.array([[1.0, -1, 0], [-1, 2, -1], [0, -1, 1]]))
+    with pytest.raises(OptionError, match="'mixed'"):
+        LaplacianSolver(lap, method="float32")  # type: ignore[arg-type]
+
+
+def test_lean_hierarchy_level_equals_pyamg():
+    # the first level built without pyamg's whole-matrix copies is pyamg's level
+    import pyamg
+
+    from cami_atlas.connectivity.circuit import DEFAULT_AMG_OPTIONS, _sa_level, _VCycle
+
+    r, _ = _lognormal_with_wall(6)
+    a = raster_graph(_grid(r)).laplacian(grounds=[0], dtype=np.float32)
+    ml = pyamg.smoothed_aggregation_solver(a, B=np.ones((a.shape[0], 1), np.float32),
+                                           max_levels=2, **DEFAULT_AMG_OPTIONS)
+    p, coarse, b = _sa_level(a, np.ones((a.shape[0], 1), np.float32))
+    assert p.dtype == coarse.dtype == np.float32
+    np.testing.assert_allclose(p.toarray(), ml.levels[0].P.toarray(), atol=1e-6)
+    ref = ml.levels[1].A.toarray()
+    np.testing.assert_allclose(coarse.toarray(), ref, atol=1e-6 * np.abs(ref).max())
+    np.testing.assert_allclose(b, ml.levels[1].B, rtol=1e-6)
+    # the V-cycle is a symmetric operator (a valid CG preconditioner)
+    vc = _VCycle([(a, p), (coarse, None)])
+    rng = np.random.default_rng(0)
+    u, w = rng.standard_normal((2, a.shape[0]))
+    assert u @ vc(w) == pytest.approx(w @ vc(u), rel=1e-4)
+    assert vc.nbytes > p.data.nbytes
+
+
+def test_many_components_expand_by_mask(monkeypatch):
+    # one ground per component; with many grounds the solution is expanded by a mask:
+    # both ways give the same node vectors
+    import cami_atlas.connectivity.circuit as mod
+
+    r = np.ones((6, 9))
+    r[:, [2, 5]] = np.inf  # three vertical strips, three components
+    g = raster_graph(_grid(r), neighbours=4)
+    nodes = np.array([g.cell_node[0, 0], g.cell_node[5, 4], g.cell_node[3, 8]])
+    s = LaplacianSolver(graph=g, method="mixed")
+    slices = s._unit_solves(nodes)
+    monkeypatch.setattr(mod, "_EXPAND_MAX_GROUNDS", 1)
+    masked = s._unit_solves(nodes)
+    np.testing.assert_array_equal(slices, masked)
+    assert (slices[s.grounds] == 0).all() and slices[nodes[1], 1] > 0

@@ -162,3 +162,57 @@ def test_errors():
         g.laplacian(grounds=[7])
     with pytest.raises(SchemaError, match="one value per node"):
         g.to_grid(np.zeros(3))
+
+
+# -- matrix-free operator ---------------------------------------------------------------------
+@pytest.mark.parametrize("neighbours", [4, 8])
+@pytest.mark.parametrize("average", ["resistance", "conductance"])
+def test_grid_laplacian_equals_the_csr_matrix(neighbours, average):
+    from cami_atlas.connectivity.graph import GridLaplacian
+
+    rng = np.random.default_rng(4)
+    r = rng.lognormal(1, 1, (13, 17)) + 1
+    r[3, 2:9] = np.inf
+    r[10, 16] = np.nan
+    r[0, 0] = np.nan
+    g = raster_graph(_grid(r), neighbours=neighbours, average=average)
+    for grounds in (None, [0], [5, 60, 100]):
+        lap = g.laplacian(grounds=grounds)
+        op = GridLaplacian(g, grounds=grounds)
+        assert op.shape == lap.shape
+        x = rng.standard_normal(lap.shape[0])
+        # float32 conductances: within 1e-7 of the float64 matrix
+        np.testing.assert_allclose(op @ x, lap @ x, rtol=0, atol=1e-7 * np.abs(lap @ x).max())
+        np.testing.assert_allclose(g.operator(grounds=grounds).matmat(np.eye(lap.shape[0])[:, :3]),
+                                   lap[:, :3].toarray(), atol=1e-6)
+
+
+@pytest.mark.parametrize("neighbours", [4, 8])
+def test_grid_laplacian_is_the_laplacian_of_float32_conductances(neighbours):
+    # the explicit loop with each conductance rounded to float32: equal to round-off,
+    # and the rows of the full operator sum to zero exactly as a Laplacian's do
+    from cami_atlas.connectivity.graph import GridLaplacian
+
+    rng = np.random.default_rng(8)
+    r = rng.uniform(1, 300, (6, 9))
+    r[2, 4] = np.inf
+    ref = _loop_laplacian(r, neighbours, "resistance")
+    off = np.where(np.eye(len(ref), dtype=bool), 0.0, ref).astype(np.float32).astype(float)
+    ref32 = off - np.diag(off.sum(axis=1))
+    op = GridLaplacian(raster_graph(_grid(r), neighbours=neighbours))
+    dense = op.matmat(np.eye(op.shape[0]))
+    np.testing.assert_allclose(dense, ref32, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(dense.sum(axis=1), 0, atol=1e-13)
+    assert op.nbytes > 0
+
+
+def test_grid_laplacian_errors():
+    from cami_atlas.connectivity.graph import GridLaplacian
+
+    regions = np.zeros((2, 3), int)
+    regions[:, 0] = 1
+    merged = raster_graph(_grid(np.ones((2, 3))), regions=regions)
+    with pytest.raises(SchemaError, match="short-circuit regions"):
+        GridLaplacian(merged)
+    with pytest.raises(SchemaError, match="ground node ids"):
+        raster_graph(_grid(np.ones((2, 2)))).operator(grounds=[4])

@@ -36,6 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyamg
+import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import shapely
@@ -71,6 +72,9 @@ Focal = Any  # Grid | ndarray of labels | GeoDataFrame/GeoSeries | (k, 2) coordi
 #: (Gershgorin) weighting instead of an Arnoldi estimate of the spectral radius: on a
 #: 500 x 500 8-neighbour grid the setup drops from ~3.5 s to ~0.3 s CPU and its peak by
 #: ~140 bytes/cell (the Krylov vectors), for ~30 % more CG iterations (10 -> 13 at 1e-6).
+#: The coarsest level is solved by a dense LU factorization (``coarse_solver="lu"``)
+#: rather than pyamg's default SVD pseudo-inverse, which took up to 2.5 s on a
+#: ~500 x 500 coarsest matrix of a 60 x 70 grid on this machine (LU: ~0.01 s).
 DEFAULT_AMG_OPTIONS: dict[str, Any] = {
     "symmetry": "hermitian",
     "strength": None,
@@ -78,6 +82,7 @@ DEFAULT_AMG_OPTIONS: dict[str, Any] = {
     "aggregate": "standard",
     "improve_candidates": None,
     "max_coarse": 500,
+    "coarse_solver": "lu",
 }
 
 
@@ -148,18 +153,22 @@ class LaplacianSolver:
         self.system_index = np.full(self.n_nodes, -1, dtype=np.int64)
         self.system_index[keep] = np.arange(int(keep.sum()))
         self._keep = keep
-        self._hierarchy_matrix: sp.csr_matrix | None = None
-        if graph is not None and method == "mixed":
-            # matrix-free float64 products; the hierarchy is built from a float32 CSR
-            self._hierarchy_matrix = graph.laplacian(grounds=self.grounds, dtype=np.float32)
-            self.matrix = (graph.operator(grounds=self.grounds) if not graph.merged
-                           else graph.laplacian(grounds=self.grounds))
+        if method == "mixed":
+            # one float32 CSR serves the hierarchy's finest level and, with a float64
+            # diagonal correction, the float64 products of the outer CG
+            if graph is not None:
+                a32 = graph.laplacian(grounds=self.grounds, dtype=np.float32)
+                to_ground = graph._ground_conductance(self.grounds)[keep]
+            else:
+                full = sp.csr_matrix(laplacian)
+                a32 = sp.csr_matrix(full[keep][:, keep].astype(np.float32))
+                to_ground = -np.asarray(full[keep][:, ~keep].astype(np.float32)
+                                        .astype(np.float64).sum(axis=1)).ravel()
+            self.matrix = _Float32Laplacian(a32, to_ground)
         elif graph is not None:
             self.matrix = graph.laplacian(grounds=self.grounds)
         else:
             self.matrix = sp.csr_matrix(laplacian[keep][:, keep])
-            if method == "mixed":
-                self._hierarchy_matrix = self.matrix.astype(np.float32)
         self._setup(amg_options)
 
     def _setup(self, amg_options: dict[str, Any] | None) -> None:
@@ -180,9 +189,9 @@ class LaplacianSolver:
             _levels_to_csr(self._ml)
             return
         # mixed: a float32 hierarchy (of the float32 CSR) preconditions float64 CG
-        a32 = self._hierarchy_matrix
-        self._hierarchy_matrix = None
-        self._vcycle = _VCycle(_sa_levels(a32, opts))
+        levels = _sa_levels(a.a32, opts) if amg_options is not None else _sa_levels_lean(
+            a.a32, max_coarse=int(DEFAULT_AMG_OPTIONS["max_coarse"]))
+        self._vcycle = _VCycle(levels)
 
     def _precondition(self) -> spla.LinearOperator | Any:
         if self._vcycle is not None:
@@ -192,10 +201,11 @@ class LaplacianSolver:
         return spla.LinearOperator(self.matrix.shape, matvec=self._lu.solve,  # type: ignore[union-attr]
                                    dtype=np.float64)
 
-    def _iterate(self, b: np.ndarray, matrix: Any = None) -> np.ndarray:
-        """Preconditioned CG for one right-hand side of the reduced system."""
+    def _iterate(self, b: np.ndarray | int, matrix: Any = None) -> np.ndarray:
+        """Preconditioned CG for one right-hand side of the reduced system (or the unit
+        vector ``e_b`` when ``b`` is an int)."""
         a = self.matrix if matrix is None else matrix
-        if not np.any(b):
+        if not isinstance(b, int) and not np.any(b):
             return np.zeros(a.shape[0])
         x, rel, it = _pcg(a, b, self._precondition(), tol=self.tol, maxiter=1000)
         self.iterations.append(it)
@@ -204,6 +214,12 @@ class LaplacianSolver:
                           f"(tolerance {self.tol:.0e}); results may be inaccurate. Try "
                           "method='direct' on a small grid.", RuntimeWarning, stacklevel=4)
         return x
+
+    def _release(self) -> None:
+        """Drop the matrix and the setup (AMG hierarchy or LU): the solver can no longer
+        solve, but its ground and component data stay (memory for the current maps)."""
+        self.matrix = sp.csr_matrix((0, 0))
+        self._vcycle = self._ml = self._lu = None
 
     def _unit_solves(self, nodes: np.ndarray, *, matrix: Any = None) -> np.ndarray:
         """Voltages for 1 A into each of ``nodes`` (its ground absorbing it), one column
@@ -214,13 +230,29 @@ class LaplacianSolver:
         for j, node in enumerate(nodes):
             if node < 0 or not self._keep[node]:
                 continue
-            rhs = np.zeros(n_sys)
-            rhs[self.system_index[node]] = 1.0
+            i = int(self.system_index[node])
             if self.method == "direct" and matrix is None:
-                out[self._keep, j] = self._lu.solve(rhs)  # type: ignore[union-attr]
+                rhs = np.zeros(n_sys)
+                rhs[i] = 1.0
+                self._expand(self._lu.solve(rhs), out[:, j])  # type: ignore[union-attr]
             else:
-                out[self._keep, j] = self._iterate(rhs, matrix)
+                self._expand(self._iterate(i, matrix), out[:, j])
         return out
+
+    def _expand(self, x: np.ndarray, column: np.ndarray) -> None:
+        """Write system values ``x`` into a node vector (0 at the grounds), by slices
+        between the grounds when they are few (no index temporaries)."""
+        grounds = np.sort(self.grounds)
+        if len(grounds) > _EXPAND_MAX_GROUNDS:
+            column[self._keep] = x
+            return
+        start = pos = 0
+        for g in grounds:
+            column[start:g] = x[pos:pos + g - start]
+            column[g] = 0.0
+            pos += g - start
+            start = g + 1
+        column[start:] = x[pos:]
 
     def solve(self, injections: np.ndarray, *, matrix: sp.csr_matrix | None = None) -> np.ndarray:
         """Node voltages (V) for net current ``injections`` (A) per node.
@@ -279,6 +311,58 @@ def _levels_to_csr(ml: Any) -> None:
             lvl.R = sp.csr_matrix(lvl.R)
 
 
+class _Float32Laplacian(spla.LinearOperator):
+    """float64 products with a grounded Laplacian stored as a float32 CSR matrix.
+
+    ``y = A32 x + c x`` in float64 arithmetic (the float32 values are widened chunk by
+    chunk, never as a whole float64 copy), with the float64 diagonal correction
+    ``c = to_ground - A32 1``: the rows of the operator then sum exactly to each
+    node's conductance to ground, as a grounded Laplacian's do. The operator is thus
+    *exactly* the grounded Laplacian of a network whose conductances are the true ones
+    rounded to float32 (relative change <= 6e-8), and its solution differs from the
+    float64 network's by at most about that relative amount (Rayleigh's monotonicity
+    law). Using the float32 diagonal as it is would not be safe: its rounding acts as
+    conductances to ground of either sign, up to 6e-8 of each diagonal, which on a
+    large grid exceeds the smallest eigenvalue of the grounded Laplacian.
+
+    The correction is stored in float32 too: on rows away from a ground it is
+    round-off (about 1e-7 of the diagonal), so rounding it changes row sums by about
+    1e-14 of the diagonal; next to a ground it is the conductance to ground, which
+    rounding changes by 6e-8 relative, i.e. another float32 rounding of a conductance.
+
+    Memory: the float32 CSR (shared with the AMG hierarchy's finest level) + 4 bytes
+    per node.
+    """
+
+    _CHUNK_ROWS = 1 << 15
+
+    def __init__(self, a32: sp.csr_matrix, to_ground: np.ndarray) -> None:
+        super().__init__(dtype=np.float64, shape=a32.shape)
+        self.a32 = a32
+        self.correction = np.zeros(a32.shape[0], dtype=np.float32)
+        self.correction = (np.asarray(to_ground, dtype=np.float64)
+                           - self._product(np.ones(a32.shape[0]))).astype(np.float32)
+
+    def _product(self, x: np.ndarray) -> np.ndarray:
+        a = self.a32
+        n = a.shape[0]
+        y = np.empty(n)
+        for r0 in range(0, n, self._CHUNK_ROWS):
+            r1 = min(n, r0 + self._CHUNK_ROWS)
+            s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
+            sub = sp.csr_matrix((a.data[s0:s1].astype(np.float64), a.indices[s0:s1],
+                                 a.indptr[r0:r1 + 1] - s0), shape=(r1 - r0, a.shape[1]))
+            y[r0:r1] = sub @ x
+            y[r0:r1] += self.correction[r0:r1] * x[r0:r1]
+        return y
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        return self._product(np.asarray(x, dtype=np.float64).reshape(-1))
+
+    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
+        return self._matvec(x)  # symmetric
+
+
 def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
                ) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
     """A smoothed-aggregation hierarchy built one level at a time, every level in CSR.
@@ -293,8 +377,8 @@ def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
     opts = dict(opts)
     max_levels = int(opts.pop("max_levels", 10))
     max_coarse = int(opts.pop("max_coarse", 500))
-    opts.pop("keep", None)
-    opts.pop("B", None)
+    for key in ("keep", "B", "coarse_solver"):
+        opts.pop(key, None)
     b = np.ones((a.shape[0], 1), dtype=a.dtype)
     levels: list[tuple[sp.csr_matrix, sp.csr_matrix | None]] = []
     while a.shape[0] > max_coarse and len(levels) < max_levels - 1:
@@ -306,6 +390,71 @@ def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
         coarse = sp.csr_matrix(ml.levels[1].A)
         b = np.asarray(ml.levels[1].B, dtype=a.dtype)
         del ml
+        levels.append((a, p))
+        a = coarse
+    levels.append((a, None))
+    return levels
+
+
+_SETUP_CHUNK_ROWS = 1 << 20
+_EXPAND_MAX_GROUNDS = 1000  # above this many grounds, expand by a boolean mask
+
+
+def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
+              ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray] | None:
+    """One smoothed-aggregation level as :data:`DEFAULT_AMG_OPTIONS` defines it, lean.
+
+    pyamg's standard aggregation of ``a`` itself (``strength=None``) and its tentative
+    prolongator ``T`` fitted to the candidates ``b``; then ``P = T - w D^-1 A T`` with
+    ``D`` the absolute row sums (``weighting="local"``) and the Galerkin product
+    ``P^T A P`` summed over row blocks. Same arithmetic as
+    ``pyamg.smoothed_aggregation_solver``, without its whole-matrix copies (``abs(A)``,
+    the scaled ``D^-1 A``, ``w * D^-1 A``), which made its setup peak at about 170
+    bytes per cell above the float32 matrix on a 4000 x 4000 grid. Returns ``(P,
+    A_coarse, b_coarse)``, or None when nothing coarsens.
+    """
+    n = a.shape[0]
+    agg, _ = pyamg.aggregation.standard_aggregation(a)
+    n_coarse = agg.shape[1]
+    if n_coarse == 0 or n_coarse >= n:
+        return None
+    t, b_coarse = pyamg.aggregation.fit_candidates(agg, b)
+    del agg
+    t = sp.csr_matrix(t, dtype=a.dtype)
+    d = np.empty(n, dtype=np.float64)
+    for r0 in range(0, n, _SETUP_CHUNK_ROWS):
+        r1 = min(n, r0 + _SETUP_CHUNK_ROWS)
+        d[r0:r1] = np.asarray(abs(a[r0:r1]).sum(axis=1, dtype=np.float64)).ravel()
+    w = np.zeros(n, dtype=a.dtype)
+    w[d != 0] = omega / d[d != 0]
+    del d
+    at = sp.csr_matrix(a @ t)
+    at.data *= np.repeat(w, np.diff(at.indptr))
+    del w
+    p = sp.csr_matrix(t - at)
+    del t, at
+    coarse = None
+    for r0 in range(0, n, _SETUP_CHUNK_ROWS):
+        r1 = min(n, r0 + _SETUP_CHUNK_ROWS)
+        part = sp.csr_matrix(p[r0:r1].T @ (a[r0:r1] @ p))
+        coarse = part if coarse is None else coarse + part
+        del part
+    coarse = sp.csr_matrix(coarse)
+    coarse = sp.csr_matrix((coarse + coarse.T) * 0.5)  # exactly symmetric despite round-off
+    coarse.sort_indices()
+    return p, coarse, np.asarray(b_coarse, dtype=a.dtype)
+
+
+def _sa_levels_lean(a: sp.csr_matrix, *, max_coarse: int = 500, max_levels: int = 10
+                    ) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
+    """The hierarchy of :data:`DEFAULT_AMG_OPTIONS` built with :func:`_sa_level`."""
+    b = np.ones((a.shape[0], 1), dtype=a.dtype)
+    levels: list[tuple[sp.csr_matrix, sp.csr_matrix | None]] = []
+    while a.shape[0] > max_coarse and len(levels) < max_levels - 1:
+        out = _sa_level(a, b)
+        if out is None:
+            break
+        p, coarse, b = out
         levels.append((a, p))
         a = coarse
     levels.append((a, None))
@@ -330,7 +479,9 @@ class _VCycle:
         self.P = [p for _, p in levels[:-1]]
         self.dtype = self.A[0].dtype
         self.shape = self.A[0].shape
-        self.coarse = np.linalg.pinv(self.A[-1].toarray().astype(np.float64))
+        # dense LU of the coarsest level (nonsingular: every component is grounded);
+        # an SVD pseudo-inverse of the same ~500 x 500 matrix took up to 2.5 s here
+        self.coarse = sla.lu_factor(self.A[-1].toarray().astype(np.float64))
 
     @staticmethod
     def _sweep(a: sp.csr_matrix, x: np.ndarray, b: np.ndarray, forward: bool) -> None:
@@ -340,7 +491,7 @@ class _VCycle:
 
     def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
         if level == len(self.A) - 1:
-            return (self.coarse @ b.astype(np.float64)).astype(self.dtype)
+            return sla.lu_solve(self.coarse, b.astype(np.float64)).astype(self.dtype)
         a, p = self.A[level], self.P[level]
         x = np.zeros_like(b)
         self._sweep(a, x, b, True)
@@ -358,22 +509,34 @@ class _VCycle:
         """Bytes held by the hierarchy's matrices."""
         mats = self.A + self.P
         return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats)
-                   + self.coarse.nbytes)
+                   + self.coarse[0].nbytes)
 
 
-def _pcg(a: Any, b: np.ndarray, prec: Any, *, tol: float, maxiter: int
+def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int
          ) -> tuple[np.ndarray, float, int]:
     """Preconditioned conjugate gradients in float64 until ``|b - a x| <= tol |b|``.
 
-    The stopping test is confirmed on the true residual (recomputed, not the recursive
-    one); if round-off made them drift apart, CG restarts from the true residual.
-    Returns the solution, its true relative residual and the number of iterations.
+    ``b`` is the right-hand side, or an int ``i`` for the unit vector ``e_i`` (not
+    stored: 8 bytes per node less). The stopping test is confirmed on the true
+    residual (recomputed, not the recursive one); if round-off made them drift apart,
+    CG restarts from the true residual. Returns the solution, its true relative
+    residual and the number of iterations.
     """
     apply = prec if callable(prec) and not isinstance(prec, spla.LinearOperator) \
         else prec.matvec
-    nb = float(np.linalg.norm(b))
-    x = np.zeros_like(b)
-    r = b.copy()
+    n = a.shape[0]
+    unit = isinstance(b, (int, np.integer))
+
+    def residual(ax: np.ndarray | None) -> np.ndarray:
+        if unit:
+            out = np.zeros(n) if ax is None else np.negative(ax, out=ax)
+            out[b] += 1.0
+            return out
+        return np.array(b, dtype=np.float64) if ax is None else np.subtract(b, ax, out=ax)
+
+    r = residual(None)
+    nb = float(np.linalg.norm(r))
+    x = np.zeros(n)
     it = 0
     rel = 1.0
     while it < maxiter:
@@ -382,7 +545,10 @@ def _pcg(a: Any, b: np.ndarray, prec: Any, *, tol: float, maxiter: int
         while it < maxiter:
             it += 1
             q = a @ p
-            alpha = rz / float(p @ q)
+            pq = float(p @ q)
+            if rz == 0.0 or pq == 0.0:  # exact solution, or round-off floor reached
+                break
+            alpha = rz / pq
             q *= alpha
             r -= q
             np.multiply(p, alpha, out=q)  # q reused: no temporaries of the vector size
@@ -396,10 +562,12 @@ def _pcg(a: Any, b: np.ndarray, prec: Any, *, tol: float, maxiter: int
             p += z
             rz = rz_new
             del z
-        r = b - a @ x  # the true residual
-        rel = float(np.linalg.norm(r)) / nb
-        if rel <= tol:
+        r = residual(a @ x)  # the true residual
+        rel_new = float(np.linalg.norm(r)) / nb
+        if rel_new <= tol or rel_new >= rel:  # converged, or no progress since the restart
+            rel = min(rel, rel_new)
             break
+        rel = rel_new
     return x, rel, it
 
 
@@ -687,6 +855,7 @@ def circuit_pairwise(resistance: Grid, focal: Focal, *, neighbours: int = 8,
                  tol=tol, id_column=id_column)
     r = f.resistance_matrix()
     x = f.green()
+    f.solver._release()  # only the k columns are needed from here on
     cum = np.zeros(f.graph.n_nodes)
     for a in range(f.k):
         for b in range(a + 1, f.k):
@@ -735,6 +904,7 @@ def circuit_one_to_all(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
                  tol=tol, id_column=id_column)
     x = f.green()
+    f.solver._release()  # only the k columns are needed from here on
     reff = np.full(f.k, np.inf)
     cum = np.zeros(f.graph.n_nodes)
     for c in np.unique(f.comp[f.comp >= 0]):
@@ -781,6 +951,7 @@ def circuit_all_to_one(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     # superposition: the field of ground g with 1 A from each source j is
     # sum_j x_j - n_src * x_g, x_j = the grounded solution for 1 A into j
     x = f.green()
+    f.solver._release()  # only the k columns are needed from here on
     cum = np.zeros(f.graph.n_nodes)
     n_src = np.zeros(f.k, dtype=np.int64)
     mean_v = np.full(f.k, np.nan)

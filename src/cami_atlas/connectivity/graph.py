@@ -173,6 +173,39 @@ class RasterGraph:
         """
         return GridLaplacian(self, grounds=grounds)
 
+    def _ground_conductance(self, grounds: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+        """Per node: the sum (in float64) of the conductances, each rounded to ``dtype``,
+        of its edges to the ``grounds`` (0 for the grounds themselves and edges inside a
+        merged node). Only the grid rows around ground cells are visited."""
+        is_ground = np.zeros(self.n_nodes + 1, dtype=bool)  # index -1: not a node
+        is_ground[np.asarray(grounds, dtype=np.int64)] = True
+        out = np.zeros(self.n_nodes)
+        rows, cols = self.shape
+        ground_rows = np.flatnonzero(is_ground[self.cell_node].any(axis=1))
+        if not ground_rows.size:
+            return out
+        res = np.asarray(self.resistance.values)
+        for r in np.unique(np.clip(np.concatenate([ground_rows - 1, ground_rows]), 0, rows - 1)):
+            top = min(rows, r + 2)
+            nodes = self.cell_node[r:top]
+            rr = np.asarray(res[r:top], dtype=float)
+            for dr, dc in _FORWARD[self.neighbours]:
+                if dr >= nodes.shape[0]:
+                    continue
+                ca = slice(max(0, -dc), cols - max(0, dc))
+                cb = slice(ca.start + dc, ca.stop + dc)
+                na, nb = nodes[0, ca], nodes[dr, cb]
+                ga, gb = is_ground[na], is_ground[nb]
+                edge = (na >= 0) & (nb >= 0) & (na != nb) & (ga != gb)
+                if not edge.any():
+                    continue
+                g = edge_conductance(rr[0, ca][edge], rr[dr, cb][edge], diagonal=bool(dr and dc),
+                                     average=self.average)  # type: ignore[arg-type]
+                g = g.astype(dtype).astype(np.float64)
+                np.add.at(out, np.where(ga[edge], nb[edge], na[edge]), g)
+        out[is_ground[:-1]] = 0.0
+        return out
+
     def node_currents(self, voltages: np.ndarray) -> np.ndarray:
         """Current through each node (A) for node ``voltages`` (V).
 
