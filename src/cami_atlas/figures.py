@@ -78,8 +78,8 @@ _POLYGONS = ("Polygon", "MultiPolygon")
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def figure_png(fig: Figure, *, dpi: int = 120) -> bytes:
-    """The figure as PNG bytes (rendered with the Agg canvas).
+def figure_png(fig: Figure, *, dpi: int = 120, tight: bool = False) -> bytes:
+    """The figure as PNG bytes (rendered with the Agg canvas; ``tight`` crops to the artists).
 
     Examples
     --------
@@ -91,11 +91,11 @@ def figure_png(fig: Figure, *, dpi: int = 120) -> bytes:
         raise SchemaError(f"figure_png needs a matplotlib Figure; got {type(fig).__name__}.")
     buf = io.BytesIO()
     FigureCanvasAgg(fig)  # attach an Agg canvas: no pyplot, no display needed
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buf.getvalue()
 
 
-def figure_data_uri(fig: Figure, *, dpi: int = 110) -> str:
+def figure_data_uri(fig: Figure, *, dpi: int = 110, tight: bool = False) -> str:
     """The figure as a ``data:image/png;base64,...`` URI (for ``<img src>`` in reports).
 
     Examples
@@ -103,7 +103,8 @@ def figure_data_uri(fig: Figure, *, dpi: int = 110) -> str:
     >>> figure_data_uri(Figure(figsize=(2, 1))).startswith("data:image/png;base64,iVBOR")
     True
     """
-    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi=dpi)).decode("ascii")
+    png = figure_png(fig, dpi=dpi, tight=tight)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _new_figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:

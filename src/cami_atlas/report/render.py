@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import hashlib
-import io
 import os
 import platform
 import sys
@@ -128,16 +126,18 @@ def figure_to_data_uri(fig: Any, *, dpi: int = 110, close: bool = True) -> str:
     >>> figure_to_data_uri(fig).startswith("data:image/png;base64,iVBOR")
     True
     """
+    from ..figures import figure_data_uri
+
     if not hasattr(fig, "savefig"):
         raise SchemaError(f"figure_to_data_uri needs a matplotlib Figure; got "
                           f"{type(fig).__name__}.")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    if close:
-        import matplotlib.pyplot as plt
+    try:
+        return figure_data_uri(fig, dpi=dpi, tight=True)
+    finally:
+        if close:
+            import matplotlib.pyplot as plt
 
-        plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+            plt.close(fig)
 
 
 def _figure_tag(uri: str, alt: str = "figure") -> Markup:
