@@ -10,7 +10,8 @@ from affine import Affine
 from shapely import LineString
 
 from cami_atlas.connectivity.circuit import effective_resistance
-from cami_atlas.connectivity.impact import apply_barrier_masks, barrier_impact
+from cami_atlas.connectivity.impact import DIRECT_MAX_CELLS, apply_barrier_masks, barrier_impact
+from cami_atlas.connectivity.resistance import burn_infrastructure
 from cami_atlas.errors import DisconnectedGraphWarning, OptionError, SchemaError
 from cami_atlas.raster import Grid
 
@@ -166,6 +167,88 @@ def test_vector_barriers_through_burn_infrastructure():
     assert out2.table.index[0] == "gap"
 
 
+def _shared_masks():
+    """Row of 7 cells; A on cells 2-4, B on cells 4-5 (cell 4 shared)."""
+    a = np.zeros((1, 7), bool)
+    a[0, 2:5] = True
+    b = np.zeros((1, 7), bool)
+    b[0, 4:6] = True
+    return {"A": a, "B": b}
+
+
+def test_evaluate_keeps_the_reference_and_burns_shared_cells_once():
+    base = _grid(np.ones((1, 7)))
+    masks = _shared_masks()
+    pts = _pts([[0, 0], [0, 6]])
+    kw = dict(how="multiply", barrier_resistance=10.0, neighbours=4, method="direct")
+    every = barrier_impact(base, masks, pts, **kw)
+    only_a = barrier_impact(base, masks, pts, evaluate=["A"], **kw)
+    # reference cells [1, 1, 10, 10, 10, 10, 1] (cell 4 x10 once): 1 + 5.5 + 10 x 3 + 5.5
+    assert every.reference.iloc[0, 1] == pytest.approx(42.0)
+    np.testing.assert_array_equal(only_a.reference, every.reference)
+    assert only_a.table.index.tolist() == ["A"]
+    # without A: B alone [1, 1, 1, 1, 10, 10, 1]: 1 + 1 + 1 + 5.5 + 10 + 5.5 = 24
+    assert only_a.resistances["A"].iloc[0, 1] == pytest.approx(24.0)
+    assert only_a.table.loc["A", "delta_conductance"] == pytest.approx(1 / 24 - 1 / 42)
+    assert only_a.table.loc["A", "n_cells"] == 2  # cell 4 stays x10 through B
+    assert every.table.loc["A", "delta_conductance"] == only_a.table.loc["A", "delta_conductance"]
+    # without B: A alone [1, 1, 10, 10, 10, 1, 1]: 1 + 5.5 + 10 + 10 + 5.5 + 1 = 33
+    assert every.resistances["B"].iloc[0, 1] == pytest.approx(33.0)
+
+
+def test_evaluate_in_add_mode_keeps_the_other_groups_built():
+    base = _grid(np.ones((1, 7)))
+    masks = _shared_masks()
+    pts = _pts([[0, 0], [0, 6]])
+    out = barrier_impact(base, masks, pts, mode="add", evaluate=["A"], how="multiply",
+                         barrier_resistance=10.0, neighbours=4, method="direct")
+    assert out.reference.iloc[0, 1] == pytest.approx(24.0)  # B already there
+    assert out.resistances["A"].iloc[0, 1] == pytest.approx(42.0)  # A added: both, x10 once
+    assert out.table.loc["A", "delta_conductance"] == pytest.approx(1 / 42 - 1 / 24)
+
+
+def test_vector_segments_sharing_cells_scenarios_from_the_remaining_segments():
+    """GeoDataFrame path: two lines on the same column of cells (one only on its upper
+    part) and one crossing them. Reference = all burned once; each scenario = the base
+    with the remaining lines burned (independent burn_infrastructure + direct solve)."""
+    crs = "EPSG:32643"
+    rng = np.random.default_rng(7)
+    base = Grid(rng.uniform(1, 5, (9, 11)), Affine(100, 0, 0, 0, -100, 900), crs)
+    infra = gpd.GeoDataFrame(
+        {"barrier_class": ["partial barrier"] * 3, "seg": ["long", "on long", "cross"]},
+        geometry=[LineString([(550, 0), (550, 900)]), LineString([(550, 500), (550, 900)]),
+                  LineString([(200, 450), (900, 450)])], crs=crs)
+    pts = np.array([[50.0, 450.0], [1050.0, 450.0], [550.0, 50.0]])
+    full = barrier_impact(base, infra, pts, group_column="seg", method="direct")
+    part = barrier_impact(base, infra, pts, group_column="seg", evaluate=["long"],
+                          method="direct")
+    ref = burn_infrastructure(base, infra)
+    assert np.nanmax(ref.values / base.values) == pytest.approx(10.0)  # x10 once
+    np.testing.assert_allclose(full.reference, effective_resistance(ref, pts, method="direct"),
+                               rtol=1e-10)
+    np.testing.assert_array_equal(part.reference, full.reference)
+    for seg in ("long", "on long", "cross"):
+        rest = burn_infrastructure(base, infra[infra["seg"] != seg])
+        np.testing.assert_allclose(full.resistances[seg],
+                                   effective_resistance(rest, pts, method="direct"), rtol=1e-10)
+    np.testing.assert_array_equal(part.resistances["long"], full.resistances["long"])
+    assert full.table.loc["on long", "n_cells"] == 0
+
+
+def test_direct_below_the_threshold_whatever_the_method():
+    """At most DIRECT_MAX_CELLS cells: 'amg' gives the direct (exact) values."""
+    rng = np.random.default_rng(3)
+    r = rng.uniform(1, 10, (15, 17))
+    masks = {"g": np.zeros(r.shape, bool)}
+    masks["g"][3:12, 8] = True
+    pts = _pts([[0, 0], [14, 16], [7, 2]])
+    amg = barrier_impact(_grid(r), masks, pts, barrier_resistance=40.0, method="amg")
+    direct = barrier_impact(_grid(r), masks, pts, barrier_resistance=40.0, method="direct")
+    np.testing.assert_array_equal(amg.reference, direct.reference)
+    np.testing.assert_array_equal(amg.resistances["g"], direct.resistances["g"])
+    assert r.size <= DIRECT_MAX_CELLS
+
+
 def test_errors():
     base = _grid(np.ones((2, 3)))
     pts = _pts([[0, 0], [1, 2]])
@@ -193,3 +276,10 @@ def test_errors():
         barrier_impact(base, line.iloc[:0], pts)
     with pytest.raises(SchemaError, match="must return a Grid"):
         barrier_impact(base, line, pts, burn=lambda g, s: np.ones((2, 3)))
+    masks = {"a": np.ones((2, 3), bool), "b": np.zeros((2, 3), bool)}
+    with pytest.raises(SchemaError, match=r"not among the barriers: \['c'\]"):
+        barrier_impact(base, masks, pts, evaluate=["a", "c"])
+    with pytest.raises(SchemaError, match="evaluate is empty"):
+        barrier_impact(base, masks, pts, evaluate=[])
+    with pytest.raises(SchemaError, match="list of group ids"):
+        barrier_impact(base, masks, pts, evaluate="a")

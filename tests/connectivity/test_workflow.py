@@ -272,6 +272,61 @@ def test_impact_segment_selection(atlas):
         run_connectivity(atlas, impact_segments="corridors", **dict(kw, modes=("impact",)))
 
 
+def shared_cells_atlas() -> Atlas:
+    """SYNTHETIC: the synthetic atlas plus a short railway lying on the long one's cells
+    (lat 41.5-41.6, same longitude: every one of its cells is also a cell of railways:0)
+    and a long one crossing it at lat 41.3 (one shared cell)."""
+    atlas = synthetic_atlas()
+    atlas.add_layer("spurs", gpd.GeoDataFrame(
+        {"infra_type": ["railway", "railway"], "track": ["single track", "single track"]},
+        geometry=[LineString([(74.5, 41.5), (74.5, 41.6)]),
+                  LineString([(74.3, 41.3), (74.7, 41.3)])], crs="EPSG:4326"),
+        "infrastructure", **KW)
+    return atlas
+
+
+def test_impact_reference_and_gains_do_not_depend_on_the_segments_evaluated():
+    """Segments sharing cells: the reference is the run's resistance (each cell burned
+    once, x10) whichever segments are evaluated, and a segment's gain is the same in the
+    'corridors', explicit-list and 'all' modes, equal to an independent recomputation
+    from the segments that remain."""
+    atlas = shared_cells_atlas()
+    kw = dict(species="argali", bbox=BBOX, cell_size_m=CELL, cores=two_points(),
+              core_id_column="name", solver="direct", corridor_width=5_000,
+              modes=("corridors", "patch_graph", "impact"))
+    every = run_connectivity(atlas, impact_segments="all", **kw)
+    narrow = run_connectivity(atlas, impact_segments="corridors", **kw)
+    listed = run_connectivity(atlas, impact_segments=["railways:0"], **kw)
+    assert set(every.segments["segment_id"]) == {"railways:0", "railways:1", "spurs:0",
+                                                 "spurs:1"}
+    r = every.resistance.values
+    assert np.nanmax(r) == pytest.approx(10.0)  # shared cells x10, not x100
+    ev = narrow.ranked_segments.set_index("segment_id")["impact_evaluated"].to_dict()
+    # the north spur (on railways:0's cells) is far from the corridor: not evaluated
+    assert ev["railways:0"] and not ev["spurs:0"] and not ev["railways:1"]
+    # the reference of every mode is the run's own resistance: same ECA as the patch graph
+    for res in (every, narrow, listed):
+        assert res.impact.reference_eca == pytest.approx(every.indices["ECA"], rel=1e-12)
+        np.testing.assert_allclose(res.impact.reference, every.effective_resistance, rtol=1e-12)
+    gains = {name: res.ranked_segments.set_index("segment_id")["delta_eca"]
+             for name, res in (("all", every), ("corridors", narrow), ("list", listed))}
+    for seg in (s for s, on in ev.items() if on):
+        assert gains["corridors"][seg] == pytest.approx(gains["all"][seg], rel=1e-9)
+    assert gains["list"]["railways:0"] == pytest.approx(gains["all"]["railways:0"], rel=1e-9)
+    # independent: burn every other segment into the slope resistance, solve, ECA by formula
+    d = every.indices["dispersal_distance"]
+    for seg in ("railways:0", "spurs:0", "spurs:1"):
+        rest = every.segments[every.segments["segment_id"] != seg]
+        scn = burn_infrastructure(every.base_resistance, rest)
+        r_scn = effective_resistance(scn, every.cores, id_column="core_id", method="direct")
+        gain = _eca_two(np.ones(2), r_scn.loc["west", "east"], d) - every.indices["ECA"]
+        assert gains["all"][seg] == pytest.approx(gain, rel=1e-6, abs=1e-12)
+    # removing the spur that lies on railways:0 changes nothing: railways:0 keeps its cells
+    assert gains["all"]["spurs:0"] == 0.0
+    assert every.ranked_segments.set_index("segment_id").loc["spurs:0", "n_cells"] == 0
+    assert gains["all"]["railways:0"] > 0
+
+
 # -- borders ------------------------------------------------------------------------------------
 def test_borders_only_when_asked(atlas, full):
     assert "border" not in set(full.segments["infra_type"])

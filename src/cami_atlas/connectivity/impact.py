@@ -6,8 +6,9 @@ computed with and without the group, and the difference is ranked:
 * ``mode="remove"`` (mitigation): the reference is the landscape with *all* barriers;
   each scenario removes one group (its cells get back what the other groups and the
   base give them). The connectivity *regained* is ranked, largest first.
-* ``mode="add"`` (a proposed line): the reference is the base grid as given; each
-  scenario adds one group. The connectivity *lost* is ranked, largest first.
+* ``mode="add"`` (a proposed line): the reference is the base grid as given (plus
+  the groups not evaluated, if ``evaluate=`` leaves some out); each scenario adds one
+  group. The connectivity *lost* is ranked, largest first.
 
 Connectivity is measured as the summed effective conductance between all pairs of
 cores (``sum 1/R_ij``, 0 for disconnected pairs) and, when core attributes and a
@@ -15,25 +16,41 @@ dispersal distance (in effective-resistance units) are given, as the equivalent
 connected area ECA of the patch graph with effective resistances as distances
 (:mod:`.patchgraph`).
 
+Landscapes
+----------
+Every landscape is burned from ``base`` and a set of groups, never on top of another
+burned landscape: the reference burns *all* groups (``remove``) or the groups not
+evaluated (``add``: they are already there), and each scenario burns the reference's
+groups minus (``remove``) or plus (``add``) one group. A cell shared by several groups
+therefore always gets the effect once (the highest of the groups burned there), the
+reference is the same whichever groups are evaluated (``evaluate=``), and removing a
+group gives back exactly what the remaining groups leave in its cells.
+
 Cost
 ----
-The reference solver (AMG hierarchy or sparse LU) is set up once. A scenario that keeps
-the same cells passable (finite barrier resistances) reuses it: the scenario's reduced
-Laplacian is re-assembled (``O(cells)``, no Python loops) and its ``k - 1`` core
-right-hand sides are solved by conjugate gradients *preconditioned with the reference
-setup*. Because a group changes only a few edges (a low-rank change), these converge in
-a few iterations, and with the LU preconditioner the result is exact to the tolerance
-after about as many iterations as the change has independent edges. A scenario that
-changes which cells are passable (``inf`` barriers: the graph's connectivity changes)
-needs its own setup; its cost is then that of one :func:`effective_resistance` call.
-Memory: the reference solver, ``k`` node vectors, and one scenario grid at a time.
+One circuit setup per scenario (scenarios whose cells are all unchanged reuse the
+reference). The solver is chosen by the number of passable cells ``n``:
+
+* ``n <= DIRECT_MAX_CELLS`` (250,000): a sparse LU factorisation of each scenario's
+  reduced Laplacian (``method="direct"``), whatever ``method`` says -- it is exact and,
+  measured (``benchmarks/bench_impact.py``), faster than AMG at these sizes (40,000
+  cells: 0.2 s per scenario vs 2 s for a fresh AMG hierarchy and 2.7-5.5 s for conjugate
+  gradients preconditioned with the reference's setup); the reference is solved the
+  same way so that differences are not solver noise;
+* above: ``method`` (AMG by default) with a fresh hierarchy per scenario (reusing the
+  reference hierarchy as a preconditioner took more time than a fresh setup at every
+  size measured, up to 490,000 cells).
+
+A low-rank (Woodbury) update of the reference is not used: it needs one solve per
+node touched by the group (hundreds for a segment of a few dozen cells), more than
+the ``k - 1`` solves of a fresh setup.
+Memory: the reference matrix, one scenario's setup and ``k`` node vectors at a time.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,14 +61,19 @@ import pandas as pd
 from .._options import check_option
 from ..errors import DisconnectedGraphWarning, SchemaError
 from ..raster import Grid
-from .circuit import Focal, Method, _Focal, _prepare
+from .circuit import Focal, Method, _prepare, focal_labels
 from .graph import Average
 from .patchgraph import connectivity_indices, patch_graph
 
-__all__ = ["BarrierImpact", "apply_barrier_masks", "barrier_impact"]
+__all__ = ["DIRECT_MAX_CELLS", "BarrierImpact", "apply_barrier_masks", "barrier_impact"]
 
 Burn = Callable[[Grid, gpd.GeoDataFrame], Grid]
 _HOW = ("replace", "multiply", "max")
+
+#: Up to this many passable cells the reference and every scenario are solved with a
+#: sparse LU factorisation (exact; measured faster than AMG up to at least 250,000
+#: cells, see ``benchmarks/bench_impact.py``); above it, with ``method``.
+DIRECT_MAX_CELLS = 250_000
 
 
 @dataclass(frozen=True)
@@ -171,6 +193,7 @@ def barrier_impact(
     cores: Focal,
     *,
     mode: Literal["remove", "add"] = "remove",
+    evaluate: Sequence[Hashable] | None = None,
     group_column: str | None = None,
     burn: Burn | None = None,
     burn_options: Mapping[str, Any] | None = None,
@@ -191,7 +214,8 @@ def barrier_impact(
     ----------
     base : Grid
         Resistance *without* the barriers analysed (``mode="remove"``), or the current
-        landscape that a proposed line would be added to (``mode="add"``).
+        landscape that a proposed line would be added to (``mode="add"``). Never a
+        grid with ``barriers`` already burned in: every landscape is burned from it.
     barriers : GeoDataFrame or mapping group -> boolean mask
         Either infrastructure features in the grid's CRS, burned with ``burn`` (default
         :func:`cami_atlas.connectivity.resistance.burn_infrastructure` with
@@ -202,13 +226,20 @@ def barrier_impact(
     cores : see :func:`cami_atlas.connectivity.circuit.focal_labels`
         Habitat cores (at least 2).
     mode : {"remove", "add"}
+    evaluate : sequence of group ids, optional
+        Groups whose impact is computed (default: all). The others are part of every
+        landscape: burned into the reference and every scenario, never removed
+        (``remove``) or already built (``add``). The reference does not depend on
+        this choice.
     attributes : Series, optional
         Core attribute (e.g. area_km2) indexed like the core ids, for ECA.
     dispersal_distance : float, optional
         Effective resistance at which the dispersal probability is ``probability``
         (needed with ``attributes``).
     neighbours, average, method, tol, id_column
-        As in :func:`cami_atlas.connectivity.circuit.effective_resistance`.
+        As in :func:`cami_atlas.connectivity.circuit.effective_resistance`. With at most
+        :data:`DIRECT_MAX_CELLS` passable cells the direct solver is used whatever
+        ``method`` says (exact and faster there; see the module notes).
 
     Returns
     -------
@@ -230,25 +261,40 @@ def barrier_impact(
     if (attributes is None) != (dispersal_distance is None):
         raise SchemaError("give both attributes= and dispersal_distance= for ECA, or neither.")
     if isinstance(barriers, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        scenario, keys, reference = _vector_scenarios(base, barriers, mode, group_column, burn,
-                                                      burn_options)
+        landscape, keys = _vector_landscapes(base, barriers, group_column, burn, burn_options)
     else:
         groups = _mask_groups(base, barriers, barrier_resistance, how)
         keys = list(groups)
 
-        def scenario(key: Hashable) -> np.ndarray:
-            if mode == "add":
-                return _burn_groups(base, groups, [key])
-            return _burn_groups(base, groups, [k for k in keys if k != key])
+        def landscape(burned: list[Hashable]) -> np.ndarray:
+            return _burn_groups(base, groups, burned)
 
-        reference = (_burn_groups(base, groups, keys) if mode == "remove"
-                     else np.array(base.values, dtype=float))
+    chosen = _evaluated(keys, evaluate)
+    fixed = [k for k in keys if k not in set(chosen)]  # burned into every landscape
+    # the reference burns every group (remove) or the groups not evaluated (add), from base
+    in_reference = keys if mode == "remove" else fixed
+
+    def scenario(key: Hashable) -> np.ndarray:
+        if mode == "add":
+            return landscape([*fixed, key])
+        return landscape([k for k in keys if k != key])
+
+    reference = landscape(in_reference)
     ref_grid = base.with_values(reference, name="reference resistance")
-    opts = dict(neighbours=neighbours, average=average, method=method, tol=tol,
-                id_column=id_column)
-    ref = _prepare(ref_grid, cores, **opts)  # type: ignore[arg-type]
-    r_ref = ref.resistance_matrix()
-    ids = ref.ids
+    labels, ids = focal_labels(ref_grid, cores, id_column=id_column)
+    n_cells = int(np.isfinite(reference).sum())
+    solver = "direct" if n_cells <= DIRECT_MAX_CELLS else method
+    opts = dict(neighbours=neighbours, average=average, method=solver, tol=tol)
+
+    def solve(values: np.ndarray, quiet: bool) -> np.ndarray:
+        grid = base.with_values(values, name="resistance")
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.simplefilter("ignore", DisconnectedGraphWarning)
+            f = _prepare(grid, labels, **opts)  # type: ignore[arg-type]
+        return f.resistance_matrix()
+
+    r_ref = solve(reference, quiet=False)
 
     def eca(r: np.ndarray) -> float:
         if attributes is None:
@@ -262,21 +308,13 @@ def barrier_impact(
 
     eca_ref = eca(r_ref)
     c_ref, _ = _connectivity(r_ref)
-    ref_finite = np.isfinite(reference)
     recs = []
     mats: dict[Hashable, pd.DataFrame] = {}
-    for key in keys:
+    for key in chosen:
         scn = scenario(key)
         changed = ~((scn == reference) | (np.isnan(scn) & np.isnan(reference)))
         n_changed = int(changed.sum())
-        if n_changed == 0:
-            r = r_ref
-        elif np.array_equal(np.isfinite(scn[changed]), ref_finite[changed]):
-            r = _same_topology(ref, base.with_values(scn))
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DisconnectedGraphWarning)
-                r = _prepare(base.with_values(scn), cores, **opts).resistance_matrix()  # type: ignore[arg-type]
+        r = r_ref if n_changed == 0 else solve(scn, quiet=True)
         mats[key] = pd.DataFrame(r, index=ids, columns=ids)
         c, n_disc = _connectivity(r)
         e = eca(r)
@@ -294,22 +332,30 @@ def barrier_impact(
     return BarrierImpact(table, pd.DataFrame(r_ref, index=ids, columns=ids), eca_ref, mats, mode)
 
 
-def _same_topology(ref: _Focal, scn_grid: Grid) -> np.ndarray:
-    """Effective resistances of a scenario with the reference's passable cells.
+def _evaluated(keys: list[Hashable], evaluate: Sequence[Hashable] | None) -> list[Hashable]:
+    """The groups to evaluate, in the barriers' order."""
+    if evaluate is None:
+        return list(keys)
+    if isinstance(evaluate, (str, bytes)) or not isinstance(evaluate, (Sequence, np.ndarray,
+                                                                        pd.Index, pd.Series)):
+        raise SchemaError(f"evaluate must be a list of group ids; got {evaluate!r}.")
+    wanted = list(pd.unique(pd.Series(list(evaluate), dtype=object)))
+    known = set(keys)
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise SchemaError(f"evaluate lists groups that are not among the barriers: "
+                          f"{unknown[:10]}; groups look like {keys[:3]}.")
+    if not wanted:
+        raise SchemaError("evaluate is empty; give at least one group id (or None for all).")
+    chosen = set(wanted)
+    return [k for k in keys if k in chosen]
 
-    Same nodes, components and grounds: re-assemble the reduced Laplacian and solve
-    with the reference setup as preconditioner.
-    """
-    graph = dataclasses.replace(ref.graph, resistance=scn_grid)
-    matrix = graph.laplacian(grounds=ref.solver.grounds)
-    f = _Focal(graph, ref.solver, ref.ids, ref.nodes, ref.comp, matrix=matrix)
-    return f.resistance_matrix()
 
-
-def _vector_scenarios(base: Grid, infra: gpd.GeoDataFrame | gpd.GeoSeries, mode: str,
-                      group_column: str | None, burn: Burn | None,
-                      burn_options: Mapping[str, Any] | None
-                      ) -> tuple[Callable[[Hashable], np.ndarray], list[Hashable], np.ndarray]:
+def _vector_landscapes(base: Grid, infra: gpd.GeoDataFrame | gpd.GeoSeries,
+                       group_column: str | None, burn: Burn | None,
+                       burn_options: Mapping[str, Any] | None
+                       ) -> tuple[Callable[[list[Hashable]], np.ndarray], list[Hashable]]:
+    """A function burning the features of some groups into ``base``, and the groups."""
     if len(infra) == 0:
         raise SchemaError("the barrier layer is empty.")
     if isinstance(infra, gpd.GeoSeries):
@@ -318,17 +364,18 @@ def _vector_scenarios(base: Grid, infra: gpd.GeoDataFrame | gpd.GeoSeries, mode:
         if group_column not in infra.columns:
             raise SchemaError(f"the barrier layer has no column {group_column!r} (columns: "
                               f"{list(infra.columns)}).")
-        labels = infra[group_column].to_numpy()
+        labels = pd.Index(infra[group_column].to_numpy())
     else:
-        labels = infra.index.to_numpy()
-    keys = list(pd.unique(labels))
+        labels = pd.Index(infra.index.to_numpy())
+    keys = list(pd.unique(labels.to_numpy()))
     if burn is None:
         from .resistance import burn_infrastructure
 
         def burn(grid: Grid, sub: gpd.GeoDataFrame) -> Grid:
             return burn_infrastructure(grid, sub, **dict(burn_options or {}))
 
-    def burned(sub: gpd.GeoDataFrame) -> np.ndarray:
+    def landscape(groups: list[Hashable]) -> np.ndarray:
+        sub = infra[labels.isin(groups)]
         if len(sub) == 0:
             return np.array(base.values, dtype=float)
         out = burn(base, sub)  # type: ignore[misc]
@@ -336,9 +383,4 @@ def _vector_scenarios(base: Grid, infra: gpd.GeoDataFrame | gpd.GeoSeries, mode:
             raise SchemaError("the burn function must return a Grid of the base grid's shape.")
         return np.asarray(out.values, dtype=float)
 
-    def scenario(key: Hashable) -> np.ndarray:
-        sel = labels == key
-        return burned(infra[sel] if mode == "add" else infra[~sel])
-
-    reference = burned(infra) if mode == "remove" else np.array(base.values, dtype=float)
-    return scenario, keys, reference
+    return landscape, keys

@@ -956,22 +956,23 @@ def run_connectivity(
                     notes.append(f"Barrier impact computed for {int(chosen.sum())} of "
                                  f"{len(segs)} segments (impact_segments={impact_segments!r}); "
                                  "the others stay burned in and are not ranked.")
-                others = segs.loc[~chosen]
-                impact_base = (burn_infrastructure(base, others, **burn_opts) if len(others)
-                               else base)
                 tick = bar.sub("barrier impact (segments)", int(chosen.sum()) + 1)
 
                 def burn(grid: Grid, sub: gpd.GeoDataFrame) -> Grid:
                     tick()
                     return burn_infrastructure(grid, sub, **burn_opts)
 
+                # every landscape is burned from the slope resistance: the reference is
+                # `resistance` (all segments) whichever segments are evaluated, and each
+                # scenario burns all segments but one
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     imp = barrier_impact(
-                        impact_base, segs.loc[chosen], focal, mode="remove",
+                        base, segs, focal, mode="remove",
+                        evaluate=segs["segment_id"][chosen].tolist(),
                         group_column="segment_id", burn=burn, attributes=attr,
                         dispersal_distance=dispersal_distance, probability=probability,
-                        tol=IMPACT_TOL, **circuit_opts)
+                        **circuit_opts)
                 _record(notes, caught, "barrier impact")
                 result.impact = imp
                 result.ranked_segments = _ranked(segs, imp)
