@@ -524,3 +524,26 @@ def test_many_components_expand_by_mask(monkeypatch):
     masked = s._unit_solves(nodes)
     np.testing.assert_array_equal(slices, masked)
     assert (slices[s.grounds] == 0).all() and slices[nodes[1], 1] > 0
+    idx = s.system_index
+    assert (idx[s.grounds] == -1).all()
+    assert idx[idx >= 0].tolist() == list(range(g.n_nodes - len(s.grounds)))
+
+
+@pytest.mark.parametrize("method", ["mixed", "amg"])
+def test_workers_give_the_same_columns(method):
+    r, pts = _lognormal_with_wall(7)
+    one = circuit_all_to_one(_grid(r), pts, method=method)
+    two = circuit_all_to_one(_grid(r), pts, method=method, workers=2)
+    np.testing.assert_array_equal(two.current.values, one.current.values)
+    pd_one, pd_two = one.resistances, two.resistances
+    np.testing.assert_array_equal(pd_two.to_numpy(), pd_one.to_numpy())
+    er = effective_resistance(_grid(r), pts, method=method, workers=3)
+    np.testing.assert_allclose(er.to_numpy(), effective_resistance(_grid(r), pts,
+                                                                   method="direct").to_numpy(),
+                               rtol=1e-6)
+    g = raster_graph(_grid(r))
+    s = LaplacianSolver(graph=g, method=method, workers=2)
+    s._unit_solves(np.array([g.cell_node[1, 1], g.cell_node[50, 50]]))
+    assert len(s.iterations) == 2 and min(s.iterations) > 0
+    with pytest.raises(SchemaError, match="workers must be an integer >= 1"):
+        LaplacianSolver(graph=g, workers=0)

@@ -15,8 +15,12 @@ The resistance grid becomes a graph of conductances (:mod:`.graph`); focal nodes
   others. The small Dirichlet problem is solved on the focal nodes only (the Kron
   reduction of the Laplacian), reusing the pairwise columns.
 * **all-to-one** (Circuitscape's definition) -- for each focal node in turn, it is
-  grounded and 1 A enters at *every other* focal node; one solve per focal node, no
-  columns stored.
+  grounded and 1 A enters at *every other* focal node; by superposition the same
+  ``k - 1`` columns as pairwise give every ground's field.
+
+For large grids ``method="mixed"`` (float32 storage and AMG hierarchy, float64
+conjugate gradients) takes about half the memory and time of ``"amg"``, and
+``workers=2`` solves independent right-hand sides in forked processes.
 
 Current maps follow Circuitscape: the current through a node is the larger of its
 total outflow and total inflow; cells of a merged focal region all show the region's
@@ -27,6 +31,9 @@ component): resistances between components are ``inf`` and a
 
 from __future__ import annotations
 
+import mmap
+import multiprocessing
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,7 +67,7 @@ __all__ = [
     "pinch_points",
 ]
 
-Method = Literal["amg", "direct"]
+Method = Literal["amg", "direct", "mixed"]
 Focal = Any  # Grid | ndarray of labels | GeoDataFrame/GeoSeries | (k, 2) coordinates
 
 #: pyamg options used by default: smoothed aggregation, standard aggregation, the
@@ -104,15 +111,27 @@ class LaplacianSolver:
     grounds : sequence of int, optional
         Preferred ground nodes: each component is grounded at the first of these
         that it holds, else at its lowest-numbered node.
-    method : {"amg", "direct"}
-        pyamg smoothed-aggregation preconditioned conjugate gradients (default) or a
-        sparse LU factorization (``scipy.sparse.linalg.splu``; exact, for small and
-        medium graphs).
+    method : {"amg", "direct", "mixed"}
+        ``"amg"``: pyamg smoothed-aggregation preconditioned conjugate gradients (the
+        default), all in float64. ``"direct"``: a sparse LU factorization
+        (``scipy.sparse.linalg.splu``; exact, for small and medium graphs).
+        ``"mixed"``: the fastest and leanest for large grids -- float64 conjugate
+        gradients on the Laplacian stored once in float32 (products in float64 with
+        an exact float64 diagonal correction, see :class:`_Float32Laplacian`),
+        preconditioned by a float32 smoothed-aggregation V-cycle built without
+        pyamg's whole-matrix copies. The residual is driven below ``tol`` in float64
+        as for ``"amg"``; the only other difference is that conductances are rounded
+        to float32 (6e-8 relative), far below ``tol``.
     tol : float
         Relative residual tolerance of the conjugate gradients (``amg``).
     amg_options : dict, optional
         Options for ``pyamg.smoothed_aggregation_solver`` (default
         :data:`DEFAULT_AMG_OPTIONS`).
+    workers : int
+        Processes solving independent right-hand sides at once in the circuit modes
+        (``amg`` and ``mixed``; forked, sharing the setup copy-on-write and writing into
+        shared memory; POSIX only, else 1). Each extra worker adds its own CG work
+        vectors (about 40 bytes per node). Default 1.
 
     Examples
     --------
@@ -126,8 +145,12 @@ class LaplacianSolver:
     def __init__(self, laplacian: sp.spmatrix | sp.sparray | None = None, *,
                  graph: RasterGraph | None = None, grounds: Sequence[int] | None = None,
                  method: Method = "amg", tol: float = 1e-6,
-                 amg_options: dict[str, Any] | None = None) -> None:
+                 amg_options: dict[str, Any] | None = None, workers: int = 1) -> None:
         check_option("method", method, ("amg", "direct", "mixed"))
+        if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) \
+                or workers < 1:
+            raise SchemaError(f"workers must be an integer >= 1; got {workers!r}.")
+        self.workers = int(workers)
         if (laplacian is None) == (graph is None):
             raise SchemaError("give exactly one of laplacian= or graph= to LaplacianSolver.")
         if not tol > 0:
@@ -150,8 +173,7 @@ class LaplacianSolver:
         self.grounds = _pick_grounds(self.component, self.n_components, grounds)
         keep = np.ones(self.n_nodes, dtype=bool)
         keep[self.grounds] = False
-        self.system_index = np.full(self.n_nodes, -1, dtype=np.int64)
-        self.system_index[keep] = np.arange(int(keep.sum()))
+        self._sorted_grounds = np.sort(self.grounds)
         self._keep = keep
         if method == "mixed":
             # one float32 CSR serves the hierarchy's finest level and, with a float64
@@ -165,6 +187,7 @@ class LaplacianSolver:
                 to_ground = -np.asarray(full[keep][:, ~keep].astype(np.float32)
                                         .astype(np.float64).sum(axis=1)).ravel()
             self.matrix = _Float32Laplacian(a32, to_ground)
+            del to_ground, a32
         elif graph is not None:
             self.matrix = graph.laplacian(grounds=self.grounds)
         else:
@@ -209,11 +232,21 @@ class LaplacianSolver:
             return np.zeros(a.shape[0])
         x, rel, it = _pcg(a, b, self._precondition(), tol=self.tol, maxiter=1000)
         self.iterations.append(it)
+        self._last_residual = rel
         if rel > self.tol:
             warnings.warn(f"conjugate gradients stopped at relative residual {rel:.2e} "
                           f"(tolerance {self.tol:.0e}); results may be inaccurate. Try "
                           "method='direct' on a small grid.", RuntimeWarning, stacklevel=4)
         return x
+
+    @property
+    def system_index(self) -> np.ndarray:
+        """Row of each node in the reduced system (``-1`` for the grounds), computed on
+        demand (an int64 per node is not kept)."""
+        out = np.arange(self.n_nodes, dtype=np.int64)
+        out -= np.searchsorted(self._sorted_grounds, out)
+        out[~self._keep] = -1
+        return out
 
     def _release(self) -> None:
         """Drop the matrix and the setup (AMG hierarchy or LU): the solver can no longer
@@ -225,24 +258,63 @@ class LaplacianSolver:
         """Voltages for 1 A into each of ``nodes`` (its ground absorbing it), one column
         per node (column-contiguous); zero columns for ground nodes and ``-1``."""
         nodes = np.asarray(nodes, dtype=np.int64)
-        out = np.zeros((len(nodes), self.n_nodes)).T
+        todo = [j for j, node in enumerate(nodes) if node >= 0 and self._keep[node]]
+        iterative = not (self.method == "direct" and matrix is None)
+        workers = min(self.workers, len(todo)) if iterative and hasattr(os, "fork") else 1
+        if workers <= 1:
+            out = np.zeros((len(nodes), self.n_nodes)).T
+            self._solve_share(todo, nodes, out, None, matrix)
+            return out
+        # fork workers: the setup is shared copy-on-write, the columns are written into
+        # an anonymous shared mapping; (iterations, residual) come back the same way
+        buf = mmap.mmap(-1, max(1, len(nodes) * self.n_nodes * 8))
+        out = np.frombuffer(buf, dtype=np.float64).reshape(len(nodes), self.n_nodes).T
+        stats = np.frombuffer(mmap.mmap(-1, len(nodes) * 16), dtype=np.float64
+                              ).reshape(len(nodes), 2)
+        ctx = multiprocessing.get_context("fork")
+        shares = [todo[w::workers] for w in range(workers)]
+        procs = [ctx.Process(target=self._solve_share, args=(sh, nodes, out, stats, matrix),
+                             daemon=True) for sh in shares[1:]]
+        for p in procs:
+            p.start()
+        self._solve_share(shares[0], nodes, out, stats, matrix)
+        here = set(shares[0])
+        for p, sh in zip(procs, shares[1:], strict=True):
+            p.join()
+            if p.exitcode != 0:  # a worker died (e.g. out of memory): redo its share here
+                self._solve_share(sh, nodes, out, stats, matrix)
+                here.update(sh)
+        for j in todo:
+            if j not in here:
+                self.iterations.append(int(stats[j, 0]))
+            if stats[j, 1] > self.tol:
+                warnings.warn(f"conjugate gradients stopped at relative residual "
+                              f"{stats[j, 1]:.2e} (tolerance {self.tol:.0e}); results may "
+                              "be inaccurate. Try method='direct' on a small grid.",
+                              RuntimeWarning, stacklevel=3)
+        return out
+
+    def _solve_share(self, share: list[int], nodes: np.ndarray, out: np.ndarray,
+                     stats: np.ndarray | None, matrix: Any) -> None:
+        """Solve the unit right-hand sides of columns ``share`` into ``out``."""
         n_sys = self.matrix.shape[0]
-        for j, node in enumerate(nodes):
-            if node < 0 or not self._keep[node]:
-                continue
-            i = int(self.system_index[node])
+        for j in share:
+            node = int(nodes[j])
+            i = node - int(np.searchsorted(self._sorted_grounds, node))
             if self.method == "direct" and matrix is None:
                 rhs = np.zeros(n_sys)
                 rhs[i] = 1.0
                 self._expand(self._lu.solve(rhs), out[:, j])  # type: ignore[union-attr]
-            else:
+                continue
+            with warnings.catch_warnings(record=stats is not None):
                 self._expand(self._iterate(i, matrix), out[:, j])
-        return out
+            if stats is not None:
+                stats[j] = (self.iterations[-1], self._last_residual)
 
     def _expand(self, x: np.ndarray, column: np.ndarray) -> None:
         """Write system values ``x`` into a node vector (0 at the grounds), by slices
         between the grounds when they are few (no index temporaries)."""
-        grounds = np.sort(self.grounds)
+        grounds = self._sorted_grounds
         if len(grounds) > _EXPAND_MAX_GROUNDS:
             column[self._keep] = x
             return
@@ -495,14 +567,20 @@ class _VCycle:
         a, p = self.A[level], self.P[level]
         x = np.zeros_like(b)
         self._sweep(a, x, b, True)
-        r = b - a @ x
-        x += p @ self._cycle(level + 1, p.T @ r)
+        r = a @ x
+        np.subtract(b, r, out=r)
+        e = p @ self._cycle(level + 1, p.T @ r)
         del r
+        x += e
+        del e
         self._sweep(a, x, b, False)
         return x
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
-        return self._cycle(0, np.asarray(r, dtype=self.dtype)).astype(np.float64)
+        b = np.asarray(r, dtype=self.dtype)
+        x = self._cycle(0, b)
+        del b
+        return x.astype(np.float64)
 
     @property
     def nbytes(self) -> int:
@@ -730,7 +808,7 @@ class _Focal:
 
 def _prepare(resistance: Grid, focal: Focal, *, neighbours: int, average: Average,
              method: Method, tol: float, id_column: str | None = None,
-             amg_options: dict[str, Any] | None = None) -> _Focal:
+             amg_options: dict[str, Any] | None = None, workers: int = 1) -> _Focal:
     labels, ids = focal_labels(resistance, focal, id_column=id_column)
     if len(ids) < 2:
         raise SchemaError(f"circuit modes need at least 2 focal nodes; got {len(ids)}.")
@@ -739,7 +817,7 @@ def _prepare(resistance: Grid, focal: Focal, *, neighbours: int, average: Averag
     on = (labels > 0) & (graph.cell_node >= 0)
     nodes[labels[on] - 1] = graph.cell_node[on]
     solver = LaplacianSolver(graph=graph, grounds=nodes[nodes >= 0], method=method, tol=tol,
-                             amg_options=amg_options)
+                             amg_options=amg_options, workers=workers)
     comp = np.where(nodes >= 0, graph.component[np.maximum(nodes, 0)], -1)
     out = _Focal(graph, solver, ids, nodes, comp)
     _warn_disconnected(out)
@@ -803,7 +881,8 @@ class CircuitResult:
 
 def effective_resistance(resistance: Grid, focal: Focal, *, neighbours: int = 8,
                          average: Average = "resistance", method: Method = "amg",
-                         tol: float = 1e-6, id_column: str | None = None) -> pd.DataFrame:
+                         tol: float = 1e-6, id_column: str | None = None,
+                         workers: int = 1) -> pd.DataFrame:
     """Effective-resistance matrix between focal nodes (pairwise mode without current maps).
 
     Parameters
@@ -812,7 +891,7 @@ def effective_resistance(resistance: Grid, focal: Focal, *, neighbours: int = 8,
         Resistance encoding (finite > 0, ``inf`` impassable, ``NaN`` outside).
     focal : see :func:`focal_labels`
     neighbours, average : see :func:`~cami_atlas.connectivity.graph.raster_graph`
-    method, tol : see :class:`LaplacianSolver`
+    method, tol, workers : see :class:`LaplacianSolver`
     id_column : str, optional
         Id column of a focal GeoDataFrame (default its index).
 
@@ -831,13 +910,14 @@ def effective_resistance(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     [[0.0, 3.0], [3.0, 0.0]]
     """
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
-                 tol=tol, id_column=id_column)
+                 tol=tol, id_column=id_column, workers=workers)
     return pd.DataFrame(f.resistance_matrix(), index=f.ids, columns=f.ids)
 
 
 def circuit_pairwise(resistance: Grid, focal: Focal, *, neighbours: int = 8,
                      average: Average = "resistance", method: Method = "amg",
-                     tol: float = 1e-6, id_column: str | None = None) -> CircuitResult:
+                     tol: float = 1e-6, id_column: str | None = None,
+                     workers: int = 1) -> CircuitResult:
     """Pairwise mode: effective resistances and the cumulative current of all pairs.
 
     ``k - 1`` solves for ``k`` focal nodes in one component, then each pair's field
@@ -852,7 +932,7 @@ def circuit_pairwise(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     [[1.0, 1.0, 1.0, 1.0]]
     """
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
-                 tol=tol, id_column=id_column)
+                 tol=tol, id_column=id_column, workers=workers)
     r = f.resistance_matrix()
     x = f.green()
     f.solver._release()  # only the k columns are needed from here on
@@ -885,7 +965,8 @@ def _reduced_conductance(f: _Focal, members: np.ndarray) -> np.ndarray:
 
 def circuit_one_to_all(resistance: Grid, focal: Focal, *, neighbours: int = 8,
                        average: Average = "resistance", method: Method = "amg",
-                       tol: float = 1e-6, id_column: str | None = None) -> CircuitResult:
+                       tol: float = 1e-6, id_column: str | None = None,
+                       workers: int = 1) -> CircuitResult:
     """One-to-all mode: 1 A into each focal node with all the others grounded.
 
     Circuitscape's definition (``onetoall_kernel``: the source gets the current, all
@@ -902,7 +983,7 @@ def circuit_one_to_all(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     [2.0, 1.0, 2.0]
     """
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
-                 tol=tol, id_column=id_column)
+                 tol=tol, id_column=id_column, workers=workers)
     x = f.green()
     f.solver._release()  # only the k columns are needed from here on
     reff = np.full(f.k, np.inf)
@@ -925,7 +1006,8 @@ def circuit_one_to_all(resistance: Grid, focal: Focal, *, neighbours: int = 8,
 def circuit_all_to_one(resistance: Grid, focal: Focal, *, neighbours: int = 8,
                        average: Average = "resistance", method: Method = "amg",
                        tol: float = 1e-6, id_column: str | None = None,
-                       amg_options: dict[str, Any] | None = None) -> CircuitResult:
+                       amg_options: dict[str, Any] | None = None,
+                       workers: int = 1) -> CircuitResult:
     """All-to-one mode: each focal node grounded in turn, 1 A into every other one.
 
     Circuitscape's definition (``onetoall_kernel`` with ``is_alltoone``). By
@@ -947,7 +1029,7 @@ def circuit_all_to_one(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     [[2.0, 2.0, 2.0]]
     """
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
-                 tol=tol, id_column=id_column, amg_options=amg_options)
+                 tol=tol, id_column=id_column, amg_options=amg_options, workers=workers)
     # superposition: the field of ground g with 1 A from each source j is
     # sum_j x_j - n_src * x_g, x_j = the grounded solution for 1 A into j
     x = f.green()
