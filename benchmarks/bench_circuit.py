@@ -97,7 +97,7 @@ class TreeMemory:
 
 
 def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float,
-             method: str = "mixed") -> dict:
+             method: str = "mixed", workers: int = 1) -> dict:
     import numpy as np
     from affine import Affine
 
@@ -147,7 +147,7 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float,
     t0, c0 = time.perf_counter(), time.process_time()
     with TreeMemory() as tree:
         res = circuit.circuit_all_to_one(grid, pts, neighbours=neighbours, method=method,
-                                         tol=tol)
+                                         tol=tol, workers=workers)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu += children.ru_utime + children.ru_stime
@@ -156,7 +156,7 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float,
     cur = res.current.values
     return {
         "size": size, "cells": cells, "neighbours": neighbours, "n_focal": n_focal,
-        "method": method, "cg_iterations": iterations,
+        "method": method, "workers": workers, "cg_iterations": iterations,
         "tol": tol, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
         "cells_per_wall_s": round(cells / wall), "cells_per_cpu_s": round(cells / cpu),
         "load_avg_1min": [round(load0, 1), round(os.getloadavg()[0], 1)],
@@ -181,39 +181,42 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1])
     ap.add_argument("--case", nargs=2, type=int, help=argparse.SUPPRESS)
     ap.add_argument("--method", default="mixed", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
         print(json.dumps(run_case(args.case[0], args.case[1], args.focal, args.seed, args.tol,
-                                  args.method)))
+                                  args.method, args.workers[0])))
         return
     rows = []
     for size in args.sizes:
         for nb in args.neighbours:
             for method in args.methods:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--case", str(size), str(nb), "--focal",
-                     str(args.focal), "--seed", str(args.seed), "--tol", str(args.tol),
-                     "--method", method],
-                    capture_output=True, text=True, check=False)
-                if out.returncode:
-                    print(out.stderr, file=sys.stderr)
-                    raise SystemExit(f"case {size} x {size}, {nb} neighbours, {method} failed")
-                row = json.loads(out.stdout.strip().splitlines()[-1])
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                for workers in args.workers:
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--case", str(size), str(nb), "--focal",
+                         str(args.focal), "--seed", str(args.seed), "--tol", str(args.tol),
+                         "--method", method, "--workers", str(workers)],
+                        capture_output=True, text=True, check=False)
+                    if out.returncode:
+                        print(out.stderr, file=sys.stderr)
+                        raise SystemExit(f"case {size} x {size}, {nb} neighbours, {method}, "
+                                         f"{workers} workers failed")
+                    row = json.loads(out.stdout.strip().splitlines()[-1])
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     if args.markdown:
-        print("\n| grid | neighbours | method | wall s | CPU s | cells / wall s | load 1 min "
+        print("\n| grid | neighbours | method | workers | wall s | CPU s | cells / wall s | load 1 min "
               "| CG iterations | peak RSS B/cell | tree PSS B/cell | working B/cell "
               "| CPU s by phase |")
-        print("|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---|")
+        print("|---|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|---|")
         for r in rows:
             ph = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
             ld = " / ".join(str(x) for x in r["load_avg_1min"])
             its = ", ".join(str(i) for i in r["cg_iterations"])
             print(f"| {r['size']}x{r['size']} | {r['neighbours']} | {r['method']} "
-                  f"| {r['wall_s']} | {r['cpu_s']} | {r['cells_per_wall_s']:,} | {ld} | {its} "
+                  f"| {r['workers']} | {r['wall_s']} | {r['cpu_s']} | {r['cells_per_wall_s']:,} | {ld} | {its} "
                   f"| {r['peak_rss_bytes_per_cell']} | {r['tree_peak_pss_bytes_per_cell']} "
                   f"| {r['working_bytes_per_cell']} | {ph} |")
 
