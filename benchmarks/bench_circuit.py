@@ -207,8 +207,8 @@ def main() -> None:
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     if args.markdown:
-        print("\n| grid | neighbours | method | workers | wall s | CPU s | cells / wall s | load 1 min "
-              "| CG iterations | peak RSS B/cell | tree PSS B/cell | working B/cell "
+        print("\n| grid | neighbours | method | workers | wall s | CPU s | cells / wall s "
+              "| load 1 min | CG iterations | peak RSS B/cell | tree PSS B/cell | working B/cell "
               "| CPU s by phase |")
         print("|---|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|---|")
         for r in rows:
@@ -216,7 +216,8 @@ def main() -> None:
             ld = " / ".join(str(x) for x in r["load_avg_1min"])
             its = ", ".join(str(i) for i in r["cg_iterations"])
             print(f"| {r['size']}x{r['size']} | {r['neighbours']} | {r['method']} "
-                  f"| {r['workers']} | {r['wall_s']} | {r['cpu_s']} | {r['cells_per_wall_s']:,} | {ld} | {its} "
+                  f"| {r['workers']} | {r['wall_s']} | {r['cpu_s']} | {r['cells_per_wall_s']:,} "
+                  f"| {ld} | {its} "
                   f"| {r['peak_rss_bytes_per_cell']} | {r['tree_peak_pss_bytes_per_cell']} "
                   f"| {r['working_bytes_per_cell']} | {ph} |")
 
