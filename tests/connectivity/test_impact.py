@@ -249,6 +249,32 @@ def test_direct_below_the_threshold_whatever_the_method():
     assert r.size <= DIRECT_MAX_CELLS
 
 
+def test_amg_above_the_threshold_matches_direct(monkeypatch):
+    """Above DIRECT_MAX_CELLS (lowered here) the scenarios use AMG: its matrices are
+    symmetric only to the tolerance, which the ECA's patch graph accepts; the ranking and
+    gains match the direct solver."""
+    import cami_atlas.connectivity.impact as impact
+
+    rng = np.random.default_rng(11)
+    r = np.exp(rng.normal(0, 1, (30, 34))).clip(1, 50)
+    masks = {}
+    for k, col in enumerate((8, 17, 25)):
+        m = np.zeros(r.shape, bool)
+        m[2 + 3 * k:28, col] = True
+        masks[f"fence{k}"] = m
+    pts = _pts([[1, 1], [28, 32], [15, 3], [3, 30]])
+    areas = pd.Series([5.0, 3.0, 2.0, 4.0], index=[1, 2, 3, 4])
+    kw = dict(barrier_resistance=30.0, attributes=areas, dispersal_distance=2.0)
+    direct = barrier_impact(_grid(r), masks, pts, method="direct", **kw)
+    monkeypatch.setattr(impact, "DIRECT_MAX_CELLS", 0)
+    amg = barrier_impact(_grid(r), masks, pts, method="amg", **kw)
+    assert not np.array_equal(amg.reference.to_numpy(), direct.reference.to_numpy())  # AMG ran
+    np.testing.assert_allclose(amg.reference, direct.reference, rtol=1e-5)
+    assert amg.table.index.tolist() == direct.table.index.tolist()
+    np.testing.assert_allclose(amg.table["delta_eca"], direct.table["delta_eca"], rtol=1e-3)
+    assert amg.reference_eca == pytest.approx(direct.reference_eca, rel=1e-6)
+
+
 def test_errors():
     base = _grid(np.ones((2, 3)))
     pts = _pts([[0, 0], [1, 2]])

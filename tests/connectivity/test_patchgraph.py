@@ -15,6 +15,7 @@ from cami_atlas.connectivity.patchgraph import (
     link_importance,
     node_importance,
     patch_graph,
+    symmetric_distances,
 )
 from cami_atlas.errors import SchemaError
 
@@ -105,6 +106,38 @@ def test_patch_graph_structure_and_zero_distances():
     assert out["PC_num"] == pytest.approx(7.0)
     g2 = patch_graph(pd.Series([1.0, 1.0, 1.0]), d, max_distance=1)
     assert g2.number_of_edges() == 1
+
+
+def test_solver_round_off_is_accepted_and_averaged():
+    """An iterative solver leaves effective resistances symmetric only to its tolerance,
+    which is absolute (relative to the largest values): a small entry may differ from its
+    mirror by far more than 1e-6 of itself. Accepted (1e-6 of the largest finite value)
+    and averaged."""
+    d = np.array([[0.0, 100.0, 0.01], [100.0 + 3e-5, 0.0, 50.0], [0.01 + 2e-6, 50.0, 0.0]])
+    g = patch_graph(pd.Series([1.0, 1.0, 1.0]), d)
+    assert g.edges[0, 2]["distance"] == pytest.approx(0.010001, rel=1e-12)
+    assert g.edges[0, 1]["distance"] == pytest.approx(100.000015, rel=1e-12)
+    out = symmetric_distances(d)
+    np.testing.assert_array_equal(out, out.T)
+    np.testing.assert_allclose(out, (d + d.T) / 2, rtol=0)
+    # inf (disconnected) pairs stay inf
+    d2 = np.array([[0.0, np.inf], [np.inf, 0.0]])
+    assert np.isinf(symmetric_distances(d2)[0, 1])
+
+
+def test_really_asymmetric_matrices_are_refused_with_the_largest_gap():
+    d = pd.DataFrame([[0, 10.0, 4.0], [10.0, 0, 5.0], [4.2, 5.0, 0]], index=list("xyz"),
+                     columns=list("xyz"))
+    a = pd.Series([1.0, 1.0, 1.0], index=list("xyz"))
+    with pytest.raises(SchemaError, match=r"largest asymmetry is 0\.2 \(2\.00e-02 of it\): "
+                                          r"d\['x', 'z'\] = 4 vs d\['z', 'x'\] = 4\.2.*"
+                                          r"method='direct'"):
+        patch_graph(a, d)
+    # a looser tolerance accepts it
+    assert patch_graph(a, d, symmetry_rtol=0.05).edges["x", "z"]["distance"] == \
+        pytest.approx(4.1)
+    with pytest.raises(SchemaError, match=r"d\[0, 1\] = 1\.0 but d\[1, 0\] = inf"):
+        symmetric_distances(np.array([[0.0, 1.0], [np.inf, 0.0]]))
 
 
 def test_errors():

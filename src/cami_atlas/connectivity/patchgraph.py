@@ -46,6 +46,7 @@ __all__ = [
     "link_importance",
     "node_importance",
     "patch_graph",
+    "symmetric_distances",
 ]
 
 
@@ -72,8 +73,57 @@ def _check_kernel(dispersal_distance: float, probability: float) -> None:
         raise SchemaError(f"probability must lie strictly between 0 and 1; got {probability}.")
 
 
+#: Largest asymmetry ``|d_ij - d_ji|`` :func:`patch_graph` accepts, relative to the largest
+#: finite distance: effective resistances from an iterative solver are symmetric only to
+#: its tolerance (``tol=1e-6`` by default).
+SYMMETRY_RTOL = 1e-6
+
+
+def symmetric_distances(distances: np.ndarray, *, ids: Any = None,
+                        rtol: float = SYMMETRY_RTOL) -> np.ndarray:
+    """``(D + D.T) / 2`` of a distance matrix that is symmetric up to round-off.
+
+    ``inf`` (not connected) must sit at mirrored positions; finite entries may differ
+    from their mirror by at most ``rtol`` times the largest finite distance (an
+    iterative solver's tolerance). Anything else raises :class:`SchemaError` naming the
+    largest asymmetry.
+
+    Examples
+    --------
+    >>> symmetric_distances(np.array([[0.0, 2.0000000001], [1.9999999999, 0.0]])).tolist()
+    [[0.0, 2.0], [2.0, 0.0]]
+    """
+    d = np.asarray(distances, dtype=float)
+    names = list(range(len(d))) if ids is None else list(ids)
+    inf = np.isinf(d)
+    odd = inf != inf.T
+    if odd.any():
+        i, j = np.argwhere(odd)[0]
+        raise SchemaError(
+            f"the distance matrix must be symmetric: d[{names[i]!r}, {names[j]!r}] = {d[i, j]} "
+            f"but d[{names[j]!r}, {names[i]!r}] = {d[j, i]} (inf = not connected must be "
+            "mirrored). Symmetrise directed distances first, e.g. np.minimum(D, D.T).")
+    fin = ~inf
+    scale = float(np.abs(d[fin]).max(initial=0.0))
+    with np.errstate(invalid="ignore"):  # inf - inf at mirrored disconnected pairs
+        gap = np.where(fin, np.abs(d - d.T), 0.0)
+    worst = float(gap.max(initial=0.0))
+    if worst > rtol * scale:
+        i, j = np.unravel_index(int(np.argmax(gap)), gap.shape)
+        raise SchemaError(
+            f"the distance matrix must be symmetric (to {rtol:g} of its largest finite value "
+            f"{scale:.6g}); the largest asymmetry is {worst:.6g} ({worst / scale:.2e} of it): "
+            f"d[{names[i]!r}, {names[j]!r}] = {d[i, j]:.10g} vs d[{names[j]!r}, {names[i]!r}] = "
+            f"{d[j, i]:.10g}. Effective resistances: solve tighter (tol=) or with "
+            "method='direct'; directed distances: symmetrise them first, e.g. (D + D.T) / 2 "
+            "or np.minimum(D, D.T).")
+    with np.errstate(invalid="ignore"):
+        return np.where(fin, (d + d.T) / 2.0, np.inf)
+
+
 def patch_graph(attributes: pd.Series, distances: pd.DataFrame | np.ndarray, *,
-                max_distance: float | None = None) -> nx.Graph:
+                max_distance: float | None = None,
+                symmetry_rtol: float = SYMMETRY_RTOL) -> nx.Graph:
     """A networkx patch graph: cores as nodes, finite effective distances as edges.
 
     Parameters
@@ -83,9 +133,12 @@ def patch_graph(attributes: pd.Series, distances: pd.DataFrame | np.ndarray, *,
     distances : DataFrame or array
         Square, symmetric matrix of effective distances between the cores (cost
         distance, effective resistance, ...), ``inf`` where not connected. A DataFrame
-        is aligned on ``attributes.index``.
+        is aligned on ``attributes.index``. A matrix symmetric to ``symmetry_rtol`` (an
+        iterative solver's) is used as ``(D + D.T) / 2`` (:func:`symmetric_distances`).
     max_distance : float, optional
         Only pairs at most this far apart get an edge.
+    symmetry_rtol : float
+        Largest ``|d_ij - d_ji|`` accepted, relative to the largest finite distance.
 
     Returns
     -------
@@ -122,11 +175,7 @@ def patch_graph(attributes: pd.Series, distances: pd.DataFrame | np.ndarray, *,
                           f"shape {d.shape}.")
     if np.isnan(d).any() or (d < 0).any():
         raise SchemaError("distances must be >= 0 (inf where not connected), without NaN.")
-    fin = np.isfinite(d) & np.isfinite(d.T)
-    if not np.array_equal(np.isinf(d), np.isinf(d.T)) or not np.allclose(
-            d[fin], d.T[fin], rtol=1e-6):
-        raise SchemaError("the distance matrix must be symmetric.")
-    d = np.minimum(d, d.T)
+    d = symmetric_distances(d, ids=a.index, rtol=symmetry_rtol)
     g = nx.Graph(attribute_name=attributes.name)
     ids = list(a.index)
     g.add_nodes_from((i, {"attribute": float(v)}) for i, v in zip(ids, a.to_numpy(), strict=True))

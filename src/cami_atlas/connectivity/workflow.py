@@ -86,6 +86,7 @@ from .patchgraph import (
     link_importance,
     node_importance,
     patch_graph,
+    symmetric_distances,
 )
 from .resistance import DEFAULT_BARRIER_RESISTANCE, burn_infrastructure, slope_resistance
 
@@ -109,13 +110,6 @@ OUTPUTS: tuple[str, ...] = (
     "link_importance.csv", "barrier_impact.csv", "effective_resistance.csv",
     "corridor_pairs.csv", "connectivity_parameters.json",
 )
-
-#: Relative residual of the conjugate-gradient solves of the impact scenarios (``amg``):
-#: a segment's impact is a small difference of effective resistances, so it is solved
-#: tighter than the circuit's default 1e-6, which also keeps the scenario matrices
-#: symmetric to well within what :func:`~cami_atlas.connectivity.patchgraph.patch_graph`
-#: accepts.
-IMPACT_TOL = 1e-9
 
 _BURN_METHODS = ("four_neighbour", "all_touched")
 _SOLVERS = ("amg", "direct")
@@ -902,11 +896,9 @@ def run_connectivity(
                 else:
                     r_eff = effective_resistance(resistance, focal, **circuit_opts)
             _record(notes, caught, "circuit")
-            # the exact matrix is symmetric; iterative solves leave it so only to their
-            # tolerance, so average the two triangles
-            vals = r_eff.to_numpy()
-            r_eff = pd.DataFrame(np.where(np.isfinite(vals) & np.isfinite(vals.T),
-                                          (vals + vals.T) / 2, np.inf),
+            # symmetric to the solver's tolerance (amg): checked and averaged, as in
+            # patch_graph, so the reported matrix is exactly symmetric
+            r_eff = pd.DataFrame(symmetric_distances(r_eff.to_numpy(), ids=r_eff.index),
                                  index=r_eff.index, columns=r_eff.columns)
             result.effective_resistance = r_eff
             finite = r_eff.to_numpy()[np.triu_indices(len(r_eff), 1)]
