@@ -521,6 +521,18 @@ def test_modes_constant():
     assert MODES == ("cost_distance", "corridors", "current", "patch_graph", "impact")
 
 
+def test_workflow_names_are_exported_from_the_package():
+    import cami_atlas.connectivity as pkg
+    from cami_atlas.connectivity import workflow
+
+    for name in workflow.__all__:
+        assert name in pkg.__all__
+        assert getattr(pkg, name) is getattr(workflow, name)
+    assert {"run_connectivity", "write_connectivity", "ConnectivityResult", "auto_cores",
+            "utm_crs", "output_names"} <= set(workflow.__all__)
+    assert pkg.run_connectivity is run_connectivity and pkg.utm_crs is utm_crs
+
+
 # -- default (real) atlas -----------------------------------------------------------------------------
 def test_default_atlas_coarse_real_dem():
     """GEBCO 1' Tian Shan window at 10 km cells: UTM 43N, Issyk-Kul's flat lake surface

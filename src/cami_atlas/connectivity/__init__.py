@@ -12,6 +12,8 @@ Resistance encoding (one across the library): finite values ``>= 1`` passable,
 ``circuit``        circuit theory: effective resistance, current maps, pinch points
 ``patchgraph``     patch graphs and PC / IIC / ECA connectivity indices, element importance
 ``impact``         connectivity lost or regained per infrastructure group (barrier impact)
+``workflow``       one call from an atlas to every output for one species
+                   (:func:`run_connectivity`, :func:`write_connectivity`)
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from .circuit import (
 from .corridors import CorridorResult, least_cost_corridors, normalized_corridor
 from .costdistance import cost_distance, least_cost_paths
 from .graph import RasterGraph, edge_conductance, raster_graph
-from .impact import BarrierImpact, apply_barrier_masks, barrier_impact
+from .impact import DIRECT_MAX_CELLS, BarrierImpact, apply_barrier_masks, barrier_impact
 from .patchgraph import (
     connectivity_indices,
     decay_probability,
     link_importance,
     node_importance,
     patch_graph,
+    symmetric_distances,
 )
 from .resistance import (
     DEFAULT_BARRIER_RESISTANCE,
@@ -49,15 +52,30 @@ from .resistance import (
     slope_degrees,
     slope_resistance,
 )
+from .workflow import (
+    MODES,
+    OUTPUTS,
+    ConnectivityResult,
+    auto_cores,
+    output_names,
+    run_connectivity,
+    utm_crs,
+    write_connectivity,
+)
 
 __all__ = [
     "DEFAULT_BARRIER_RESISTANCE",
+    "DIRECT_MAX_CELLS",
+    "MODES",
+    "OUTPUTS",
     "BarrierImpact",
     "CircuitResult",
+    "ConnectivityResult",
     "CorridorResult",
     "LaplacianSolver",
     "RasterGraph",
     "apply_barrier_masks",
+    "auto_cores",
     "barrier_impact",
     "burn_infrastructure",
     "check_resistance",
@@ -78,11 +96,16 @@ __all__ = [
     "link_importance",
     "node_importance",
     "normalized_corridor",
+    "output_names",
     "patch_graph",
     "pinch_points",
     "raster_graph",
     "reclassify",
     "resistance_from_function",
+    "run_connectivity",
     "slope_degrees",
     "slope_resistance",
+    "symmetric_distances",
+    "utm_crs",
+    "write_connectivity",
 ]

@@ -95,6 +95,7 @@ __all__ = [
     "OUTPUTS",
     "ConnectivityResult",
     "auto_cores",
+    "output_names",
     "run_connectivity",
     "utm_crs",
     "write_connectivity",
