@@ -534,13 +534,16 @@ def _sa_levels_lean(a: sp.csr_matrix, *, max_coarse: int = 500, max_levels: int 
 
 
 class _VCycle:
-    """One V-cycle of a pyamg smoothed-aggregation hierarchy, in the hierarchy's precision.
+    """One multigrid W-cycle on a smoothed-aggregation hierarchy, in its precision.
 
     A forward Gauss-Seidel sweep before the coarse correction and a backward one after
     it (the cycle is then a symmetric operator; on a 1000 x 1000 8-neighbour grid this
     takes 10 CG iterations instead of 9 with pyamg's two symmetric sweeps, for about
-    15 % less time), restriction by ``P^T`` (no stored ``R``), dense pseudo-inverse at
-    the coarsest level. The input and output are ``float64``; everything inside is
+    15 % less time), restriction by ``P^T`` (no stored ``R``), two coarse-grid
+    corrections per level (W-cycle: on a 2000 x 2000 grid 8 CG iterations instead of
+    13 to 14 with a V-cycle, 3.6 s instead of 5.5 s per solve; the coarse levels are
+    9 times smaller each, so the second visit costs little), dense LU at the coarsest
+    level. The input and output are ``float64``; everything inside is
     in the hierarchy's dtype (``float32`` for method ``"mixed"``). Being symmetric, it
     is a valid conjugate-gradient preconditioner; its ``float32`` round-off only
     changes how fast CG converges, not the ``float64`` residual CG drives below ``tol``.
@@ -562,15 +565,25 @@ class _VCycle:
         pyamg.amg_core.gauss_seidel(a.indptr, a.indices, a.data, x, b, start, stop, step)
 
     def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
-        if level == len(self.A) - 1:
+        last = len(self.A) - 1
+        if level == last:
             return sla.lu_solve(self.coarse, b.astype(np.float64)).astype(self.dtype)
         a, p = self.A[level], self.P[level]
         x = np.zeros_like(b)
         self._sweep(a, x, b, True)
         r = a @ x
         np.subtract(b, r, out=r)
-        e = p @ self._cycle(level + 1, p.T @ r)
+        rc = p.T @ r
         del r
+        ec = self._cycle(level + 1, rc)
+        if level + 1 < last:  # W-cycle: a second coarse-grid correction
+            r2 = self.A[level + 1] @ ec
+            np.subtract(rc, r2, out=r2)
+            ec += self._cycle(level + 1, r2)
+            del r2
+        del rc
+        e = p @ ec
+        del ec
         x += e
         del e
         self._sweep(a, x, b, False)
