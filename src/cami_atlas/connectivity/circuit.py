@@ -472,6 +472,13 @@ _SETUP_CHUNK_ROWS = 1 << 20
 _EXPAND_MAX_GROUNDS = 1000  # above this many grounds, expand by a boolean mask
 
 
+def _rows(a: sp.csr_matrix, r0: int, r1: int) -> sp.csr_matrix:
+    """Rows ``r0:r1`` of a CSR matrix as a view (scipy's row slicing copies them)."""
+    s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
+    return sp.csr_matrix((a.data[s0:s1], a.indices[s0:s1], a.indptr[r0:r1 + 1] - s0),
+                         shape=(r1 - r0, a.shape[1]))
+
+
 def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
               ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray] | None:
     """One smoothed-aggregation level as :data:`DEFAULT_AMG_OPTIONS` defines it, lean.
@@ -496,7 +503,7 @@ def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
     d = np.empty(n, dtype=np.float64)
     for r0 in range(0, n, _SETUP_CHUNK_ROWS):
         r1 = min(n, r0 + _SETUP_CHUNK_ROWS)
-        d[r0:r1] = np.asarray(abs(a[r0:r1]).sum(axis=1, dtype=np.float64)).ravel()
+        d[r0:r1] = np.asarray(abs(_rows(a, r0, r1)).sum(axis=1, dtype=np.float64)).ravel()
     w = np.zeros(n, dtype=a.dtype)
     w[d != 0] = omega / d[d != 0]
     del d
@@ -505,13 +512,20 @@ def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
     del w
     p = sp.csr_matrix(t - at)
     del t, at
-    coarse = None
+    # Galerkin product by row blocks; the blocks' (row, col, value) triplets are summed
+    # once at the end (adding each block to a growing sum cost O(blocks x nnz))
+    rows, cols, vals = [], [], []
     for r0 in range(0, n, _SETUP_CHUNK_ROWS):
         r1 = min(n, r0 + _SETUP_CHUNK_ROWS)
-        part = sp.csr_matrix(p[r0:r1].T @ (a[r0:r1] @ p))
-        coarse = part if coarse is None else coarse + part
+        part = (_rows(p, r0, r1).T @ (_rows(a, r0, r1) @ p)).tocoo()
+        rows.append(part.row.astype(np.int32))
+        cols.append(part.col.astype(np.int32))
+        vals.append(part.data)
         del part
-    coarse = sp.csr_matrix(coarse)
+    coarse = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(n_coarse, n_coarse))
+    del rows, cols, vals
+    coarse = sp.csr_matrix(coarse)  # sums the duplicates
     coarse = sp.csr_matrix((coarse + coarse.T) * 0.5)  # exactly symmetric despite round-off
     coarse.sort_indices()
     return p, coarse, np.asarray(b_coarse, dtype=a.dtype)
