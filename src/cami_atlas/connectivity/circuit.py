@@ -224,13 +224,14 @@ class LaplacianSolver:
         return spla.LinearOperator(self.matrix.shape, matvec=self._lu.solve,  # type: ignore[union-attr]
                                    dtype=np.float64)
 
-    def _iterate(self, b: np.ndarray | int, matrix: Any = None) -> np.ndarray:
+    def _iterate(self, b: np.ndarray | int, matrix: Any = None,
+                 out: np.ndarray | None = None) -> np.ndarray:
         """Preconditioned CG for one right-hand side of the reduced system (or the unit
-        vector ``e_b`` when ``b`` is an int)."""
+        vector ``e_b`` when ``b`` is an int), accumulated in ``out`` when given."""
         a = self.matrix if matrix is None else matrix
         if not isinstance(b, int) and not np.any(b):
             return np.zeros(a.shape[0])
-        x, rel, it = _pcg(a, b, self._precondition(), tol=self.tol, maxiter=1000)
+        x, rel, it = _pcg(a, b, self._precondition(), tol=self.tol, maxiter=1000, out=out)
         self.iterations.append(it)
         self._last_residual = rel
         if rel > self.tol:
@@ -306,10 +307,28 @@ class LaplacianSolver:
                 rhs[i] = 1.0
                 self._expand(self._lu.solve(rhs), out[:, j])  # type: ignore[union-attr]
                 continue
+            column = out[:, j]
             with warnings.catch_warnings(record=stats is not None):
-                self._expand(self._iterate(i, matrix), out[:, j])
+                if len(self._sorted_grounds) <= _EXPAND_MAX_GROUNDS:
+                    # solve straight into the column, then open the gaps of the grounds
+                    self._iterate(i, matrix, out=column[:n_sys])
+                    self._open_ground_gaps(column, n_sys)
+                else:
+                    self._expand(self._iterate(i, matrix), column)
             if stats is not None:
                 stats[j] = (self.iterations[-1], self._last_residual)
+
+    def _open_ground_gaps(self, column: np.ndarray, n_sys: int) -> None:
+        """``column[:n_sys]`` holds system values: move them to their node positions
+        in place (segments between grounds, last first) and put 0 at the grounds."""
+        grounds = self._sorted_grounds
+        ends = np.append(grounds[1:], len(column))
+        for k in range(len(grounds) - 1, -1, -1):
+            g, end = int(grounds[k]), int(ends[k])
+            if end > g + 1:
+                column[g + 1:end] = column[g - k:end - k - 1]
+            column[g] = 0.0
+        # nodes before the first ground stay where they are
 
     def _expand(self, x: np.ndarray, column: np.ndarray) -> None:
         """Write system values ``x`` into a node vector (0 at the grounds), by slices
@@ -617,8 +636,8 @@ class _VCycle:
                    + self.coarse[0].nbytes)
 
 
-def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int
-         ) -> tuple[np.ndarray, float, int]:
+def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
+         out: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
     """Preconditioned conjugate gradients in float64 until ``|b - a x| <= tol |b|``.
 
     ``b`` is the right-hand side, or an int ``i`` for the unit vector ``e_i`` (not
@@ -641,7 +660,11 @@ def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int
 
     r = residual(None)
     nb = float(np.linalg.norm(r))
-    x = np.zeros(n)
+    if out is None:
+        x = np.zeros(n)
+    else:
+        x = out
+        x[:] = 0.0
     it = 0
     rel = 1.0
     while it < maxiter:
