@@ -28,22 +28,25 @@ group gives back exactly what the remaining groups leave in its cells.
 
 Cost
 ----
-One circuit setup per scenario (scenarios whose cells are all unchanged reuse the
-reference). The solver is chosen by the number of passable cells ``n``:
+One circuit setup per scenario; the solver is chosen by the number of passable cells
+``n`` of the reference:
 
 * ``n <= DIRECT_MAX_CELLS`` (250,000): a sparse LU factorisation of each scenario's
-  reduced Laplacian (``method="direct"``), whatever ``method`` says -- it is exact and,
-  measured (``benchmarks/bench_impact.py``), faster than AMG at these sizes (40,000
-  cells: 0.2 s per scenario vs 2 s for a fresh AMG hierarchy and 2.7-5.5 s for conjugate
-  gradients preconditioned with the reference's setup); the reference is solved the
-  same way so that differences are not solver noise;
-* above: ``method`` (AMG by default) with a fresh hierarchy per scenario (reusing the
-  reference hierarchy as a preconditioner took more time than a fresh setup at every
-  size measured, up to 490,000 cells).
+  reduced Laplacian (``method="direct"``), whatever ``method`` says. It is exact and,
+  measured on synthetic grids (``benchmarks/bench_impact.py``, 6 cores, a 2-CPU shared
+  machine), the fastest there: 40,000 cells 0.2 s per scenario against 2.1 s for a fresh
+  AMG hierarchy and 1.8-8.2 s for conjugate gradients preconditioned with the
+  reference's LU or AMG setup (the former path); 100,000 cells 0.7 s against 2.9 and
+  4.1-8.0 s. The reference is solved the same way, so differences are not solver noise.
+* above: ``method`` (AMG by default) with a fresh hierarchy per scenario. At 250,000 to
+  490,000 cells a fresh AMG setup and a fresh LU took comparable times (1.6-8.6 s and
+  1.8-5.3 s), while the LU's fill-in memory grows faster than the cell count; reusing
+  the reference's setup as a preconditioner was slower at every size measured.
 
-A low-rank (Woodbury) update of the reference is not used: it needs one solve per
-node touched by the group (hundreds for a segment of a few dozen cells), more than
-the ``k - 1`` solves of a fresh setup.
+A scenario whose cells are all unchanged reuses the reference's result. A low-rank
+(Woodbury) update of the reference is not used: it needs one solve per node the group
+touches (over a hundred for a segment of a few dozen cells), more than the ``k - 1``
+solves of a fresh setup.
 Memory: the reference matrix, one scenario's setup and ``k`` node vectors at a time.
 """
 

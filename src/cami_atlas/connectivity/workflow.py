@@ -759,7 +759,9 @@ def run_connectivity(
         reconnect cores); or the listed ``segment_id`` values. The others stay burned in
         and are not ranked.
     solver : {"amg", "direct"}
-        Linear solver of the circuit modes.
+        Linear solver of the circuit modes. The barrier impact solves with the direct
+        solver up to :data:`~cami_atlas.connectivity.impact.DIRECT_MAX_CELLS` passable
+        cells whatever this says (exact and faster there).
     progress : bool
         Show a progress bar (rich) on a terminal.
 
