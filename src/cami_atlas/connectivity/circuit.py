@@ -414,14 +414,15 @@ class _Float32Laplacian(spla.LinearOperator):
     float64 network's by at most about that relative amount (Rayleigh's monotonicity
     law). Using the float32 diagonal as it is would not be safe: its rounding acts as
     conductances to ground of either sign, up to 6e-8 of each diagonal, which on a
-    large grid exceeds the smallest eigenvalue of the grounded Laplacian.
+    large grid can exceed the smallest eigenvalue of the grounded Laplacian (about
+    1e-8 of the diagonal for 16 million cells and one ground).
 
-    The correction is stored in float32 too: on rows away from a ground it is
-    round-off (about 1e-7 of the diagonal), so rounding it changes row sums by about
-    1e-14 of the diagonal; next to a ground it is the conductance to ground, which
-    rounding changes by 6e-8 relative, i.e. another float32 rounding of a conductance.
+    The correction stays float64: stored in float32 its rounding (about 6e-15 of the
+    diagonal, of either sign) would act as conductances to ground of either sign, and
+    summed over 16 million nodes these could move voltages by up to about 1e-6
+    relative, the solver tolerance.
 
-    Memory: the float32 CSR (shared with the AMG hierarchy's finest level) + 4 bytes
+    Memory: the float32 CSR (shared with the AMG hierarchy's finest level) + 8 bytes
     per node.
     """
 
@@ -430,9 +431,9 @@ class _Float32Laplacian(spla.LinearOperator):
     def __init__(self, a32: sp.csr_matrix, to_ground: np.ndarray) -> None:
         super().__init__(dtype=np.float64, shape=a32.shape)
         self.a32 = a32
-        self.correction = np.zeros(a32.shape[0], dtype=np.float32)
-        self.correction = (np.asarray(to_ground, dtype=np.float64)
-                           - self._product(np.ones(a32.shape[0]))).astype(np.float32)
+        self.correction = np.zeros(a32.shape[0])
+        self.correction = np.asarray(to_ground, dtype=np.float64) - self._product(
+            np.ones(a32.shape[0]))
 
     def _product(self, x: np.ndarray) -> np.ndarray:
         a = self.a32
