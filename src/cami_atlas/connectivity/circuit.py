@@ -417,13 +417,11 @@ class _Float32Laplacian(spla.LinearOperator):
     large grid can exceed the smallest eigenvalue of the grounded Laplacian (about
     1e-8 of the diagonal for 16 million cells and one ground).
 
-    The correction stays float64: stored in float32 its rounding (about 6e-15 of the
-    diagonal, of either sign) would act as conductances to ground of either sign, and
-    summed over 16 million nodes these could move voltages by up to about 1e-6
-    relative, the solver tolerance.
-
-    Memory: the float32 CSR (shared with the AMG hierarchy's finest level) + 8 bytes
-    per node.
+    The correction is not stored: ``A32 1`` is recomputed in float64 block by block
+    during each product from the float32 values already widened for it (exactly the
+    float64 sums a stored copy would hold), and ``to_ground`` is kept only where it is
+    non-zero (the few nodes next to a ground). Memory: just the float32 CSR, shared
+    with the AMG hierarchy's finest level.
     """
 
     _CHUNK_ROWS = 1 << 15
@@ -431,9 +429,9 @@ class _Float32Laplacian(spla.LinearOperator):
     def __init__(self, a32: sp.csr_matrix, to_ground: np.ndarray) -> None:
         super().__init__(dtype=np.float64, shape=a32.shape)
         self.a32 = a32
-        self.correction = np.zeros(a32.shape[0])
-        self.correction = np.asarray(to_ground, dtype=np.float64) - self._product(
-            np.ones(a32.shape[0]))
+        to_ground = np.asarray(to_ground, dtype=np.float64)
+        self.ground_rows = np.flatnonzero(to_ground)
+        self.ground_conductance = to_ground[self.ground_rows]
 
     def _product(self, x: np.ndarray) -> np.ndarray:
         a = self.a32
@@ -442,10 +440,18 @@ class _Float32Laplacian(spla.LinearOperator):
         for r0 in range(0, n, self._CHUNK_ROWS):
             r1 = min(n, r0 + self._CHUNK_ROWS)
             s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
-            sub = sp.csr_matrix((a.data[s0:s1].astype(np.float64), a.indices[s0:s1],
-                                 a.indptr[r0:r1 + 1] - s0), shape=(r1 - r0, a.shape[1]))
+            ptr = a.indptr[r0:r1 + 1] - s0
+            vals = a.data[s0:s1].astype(np.float64)
+            sub = sp.csr_matrix((vals, a.indices[s0:s1], ptr), shape=(r1 - r0, a.shape[1]))
             y[r0:r1] = sub @ x
-            y[r0:r1] += self.correction[r0:r1] * x[r0:r1]
+            # minus the row sums: the diagonal becomes the sum of the off-diagonals
+            sums = np.zeros(r1 - r0)
+            full = np.diff(ptr) > 0
+            if vals.size:
+                sums[full] = np.add.reduceat(vals, ptr[:-1][full])
+            y[r0:r1] -= sums * x[r0:r1]
+        # plus the conductances to ground
+        y[self.ground_rows] += self.ground_conductance * x[self.ground_rows]
         return y
 
     def _matvec(self, x: np.ndarray) -> np.ndarray:
@@ -624,10 +630,12 @@ class _VCycle:
         return x
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
+        """The cycle applied to ``r``, in the hierarchy's dtype (CG widens it as it
+        uses it, never as a whole float64 copy)."""
         b = np.asarray(r, dtype=self.dtype)
         x = self._cycle(0, b)
         del b
-        return x.astype(np.float64)
+        return x
 
     @property
     def nbytes(self) -> int:
@@ -635,6 +643,14 @@ class _VCycle:
         mats = self.A + self.P
         return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats)
                    + self.coarse[0].nbytes)
+
+
+def _dot(u: np.ndarray, v: np.ndarray, block: int = 1 << 16) -> float:
+    """``u @ v`` in float64 when ``v`` is float32, by blocks (no whole widened copy)."""
+    if v.dtype == u.dtype:
+        return float(u @ v)
+    return float(sum(u[i:i + block] @ v[i:i + block].astype(u.dtype)
+                     for i in range(0, len(u), block)))
 
 
 def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
@@ -669,7 +685,7 @@ def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
     it = 0
     rel = 1.0
     while it < maxiter:
-        p = apply(r)
+        p = np.asarray(apply(r), dtype=np.float64)
         rz = float(r @ p)
         while it < maxiter:
             it += 1
@@ -686,7 +702,7 @@ def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
             if float(np.linalg.norm(r)) <= tol * nb:
                 break
             z = apply(r)
-            rz_new = float(r @ z)
+            rz_new = _dot(r, z)
             p *= rz_new / rz
             p += z
             rz = rz_new
