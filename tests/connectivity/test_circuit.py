@@ -485,7 +485,7 @@ def test_unreachable_tolerance_warns():
         LaplacianSolver(lap, method="float32")  # type: ignore[arg-type]
 
 
-def test_lean_hierarchy_level_equals_pyamg():
+def test_lean_hierarchy_level_equals_pyamg(monkeypatch):
     # the first level built without pyamg's whole-matrix copies is pyamg's level
     import pyamg
 
@@ -507,6 +507,12 @@ def test_lean_hierarchy_level_equals_pyamg():
     u, w = rng.standard_normal((2, a.shape[0]))
     assert u @ vc(w) == pytest.approx(w @ vc(u), rel=1e-4)
     assert vc.nbytes > p.data.nbytes
+    # residual restriction and prolongation by row blocks: the same cycle
+    import cami_atlas.connectivity.circuit as mod
+
+    whole = vc(w)
+    monkeypatch.setattr(mod, "_CYCLE_BLOCK_ROWS", 7)
+    np.testing.assert_allclose(vc(w), whole, rtol=0, atol=1e-5 * np.abs(whole).max())
 
 
 def test_many_components_expand_by_mask(monkeypatch):

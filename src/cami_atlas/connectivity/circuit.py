@@ -495,6 +495,7 @@ def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
 
 
 _SETUP_CHUNK_ROWS = 1 << 20
+_CYCLE_BLOCK_ROWS = 1 << 21  # rows per block of the cycle's residual and prolongation
 _EXPAND_MAX_GROUNDS = 1000  # above this many grounds, expand by a boolean mask
 
 
@@ -609,12 +610,17 @@ class _VCycle:
         if level == last:
             return sla.lu_solve(self.coarse, b.astype(np.float64)).astype(self.dtype)
         a, p = self.A[level], self.P[level]
+        n = a.shape[0]
         x = np.zeros_like(b)
         self._sweep(a, x, b, True)
-        r = a @ x
-        np.subtract(b, r, out=r)
-        rc = p.T @ r
-        del r
+        # restriction of the residual, block by block (no fine-level residual vector)
+        rc = np.zeros(p.shape[1], dtype=b.dtype)
+        for r0 in range(0, n, _CYCLE_BLOCK_ROWS):
+            r1 = min(n, r0 + _CYCLE_BLOCK_ROWS)
+            r = _rows(a, r0, r1) @ x
+            np.subtract(b[r0:r1], r, out=r)
+            rc += _rows(p, r0, r1).T @ r
+            del r
         ec = self._cycle(level + 1, rc)
         if level + 1 < last:  # W-cycle: a second coarse-grid correction
             r2 = self.A[level + 1] @ ec
@@ -622,10 +628,10 @@ class _VCycle:
             ec += self._cycle(level + 1, r2)
             del r2
         del rc
-        e = p @ ec
+        for r0 in range(0, n, _CYCLE_BLOCK_ROWS):  # prolongation, block by block
+            r1 = min(n, r0 + _CYCLE_BLOCK_ROWS)
+            x[r0:r1] += _rows(p, r0, r1) @ ec
         del ec
-        x += e
-        del e
         self._sweep(a, x, b, False)
         return x
 
