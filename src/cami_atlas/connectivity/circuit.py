@@ -440,9 +440,9 @@ class _Float32Laplacian(spla.LinearOperator):
         for r0 in range(0, n, self._CHUNK_ROWS):
             r1 = min(n, r0 + self._CHUNK_ROWS)
             s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
-            ptr = a.indptr[r0:r1 + 1] - s0
+            ptr = np.subtract(a.indptr[r0:r1 + 1], s0, dtype=a.indptr.dtype)
             vals = a.data[s0:s1].astype(np.float64)
-            sub = sp.csr_matrix((vals, a.indices[s0:s1], ptr), shape=(r1 - r0, a.shape[1]))
+            sub = _view(sp.csr_matrix, vals, a.indices[s0:s1], ptr, (r1 - r0, a.shape[1]))
             y[r0:r1] = sub @ x
             # minus the row sums: the diagonal becomes the sum of the off-diagonals
             sums = np.zeros(r1 - r0)
@@ -499,11 +499,27 @@ _CYCLE_BLOCK_ROWS = 1 << 21  # rows per block of the cycle's residual and prolon
 _EXPAND_MAX_GROUNDS = 1000  # above this many grounds, expand by a boolean mask
 
 
-def _rows(a: sp.csr_matrix, r0: int, r1: int) -> sp.csr_matrix:
-    """Rows ``r0:r1`` of a CSR matrix as a view (scipy's row slicing copies them)."""
+def _view(cls: type, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+          shape: tuple[int, int]) -> Any:
+    """A CSR/CSC matrix on existing arrays, without copying them.
+
+    scipy's constructors copy any index or data view smaller than half of its base
+    array (``_prune_array``, to free the base), so a block of rows built from slices
+    was a copy of the block; setting the public attributes of an empty matrix keeps
+    the views."""
+    m = cls(shape, dtype=data.dtype)
+    m.data, m.indices, m.indptr = data, indices, indptr
+    return m
+
+
+def _rows(a: sp.csr_matrix, r0: int, r1: int, *, transpose: bool = False) -> Any:
+    """Rows ``r0:r1`` of a CSR matrix as a view (or their transpose, as a CSC view)."""
     s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
-    return sp.csr_matrix((a.data[s0:s1], a.indices[s0:s1], a.indptr[r0:r1 + 1] - s0),
-                         shape=(r1 - r0, a.shape[1]))
+    ptr = np.subtract(a.indptr[r0:r1 + 1], s0, dtype=a.indptr.dtype)
+    if transpose:
+        return _view(sp.csc_matrix, a.data[s0:s1], a.indices[s0:s1], ptr,
+                     (a.shape[1], r1 - r0))
+    return _view(sp.csr_matrix, a.data[s0:s1], a.indices[s0:s1], ptr, (r1 - r0, a.shape[1]))
 
 
 def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
@@ -544,7 +560,7 @@ def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
     rows, cols, vals = [], [], []
     for r0 in range(0, n, _SETUP_CHUNK_ROWS):
         r1 = min(n, r0 + _SETUP_CHUNK_ROWS)
-        part = (_rows(p, r0, r1).T @ (_rows(a, r0, r1) @ p)).tocoo()
+        part = (_rows(p, r0, r1, transpose=True) @ (_rows(a, r0, r1) @ p)).tocoo()
         rows.append(part.row.astype(np.int32))
         cols.append(part.col.astype(np.int32))
         vals.append(part.data)
@@ -619,7 +635,7 @@ class _VCycle:
             r1 = min(n, r0 + _CYCLE_BLOCK_ROWS)
             r = _rows(a, r0, r1) @ x
             np.subtract(b[r0:r1], r, out=r)
-            rc += _rows(p, r0, r1).T @ r
+            rc += _rows(p, r0, r1, transpose=True) @ r
             del r
         ec = self._cycle(level + 1, rc)
         if level + 1 < last:  # W-cycle: a second coarse-grid correction
