@@ -215,6 +215,7 @@ class LaplacianSolver:
         levels = _sa_levels(a.a32, opts) if amg_options is not None else _sa_levels_lean(
             a.a32, max_coarse=int(DEFAULT_AMG_OPTIONS["max_coarse"]))
         self._vcycle = _VCycle(levels)
+        _trim_heap()
 
     def _precondition(self) -> spla.LinearOperator | Any:
         if self._vcycle is not None:
@@ -497,6 +498,20 @@ def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
 _SETUP_CHUNK_ROWS = 1 << 20
 _CYCLE_BLOCK_ROWS = 1 << 21  # rows per block of the cycle's residual and prolongation
 _EXPAND_MAX_GROUNDS = 1000  # above this many grounds, expand by a boolean mask
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc ``malloc_trim``).
+
+    The setup frees many arrays of a few MB that glibc keeps in its heap rather than
+    unmapping them; on a 4000 x 4000 grid that held about 5 bytes per cell of resident
+    memory through the solves. A no-op where glibc is not the C library."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _view(cls: type, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
