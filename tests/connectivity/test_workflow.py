@@ -580,3 +580,13 @@ def test_amg_matches_direct(atlas, full):
     a, d = amg.ranked_segments, full.ranked_segments
     assert a["segment_id"].tolist() == d["segment_id"].tolist()
     np.testing.assert_allclose(a["delta_eca"], d["delta_eca"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("solver", ["amg", "mixed"])
+def test_iterative_solvers_match_direct(atlas, solver):
+    kw = dict(species="argali", bbox=BBOX, cell_size_m=CELL, cores=two_points(),
+              core_id_column="name", modes=("current",))
+    exact = run_connectivity(atlas, solver="direct", **kw)
+    approx = run_connectivity(atlas, solver=solver, **kw)
+    r_exact = exact.effective_resistance.loc["west", "east"]
+    assert approx.effective_resistance.loc["west", "east"] == pytest.approx(r_exact, rel=1e-5)

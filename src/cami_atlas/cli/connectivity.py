@@ -69,8 +69,11 @@ def _read_table(path: Path) -> pd.DataFrame:
 @click.option("--core-quantile", type=float, default=0.25, show_default=True,
               help="Automatic cores: share of the range's cells counted as low resistance.")
 @click.option("--neighbours", type=int, default=8, show_default=True, help="4 or 8.")
-@click.option("--solver", default="amg", show_default=True,
-              help="Circuit solver: amg or direct (exact; faster on small grids).")
+@click.option("--solver", type=click.Choice(["amg", "direct", "mixed"]), default="amg",
+              show_default=True,
+              help="Circuit solver: amg, direct (exact; faster on small grids) or mixed "
+                   "(float32 AMG preconditioner, float64 CG: fastest and leanest on large "
+                   "grids).")
 @click.option("--burn-method", default="four_neighbour", show_default=True,
               help="How lines become cells: four_neighbour or all_touched.")
 @click.option("--infrastructure", multiple=True,

@@ -113,7 +113,7 @@ OUTPUTS: tuple[str, ...] = (
 )
 
 _BURN_METHODS = ("four_neighbour", "all_touched")
-_SOLVERS = ("amg", "direct")
+_SOLVERS = ("amg", "direct", "mixed")
 _WGS84 = CRS.from_epsg(4326)
 
 
@@ -686,7 +686,7 @@ def run_connectivity(
     probability: float = 0.5,
     modes: Sequence[str] = MODES,
     impact_segments: str | Sequence[str] = "all",
-    solver: Literal["amg", "direct"] = "amg",
+    solver: Literal["amg", "direct", "mixed"] = "amg",
     progress: bool = False,
 ) -> ConnectivityResult:
     """Resistance, cores, cost distance, corridors, current, patch graph and barrier impact.
@@ -758,8 +758,11 @@ def run_connectivity(
         every impassable one (no corridor crosses an impassable line, but removing it can
         reconnect cores); or the listed ``segment_id`` values. The others stay burned in
         and are not ranked.
-    solver : {"amg", "direct"}
-        Linear solver of the circuit modes. The barrier impact solves with the direct
+    solver : {"amg", "direct", "mixed"}
+        Linear solver of the circuit modes (see
+        :class:`~cami_atlas.connectivity.circuit.LaplacianSolver`: ``"mixed"`` is a float32
+        smoothed-aggregation W-cycle preconditioning float64 CG, the fastest and leanest on
+        large grids). The barrier impact solves with the direct
         solver up to :data:`~cami_atlas.connectivity.impact.DIRECT_MAX_CELLS` passable
         cells whatever this says (exact and faster there).
     progress : bool
