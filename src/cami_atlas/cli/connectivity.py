@@ -69,8 +69,7 @@ def _read_table(path: Path) -> pd.DataFrame:
 @click.option("--core-quantile", type=float, default=0.25, show_default=True,
               help="Automatic cores: share of the range's cells counted as low resistance.")
 @click.option("--neighbours", type=int, default=8, show_default=True, help="4 or 8.")
-@click.option("--solver", type=click.Choice(["amg", "direct", "mixed"]), default="amg",
-              show_default=True,
+@click.option("--solver", default="amg", show_default=True,
               help="Circuit solver: amg, direct (exact; faster on small grids) or mixed "
                    "(float32 AMG preconditioner, float64 CG: fastest and leanest on large "
                    "grids).")
