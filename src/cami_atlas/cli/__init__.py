@@ -45,8 +45,10 @@ class _LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except CamiAtlasError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+        except (CamiAtlasError, ImportError) as exc:
+            # ImportErrors of optional dependencies carry an install hint; others are bugs
+            if (ctx.obj and ctx.obj.get("debug")) or (
+                    isinstance(exc, ImportError) and "pip install" not in str(exc)):
                 raise
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
