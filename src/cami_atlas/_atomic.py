@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import LayerWriteError, OutputExistsError
@@ -33,6 +33,26 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
             "(--overwrite on the command line) to replace it."
         )
     return path
+
+
+def prepare_outputs(out_dir: str | os.PathLike[str], names: Iterable[str], *,
+                    overwrite: bool) -> Path:
+    """Check every output ``names`` in ``out_dir`` before anything is written, then create it.
+
+    Raises :class:`OutputExistsError` for the first one that exists unless ``overwrite``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = prepare_outputs(pathlib.Path(tempfile.mkdtemp()) / "run", ["a.csv"], overwrite=False)
+    >>> out.is_dir()
+    True
+    """
+    out = Path(out_dir)
+    for name in names:
+        check_writable(out / name, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 @contextlib.contextmanager

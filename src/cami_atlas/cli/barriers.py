@@ -39,7 +39,7 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from .._atomic import atomic_path, check_writable, write_text_atomic
+from .._atomic import atomic_path, prepare_outputs, write_text_atomic
 from ..atlas import Atlas
 from ..barriers.classify import classify_barriers_many
 from ..barriers.crossings import corridor_crossings, track_crossings
@@ -332,11 +332,7 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
     >>> sorted(p.name for p in paths)
     ['barrier_lengths.csv', 'barrier_summary.md', 'classified_segments.gpkg']
     """
-    out = Path(out_dir)
-    names = output_names(res)
-    for n in names:
-        check_writable(out / n, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_outputs(out_dir, output_names(res), overwrite=overwrite)
     written: list[Path] = []
 
     def done(path: Path) -> None:

@@ -64,7 +64,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from .._atomic import atomic_path, check_writable, write_text_atomic
+from .._atomic import atomic_path, prepare_outputs, write_text_atomic
 from .._options import check_option
 from ..errors import (
     DisconnectedGraphWarning,
@@ -1113,11 +1113,7 @@ def write_connectivity(result: ConnectivityResult, out_dir: str | os.PathLike[st
     :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing is written.
     Each file is written atomically.
     """
-    out = Path(out_dir)
-    names = output_names(result)
-    for n in names:
-        check_writable(out / n, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_outputs(out_dir, output_names(result), overwrite=overwrite)
     written: list[Path] = []
 
     def done(path: Path) -> None:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._atomic import atomic_path, check_writable
+from .._atomic import atomic_path, prepare_outputs
 from ..errors import EmptyLayerError, SchemaError, UnknownSpeciesError
 from ..measure import area_km2, geodesic_length_km
 from ..schema import BARRIER_CLASSES, canonical_species_name
@@ -1003,10 +1003,7 @@ def write_hotspot_outputs(
     from ..maps import save_map
     from . import write_report
 
-    out = Path(out_dir)
-    for name in output_names(pdf=pdf):
-        check_writable(out / name, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_outputs(out_dir, output_names(pdf=pdf), overwrite=overwrite)
     a = analysis
 
     def step(text: str) -> None:
