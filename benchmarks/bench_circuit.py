@@ -103,6 +103,7 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float,
 
     import cami_atlas.connectivity.circuit as circuit
     import cami_atlas.connectivity.graph as graph
+    from cami_atlas.connectivity.solvers import LaplacianSolver
     from cami_atlas.raster import Grid
 
     phases: dict[str, float] = defaultdict(float)
@@ -121,16 +122,16 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float,
     timed(circuit, "raster_graph", "graph (labels, components)")
     timed(graph.RasterGraph, "laplacian", "Laplacian assembly")
     timed(graph.RasterGraph, "operator", "matrix-free operator")
-    timed(circuit.LaplacianSolver, "_setup", "AMG setup")
-    timed(circuit.LaplacianSolver, "_unit_solves", "CG solves")
+    timed(LaplacianSolver, "_setup", "AMG setup")
+    timed(LaplacianSolver, "_unit_solves", "CG solves")
     timed(graph.RasterGraph, "node_currents", "current maps")
     iterations: list[int] = []
-    init = circuit.LaplacianSolver.__init__
+    init = LaplacianSolver.__init__
 
     def init_and_keep(self, *a, **k):
         init(self, *a, **k)
         self.iterations = iterations
-    circuit.LaplacianSolver.__init__ = init_and_keep
+    LaplacianSolver.__init__ = init_and_keep
 
     rss0 = _rss_bytes()
     rng = np.random.default_rng(seed)

@@ -40,7 +40,8 @@ import time
 import numpy as np
 from affine import Affine
 
-from cami_atlas.connectivity.circuit import LaplacianSolver, _Focal, _prepare
+from cami_atlas.connectivity.circuit import _Focal, _prepare
+from cami_atlas.connectivity.solvers import LaplacianSolver
 from cami_atlas.raster import Grid
 
 T = Affine(1000, 0, 0, 0, -1000, 0)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from shapely import Point, box
 
 from cami_atlas.connectivity.circuit import (
-    LaplacianSolver,
     circuit_all_to_one,
     circuit_one_to_all,
     circuit_pairwise,
@@ -23,6 +22,7 @@ from cami_atlas.connectivity.circuit import (
     pinch_points,
 )
 from cami_atlas.connectivity.graph import raster_graph
+from cami_atlas.connectivity.solvers import LaplacianSolver
 from cami_atlas.errors import CRSError, DisconnectedGraphWarning, OptionError, SchemaError
 from cami_atlas.raster import Grid
 
@@ -489,7 +489,8 @@ def test_lean_hierarchy_level_equals_pyamg(monkeypatch):
     # the first level built without pyamg's whole-matrix copies is pyamg's level
     import pyamg
 
-    from cami_atlas.connectivity.circuit import DEFAULT_AMG_OPTIONS, _sa_level, _VCycle
+    from cami_atlas.connectivity.solvers.amg import DEFAULT_AMG_OPTIONS
+    from cami_atlas.connectivity.solvers.amg_mixed import _sa_level, _VCycle
 
     r, _ = _lognormal_with_wall(6)
     a = raster_graph(_grid(r)).laplacian(grounds=[0], dtype=np.float32)
@@ -508,7 +509,7 @@ def test_lean_hierarchy_level_equals_pyamg(monkeypatch):
     assert u @ vc(w) == pytest.approx(w @ vc(u), rel=1e-4)
     assert vc.nbytes > p.data.nbytes
     # residual restriction and prolongation by row blocks: the same cycle
-    import cami_atlas.connectivity.circuit as mod
+    import cami_atlas.connectivity.solvers.amg_mixed as mod
 
     whole = vc(w)
     monkeypatch.setattr(mod, "_CYCLE_BLOCK_ROWS", 7)
@@ -518,7 +519,7 @@ def test_lean_hierarchy_level_equals_pyamg(monkeypatch):
 def test_many_components_expand_by_mask(monkeypatch):
     # one ground per component; with many grounds the solution is expanded by a mask:
     # both ways give the same node vectors
-    import cami_atlas.connectivity.circuit as mod
+    import cami_atlas.connectivity.solvers.laplacian as mod
 
     r = np.ones((6, 9))
     r[:, [2, 5]] = np.inf  # three vertical strips, three components

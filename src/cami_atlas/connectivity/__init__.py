@@ -10,6 +10,8 @@ Resistance encoding (one across the library): finite values ``>= 1`` passable,
 ``corridors``      normalised least-cost corridors and their mosaic (Linkage Mapper method)
 ``graph``          the raster graph (Circuitscape edge conductances, sparse Laplacian)
 ``circuit``        circuit theory: effective resistance, current maps, pinch points
+``solvers``        the linear solvers of the circuit modes by name ("direct", "amg",
+                   "mixed": the project's float32 AMG), :class:`LaplacianSolver`
 ``patchgraph``     patch graphs and PC / IIC / ECA connectivity indices, element importance
 ``impact``         connectivity lost or regained per infrastructure group (barrier impact)
 ``workflow``       one call from an atlas to every output for one species
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 from .circuit import (
     CircuitResult,
-    LaplacianSolver,
     circuit_all_to_one,
     circuit_one_to_all,
     circuit_pairwise,
@@ -52,6 +53,7 @@ from .resistance import (
     slope_degrees,
     slope_resistance,
 )
+from .solvers import LaplacianSolver
 from .workflow import (
     MODES,
     OUTPUTS,

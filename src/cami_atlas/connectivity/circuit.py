@@ -2,7 +2,8 @@
 
 The resistance grid becomes a graph of conductances (:mod:`.graph`); focal nodes
 (habitat cores or points) are its terminals. Every mode is solved through one
-:class:`LaplacianSolver` set up once and reused for every right-hand side:
+:class:`~cami_atlas.connectivity.solvers.LaplacianSolver` set up once and reused for
+every right-hand side:
 
 * **pairwise** -- for every pair of focal nodes ``(a, b)``, 1 A enters at ``a`` and
   ``b`` is grounded; the effective resistance is the voltage of ``a``. The
@@ -18,9 +19,11 @@ The resistance grid becomes a graph of conductances (:mod:`.graph`); focal nodes
   grounded and 1 A enters at *every other* focal node; by superposition the same
   ``k - 1`` columns as pairwise give every ground's field.
 
-For large grids ``method="mixed"`` (float32 storage and AMG hierarchy, float64
-conjugate gradients) takes about half the memory and time of ``"amg"``, and
-``workers=2`` solves independent right-hand sides in forked processes.
+The linear systems are solved by :mod:`cami_atlas.connectivity.solvers` (chosen by
+``method=``: ``"direct"``, ``"amg"`` or ``"mixed"``); for large grids ``method="mixed"``
+(float32 storage and AMG hierarchy, float64 conjugate gradients) takes about half the
+memory and time of ``"amg"``, and ``workers=2`` solves independent right-hand sides in
+forked processes.
 
 Current maps follow Circuitscape: the current through a node is the larger of its
 total outflow and total inflow; cells of a merged focal region all show the region's
@@ -31,33 +34,25 @@ component): resistances between components are ``inf`` and a
 
 from __future__ import annotations
 
-import mmap
-import multiprocessing
-import os
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyamg
-import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 import shapely
 from rasterio.features import rasterize
-from scipy.sparse.csgraph import connected_components
 
-from .._options import check_option
 from ..errors import CRSError, DisconnectedGraphWarning, SchemaError
 from ..raster import Grid
 from .graph import Average, RasterGraph, raster_graph
+from .solvers.base import Method
+from .solvers.laplacian import LaplacianSolver as _LaplacianSolver
 
 __all__ = [
     "CircuitResult",
-    "LaplacianSolver",
     "circuit_all_to_one",
     "circuit_one_to_all",
     "circuit_pairwise",
@@ -67,709 +62,7 @@ __all__ = [
     "pinch_points",
 ]
 
-Method = Literal["amg", "direct", "mixed"]
 Focal = Any  # Grid | ndarray of labels | GeoDataFrame/GeoSeries | (k, 2) coordinates
-
-#: pyamg options used by default: smoothed aggregation, standard aggregation, the
-#: constant vector as near-null space and no candidate improvement (exact for a
-#: Laplacian). ``strength=None`` treats every connection as strong: for a graph
-#: Laplacian (all off-diagonals negative) it gives the same aggregates as symmetric
-#: strength with ``theta=0`` without building a copy of the matrix (same hierarchy,
-#: ~100 bytes/cell less peak memory). The Jacobi prolongation smoother uses ``local``
-#: (Gershgorin) weighting instead of an Arnoldi estimate of the spectral radius: on a
-#: 500 x 500 8-neighbour grid the setup drops from ~3.5 s to ~0.3 s CPU and its peak by
-#: ~140 bytes/cell (the Krylov vectors), for ~30 % more CG iterations (10 -> 13 at 1e-6).
-#: The coarsest level is solved by a dense LU factorization (``coarse_solver="lu"``)
-#: rather than pyamg's default SVD pseudo-inverse, which took up to 2.5 s on a
-#: ~500 x 500 coarsest matrix of a 60 x 70 grid on this machine (LU: ~0.01 s).
-DEFAULT_AMG_OPTIONS: dict[str, Any] = {
-    "symmetry": "hermitian",
-    "strength": None,
-    "smooth": ("jacobi", {"omega": 4.0 / 3.0, "weighting": "local"}),
-    "aggregate": "standard",
-    "improve_candidates": None,
-    "max_coarse": 500,
-    "coarse_solver": "lu",
-}
-
-
-class LaplacianSolver:
-    """Solve ``L v = i`` for a graph Laplacian, grounded once per connected component.
-
-    The Laplacian of a connected graph is singular (voltages are defined up to a
-    constant). One node per component is tied to ground (0 V) and left out, which makes
-    the reduced matrix symmetric positive definite. The setup (AMG hierarchy or sparse
-    LU) is done once; :meth:`solve` then takes any number of right-hand sides. A ground
-    node absorbs whatever current its component's injections do not balance.
-
-    Parameters
-    ----------
-    laplacian : scipy sparse matrix, optional
-        A symmetric graph Laplacian (rows sum to 0). Give this or ``graph``.
-    graph : RasterGraph, optional
-        A raster graph; its reduced Laplacian is assembled directly (no full copy).
-    grounds : sequence of int, optional
-        Preferred ground nodes: each component is grounded at the first of these
-        that it holds, else at its lowest-numbered node.
-    method : {"amg", "direct", "mixed"}
-        ``"amg"``: pyamg smoothed-aggregation preconditioned conjugate gradients (the
-        default), all in float64. ``"direct"``: a sparse LU factorization
-        (``scipy.sparse.linalg.splu``; exact, for small and medium graphs).
-        ``"mixed"``: the fastest and leanest for large grids -- float64 conjugate
-        gradients on the Laplacian stored once in float32 (products in float64 with
-        an exact float64 diagonal correction, see :class:`_Float32Laplacian`),
-        preconditioned by a float32 smoothed-aggregation V-cycle built without
-        pyamg's whole-matrix copies. The residual is driven below ``tol`` in float64
-        as for ``"amg"``; the only other difference is that conductances are rounded
-        to float32 (6e-8 relative), far below ``tol``.
-    tol : float
-        Relative residual tolerance of the conjugate gradients (``amg``).
-    amg_options : dict, optional
-        Options for ``pyamg.smoothed_aggregation_solver`` (default
-        :data:`DEFAULT_AMG_OPTIONS`).
-    workers : int
-        Processes solving independent right-hand sides at once in the circuit modes
-        (``amg`` and ``mixed``; forked, sharing the setup copy-on-write and writing into
-        shared memory; POSIX only, else 1). Each extra worker adds its own CG work
-        vectors (about 40 bytes per node). Default 1.
-
-    Examples
-    --------
-    >>> import scipy.sparse as sp
-    >>> lap = sp.csr_matrix(np.array([[1.0, -1, 0], [-1, 2, -1], [0, -1, 1]]))
-    >>> s = LaplacianSolver(lap, grounds=[2], method="direct")
-    >>> s.solve(np.array([1.0, 0, 0])).round(6).tolist()   # 1 A from node 0 to node 2
-    [2.0, 1.0, 0.0]
-    """
-
-    def __init__(self, laplacian: sp.spmatrix | sp.sparray | None = None, *,
-                 graph: RasterGraph | None = None, grounds: Sequence[int] | None = None,
-                 method: Method = "amg", tol: float = 1e-6,
-                 amg_options: dict[str, Any] | None = None, workers: int = 1) -> None:
-        check_option("method", method, ("amg", "direct", "mixed"))
-        if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) \
-                or workers < 1:
-            raise SchemaError(f"workers must be an integer >= 1; got {workers!r}.")
-        self.workers = int(workers)
-        if (laplacian is None) == (graph is None):
-            raise SchemaError("give exactly one of laplacian= or graph= to LaplacianSolver.")
-        if not tol > 0:
-            raise SchemaError(f"tol must be > 0; got {tol}.")
-        self.method = method
-        self.tol = float(tol)
-        #: CG iterations of every solve so far (empty for the direct method)
-        self.iterations: list[int] = []
-        if graph is not None:
-            self.n_nodes = graph.n_nodes
-            self.component = graph.component
-            self.n_components = graph.n_components
-        else:
-            laplacian = sp.csr_matrix(laplacian)
-            if laplacian.shape[0] != laplacian.shape[1]:
-                raise SchemaError(f"the Laplacian must be square; got {laplacian.shape}.")
-            self.n_nodes = laplacian.shape[0]
-            self.n_components, comp = connected_components(laplacian, directed=False)
-            self.component = comp.astype(np.int32)
-        self.grounds = _pick_grounds(self.component, self.n_components, grounds)
-        keep = np.ones(self.n_nodes, dtype=bool)
-        keep[self.grounds] = False
-        self._sorted_grounds = np.sort(self.grounds)
-        self._keep = keep
-        if method == "mixed":
-            # one float32 CSR serves the hierarchy's finest level and, with a float64
-            # diagonal correction, the float64 products of the outer CG
-            if graph is not None:
-                a32 = graph.laplacian(grounds=self.grounds, dtype=np.float32)
-                to_ground = graph._ground_conductance(self.grounds)[keep]
-            else:
-                full = sp.csr_matrix(laplacian)
-                a32 = sp.csr_matrix(full[keep][:, keep].astype(np.float32))
-                to_ground = -np.asarray(full[keep][:, ~keep].astype(np.float32)
-                                        .astype(np.float64).sum(axis=1)).ravel()
-            self.matrix = _Float32Laplacian(a32, to_ground)
-            del to_ground, a32
-        elif graph is not None:
-            self.matrix = graph.laplacian(grounds=self.grounds)
-        else:
-            self.matrix = sp.csr_matrix(laplacian[keep][:, keep])
-        self._setup(amg_options)
-
-    def _setup(self, amg_options: dict[str, Any] | None) -> None:
-        a = self.matrix
-        self._lu = None
-        self._ml = None
-        self._vcycle = None
-        if a.shape[0] == 0:
-            return
-        if self.method == "direct":
-            self._lu = spla.splu(sp.csc_matrix(a), permc_spec="MMD_AT_PLUS_A")
-            return
-        opts = dict(DEFAULT_AMG_OPTIONS if amg_options is None else amg_options)
-        opts.setdefault("keep", False)
-        if self.method == "amg":
-            self._ml = pyamg.smoothed_aggregation_solver(
-                a, B=np.ones((a.shape[0], 1), dtype=a.dtype), **opts)
-            _levels_to_csr(self._ml)
-            return
-        # mixed: a float32 hierarchy (of the float32 CSR) preconditions float64 CG
-        levels = _sa_levels(a.a32, opts) if amg_options is not None else _sa_levels_lean(
-            a.a32, max_coarse=int(DEFAULT_AMG_OPTIONS["max_coarse"]))
-        self._vcycle = _VCycle(levels)
-        _trim_heap()
-
-    def _precondition(self) -> spla.LinearOperator | Any:
-        if self._vcycle is not None:
-            return self._vcycle
-        if self._ml is not None:
-            return self._ml.aspreconditioner(cycle="V")
-        return spla.LinearOperator(self.matrix.shape, matvec=self._lu.solve,  # type: ignore[union-attr]
-                                   dtype=np.float64)
-
-    def _iterate(self, b: np.ndarray | int, matrix: Any = None,
-                 out: np.ndarray | None = None) -> np.ndarray:
-        """Preconditioned CG for one right-hand side of the reduced system (or the unit
-        vector ``e_b`` when ``b`` is an int), accumulated in ``out`` when given."""
-        a = self.matrix if matrix is None else matrix
-        if not isinstance(b, int) and not np.any(b):
-            return np.zeros(a.shape[0])
-        x, rel, it = _pcg(a, b, self._precondition(), tol=self.tol, maxiter=1000, out=out)
-        self.iterations.append(it)
-        self._last_residual = rel
-        if rel > self.tol:
-            warnings.warn(f"conjugate gradients stopped at relative residual {rel:.2e} "
-                          f"(tolerance {self.tol:.0e}); results may be inaccurate. Try "
-                          "method='direct' on a small grid.", RuntimeWarning, stacklevel=4)
-        return x
-
-    @property
-    def system_index(self) -> np.ndarray:
-        """Row of each node in the reduced system (``-1`` for the grounds), computed on
-        demand (an int64 per node is not kept)."""
-        out = np.arange(self.n_nodes, dtype=np.int64)
-        out -= np.searchsorted(self._sorted_grounds, out)
-        out[~self._keep] = -1
-        return out
-
-    def _release(self) -> None:
-        """Drop the matrix and the setup (AMG hierarchy or LU): the solver can no longer
-        solve, but its ground and component data stay (memory for the current maps)."""
-        self.matrix = sp.csr_matrix((0, 0))
-        self._vcycle = self._ml = self._lu = None
-
-    def _unit_solves(self, nodes: np.ndarray, *, matrix: Any = None) -> np.ndarray:
-        """Voltages for 1 A into each of ``nodes`` (its ground absorbing it), one column
-        per node (column-contiguous); zero columns for ground nodes and ``-1``."""
-        nodes = np.asarray(nodes, dtype=np.int64)
-        todo = [j for j, node in enumerate(nodes) if node >= 0 and self._keep[node]]
-        iterative = not (self.method == "direct" and matrix is None)
-        workers = min(self.workers, len(todo)) if iterative and hasattr(os, "fork") else 1
-        if workers <= 1:
-            out = np.zeros((len(nodes), self.n_nodes)).T
-            self._solve_share(todo, nodes, out, None, matrix)
-            return out
-        # fork workers: the setup is shared copy-on-write, the columns are written into
-        # an anonymous shared mapping; (iterations, residual) come back the same way
-        buf = mmap.mmap(-1, max(1, len(nodes) * self.n_nodes * 8))
-        out = np.frombuffer(buf, dtype=np.float64).reshape(len(nodes), self.n_nodes).T
-        stats = np.frombuffer(mmap.mmap(-1, len(nodes) * 16), dtype=np.float64
-                              ).reshape(len(nodes), 2)
-        ctx = multiprocessing.get_context("fork")
-        shares = [todo[w::workers] for w in range(workers)]
-        procs = [ctx.Process(target=self._solve_share, args=(sh, nodes, out, stats, matrix),
-                             daemon=True) for sh in shares[1:]]
-        for p in procs:
-            p.start()
-        self._solve_share(shares[0], nodes, out, stats, matrix)
-        here = set(shares[0])
-        for p, sh in zip(procs, shares[1:], strict=True):
-            p.join()
-            if p.exitcode != 0:  # a worker died (e.g. out of memory): redo its share here
-                self._solve_share(sh, nodes, out, stats, matrix)
-                here.update(sh)
-        for j in todo:
-            if j not in here:
-                self.iterations.append(int(stats[j, 0]))
-            if stats[j, 1] > self.tol:
-                warnings.warn(f"conjugate gradients stopped at relative residual "
-                              f"{stats[j, 1]:.2e} (tolerance {self.tol:.0e}); results may "
-                              "be inaccurate. Try method='direct' on a small grid.",
-                              RuntimeWarning, stacklevel=3)
-        return out
-
-    def _solve_share(self, share: list[int], nodes: np.ndarray, out: np.ndarray,
-                     stats: np.ndarray | None, matrix: Any) -> None:
-        """Solve the unit right-hand sides of columns ``share`` into ``out``."""
-        n_sys = self.matrix.shape[0]
-        for j in share:
-            node = int(nodes[j])
-            i = node - int(np.searchsorted(self._sorted_grounds, node))
-            if self.method == "direct" and matrix is None:
-                rhs = np.zeros(n_sys)
-                rhs[i] = 1.0
-                self._expand(self._lu.solve(rhs), out[:, j])  # type: ignore[union-attr]
-                continue
-            column = out[:, j]
-            with warnings.catch_warnings(record=stats is not None):
-                if len(self._sorted_grounds) <= _EXPAND_MAX_GROUNDS:
-                    # solve straight into the column, then open the gaps of the grounds
-                    self._iterate(i, matrix, out=column[:n_sys])
-                    self._open_ground_gaps(column, n_sys)
-                else:
-                    self._expand(self._iterate(i, matrix), column)
-            if stats is not None:
-                stats[j] = (self.iterations[-1], self._last_residual)
-
-    def _open_ground_gaps(self, column: np.ndarray, n_sys: int) -> None:
-        """``column[:n_sys]`` holds system values: move them to their node positions
-        in place (segments between grounds, last first) and put 0 at the grounds."""
-        grounds = self._sorted_grounds
-        ends = np.append(grounds[1:], len(column))
-        for k in range(len(grounds) - 1, -1, -1):
-            g, end = int(grounds[k]), int(ends[k])
-            if end > g + 1:
-                column[g + 1:end] = column[g - k:end - k - 1]
-            column[g] = 0.0
-        # nodes before the first ground stay where they are
-
-    def _expand(self, x: np.ndarray, column: np.ndarray) -> None:
-        """Write system values ``x`` into a node vector (0 at the grounds), by slices
-        between the grounds when they are few (no index temporaries)."""
-        grounds = self._sorted_grounds
-        if len(grounds) > _EXPAND_MAX_GROUNDS:
-            column[self._keep] = x
-            return
-        start = pos = 0
-        for g in grounds:
-            column[start:g] = x[pos:pos + g - start]
-            column[g] = 0.0
-            pos += g - start
-            start = g + 1
-        column[start:] = x[pos:]
-
-    def solve(self, injections: np.ndarray, *, matrix: sp.csr_matrix | None = None) -> np.ndarray:
-        """Node voltages (V) for net current ``injections`` (A) per node.
-
-        Parameters
-        ----------
-        injections : array, shape (n_nodes,) or (n_nodes, m)
-            Current entering each node (negative: leaving). What a component's
-            injections do not balance leaves through its ground node.
-        matrix : sparse matrix, optional
-            A *modified* reduced matrix of the same size (e.g. a barrier removed). It
-            is solved by conjugate gradients preconditioned with this solver's setup
-            (AMG hierarchy or LU of the original), so nothing is set up again.
-
-        Returns
-        -------
-        numpy.ndarray
-            Voltages of the same shape, 0 at the ground nodes.
-        """
-        b = np.asarray(injections, dtype=float)
-        one = b.ndim == 1
-        if b.shape[0] != self.n_nodes or b.ndim > 2:
-            raise SchemaError(f"injections must have {self.n_nodes} rows (one per node); got "
-                              f"shape {b.shape}.")
-        b2 = b.reshape(self.n_nodes, -1)
-        out = np.zeros((b2.shape[1], self.n_nodes)).T  # column-contiguous
-        if self.matrix.shape[0]:
-            if self.method == "direct" and matrix is None:
-                out[self._keep] = self._lu.solve(  # type: ignore[union-attr]
-                    np.ascontiguousarray(b2[self._keep]))
-            else:
-                for j in range(b2.shape[1]):
-                    out[self._keep, j] = self._iterate(b2[self._keep, j], matrix)
-        return out[:, 0] if one else out
-
-    def modified_matrix(self, laplacian_delta: sp.spmatrix) -> sp.csr_matrix | spla.LinearOperator:
-        """The reduced matrix after adding ``laplacian_delta`` (full node numbering).
-
-        A CSR matrix, or a linear operator (the matrix-free operator plus the sparse
-        change) when this solver is matrix-free (``method="mixed"`` on a cell graph).
-        """
-        d = sp.csr_matrix(laplacian_delta)[self._keep][:, self._keep]
-        if isinstance(self.matrix, spla.LinearOperator):
-            return self.matrix + spla.aslinearoperator(d)
-        return sp.csr_matrix(self.matrix + d)
-
-
-def _levels_to_csr(ml: Any) -> None:
-    """pyamg stores coarse levels and transfer operators as 1 x 1 block BSR; CSR kernels
-    do the same arithmetic about 2 to 4 times faster (a V-cycle on a 1000 x 1000 grid:
-    0.24 s -> 0.15 s)."""
-    for lvl in ml.levels:
-        lvl.A = sp.csr_matrix(lvl.A)
-        if hasattr(lvl, "P"):
-            lvl.P = sp.csr_matrix(lvl.P)
-            lvl.R = sp.csr_matrix(lvl.R)
-
-
-class _Float32Laplacian(spla.LinearOperator):
-    """float64 products with a grounded Laplacian stored as a float32 CSR matrix.
-
-    ``y = A32 x + c x`` in float64 arithmetic (the float32 values are widened chunk by
-    chunk, never as a whole float64 copy), with the float64 diagonal correction
-    ``c = to_ground - A32 1``: the rows of the operator then sum exactly to each
-    node's conductance to ground, as a grounded Laplacian's do. The operator is thus
-    *exactly* the grounded Laplacian of a network whose conductances are the true ones
-    rounded to float32 (relative change <= 6e-8), and its solution differs from the
-    float64 network's by at most about that relative amount (Rayleigh's monotonicity
-    law). Using the float32 diagonal as it is would not be safe: its rounding acts as
-    conductances to ground of either sign, up to 6e-8 of each diagonal, which on a
-    large grid can exceed the smallest eigenvalue of the grounded Laplacian (about
-    1e-8 of the diagonal for 16 million cells and one ground).
-
-    The correction is not stored: ``A32 1`` is recomputed in float64 block by block
-    during each product from the float32 values already widened for it (exactly the
-    float64 sums a stored copy would hold), and ``to_ground`` is kept only where it is
-    non-zero (the few nodes next to a ground). Memory: just the float32 CSR, shared
-    with the AMG hierarchy's finest level.
-    """
-
-    _CHUNK_ROWS = 1 << 15
-
-    def __init__(self, a32: sp.csr_matrix, to_ground: np.ndarray) -> None:
-        super().__init__(dtype=np.float64, shape=a32.shape)
-        self.a32 = a32
-        to_ground = np.asarray(to_ground, dtype=np.float64)
-        self.ground_rows = np.flatnonzero(to_ground)
-        self.ground_conductance = to_ground[self.ground_rows]
-
-    def _product(self, x: np.ndarray) -> np.ndarray:
-        a = self.a32
-        n = a.shape[0]
-        y = np.empty(n)
-        for r0 in range(0, n, self._CHUNK_ROWS):
-            r1 = min(n, r0 + self._CHUNK_ROWS)
-            s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
-            ptr = np.subtract(a.indptr[r0:r1 + 1], s0, dtype=a.indptr.dtype)
-            vals = a.data[s0:s1].astype(np.float64)
-            sub = _view(sp.csr_matrix, vals, a.indices[s0:s1], ptr, (r1 - r0, a.shape[1]))
-            y[r0:r1] = sub @ x
-            # minus the row sums: the diagonal becomes the sum of the off-diagonals
-            sums = np.zeros(r1 - r0)
-            full = np.diff(ptr) > 0
-            if vals.size:
-                sums[full] = np.add.reduceat(vals, ptr[:-1][full])
-            y[r0:r1] -= sums * x[r0:r1]
-        # plus the conductances to ground
-        y[self.ground_rows] += self.ground_conductance * x[self.ground_rows]
-        return y
-
-    def _matvec(self, x: np.ndarray) -> np.ndarray:
-        return self._product(np.asarray(x, dtype=np.float64).reshape(-1))
-
-    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
-        return self._matvec(x)  # symmetric
-
-
-def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
-               ) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
-    """A smoothed-aggregation hierarchy built one level at a time, every level in CSR.
-
-    pyamg keeps coarse levels as 1 x 1 block BSR matrices, on which its setup spends
-    most of its time in scipy's BSR ``abs`` / ``sum_duplicates`` (on a 1000 x 1000
-    8-neighbour grid: 0.7 to 1.6 s of a 1 to 2.5 s setup). Calling
-    ``pyamg.smoothed_aggregation_solver`` with ``max_levels=2`` on each level's CSR
-    matrix gives the same aggregates and prolongators without that cost. Returns
-    ``[(A_0, P_0), ..., (A_coarsest, None)]``.
-    """
-    opts = dict(opts)
-    max_levels = int(opts.pop("max_levels", 10))
-    max_coarse = int(opts.pop("max_coarse", 500))
-    for key in ("keep", "B", "coarse_solver"):
-        opts.pop(key, None)
-    b = np.ones((a.shape[0], 1), dtype=a.dtype)
-    levels: list[tuple[sp.csr_matrix, sp.csr_matrix | None]] = []
-    while a.shape[0] > max_coarse and len(levels) < max_levels - 1:
-        ml = pyamg.smoothed_aggregation_solver(a, B=b, max_levels=2, max_coarse=max_coarse,
-                                               keep=False, **opts)
-        if len(ml.levels) < 2:
-            break
-        p = sp.csr_matrix(ml.levels[0].P)
-        coarse = sp.csr_matrix(ml.levels[1].A)
-        b = np.asarray(ml.levels[1].B, dtype=a.dtype)
-        del ml
-        levels.append((a, p))
-        a = coarse
-    levels.append((a, None))
-    return levels
-
-
-_SETUP_CHUNK_ROWS = 1 << 20
-_CYCLE_BLOCK_ROWS = 1 << 21  # rows per block of the cycle's residual and prolongation
-_EXPAND_MAX_GROUNDS = 1000  # above this many grounds, expand by a boolean mask
-
-
-def _trim_heap() -> None:
-    """Give the C heap's free pages back to the system (glibc ``malloc_trim``).
-
-    The setup frees many arrays of a few MB that glibc keeps in its heap rather than
-    unmapping them; on a 4000 x 4000 grid that held about 5 bytes per cell of resident
-    memory through the solves. A no-op where glibc is not the C library."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _view(cls: type, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
-          shape: tuple[int, int]) -> Any:
-    """A CSR/CSC matrix on existing arrays, without copying them.
-
-    scipy's constructors copy any index or data view smaller than half of its base
-    array (``_prune_array``, to free the base), so a block of rows built from slices
-    was a copy of the block; setting the public attributes of an empty matrix keeps
-    the views."""
-    m = cls(shape, dtype=data.dtype)
-    m.data, m.indices, m.indptr = data, indices, indptr
-    return m
-
-
-def _rows(a: sp.csr_matrix, r0: int, r1: int, *, transpose: bool = False) -> Any:
-    """Rows ``r0:r1`` of a CSR matrix as a view (or their transpose, as a CSC view)."""
-    s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
-    ptr = np.subtract(a.indptr[r0:r1 + 1], s0, dtype=a.indptr.dtype)
-    if transpose:
-        return _view(sp.csc_matrix, a.data[s0:s1], a.indices[s0:s1], ptr,
-                     (a.shape[1], r1 - r0))
-    return _view(sp.csr_matrix, a.data[s0:s1], a.indices[s0:s1], ptr, (r1 - r0, a.shape[1]))
-
-
-def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
-              ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray] | None:
-    """One smoothed-aggregation level as :data:`DEFAULT_AMG_OPTIONS` defines it, lean.
-
-    pyamg's standard aggregation of ``a`` itself (``strength=None``) and its tentative
-    prolongator ``T`` fitted to the candidates ``b``; then ``P = T - w D^-1 A T`` with
-    ``D`` the absolute row sums (``weighting="local"``) and the Galerkin product
-    ``P^T A P`` summed over row blocks. Same arithmetic as
-    ``pyamg.smoothed_aggregation_solver``, without its whole-matrix copies (``abs(A)``,
-    the scaled ``D^-1 A``, ``w * D^-1 A``), which made its setup peak at about 170
-    bytes per cell above the float32 matrix on a 4000 x 4000 grid. Returns ``(P,
-    A_coarse, b_coarse)``, or None when nothing coarsens.
-    """
-    n = a.shape[0]
-    agg, _ = pyamg.aggregation.standard_aggregation(a)
-    n_coarse = agg.shape[1]
-    if n_coarse == 0 or n_coarse >= n:
-        return None
-    t, b_coarse = pyamg.aggregation.fit_candidates(agg, b)
-    del agg
-    t = sp.csr_matrix(t, dtype=a.dtype)
-    d = np.empty(n, dtype=np.float64)
-    for r0 in range(0, n, _SETUP_CHUNK_ROWS):
-        r1 = min(n, r0 + _SETUP_CHUNK_ROWS)
-        d[r0:r1] = np.asarray(abs(_rows(a, r0, r1)).sum(axis=1, dtype=np.float64)).ravel()
-    w = np.zeros(n, dtype=a.dtype)
-    w[d != 0] = omega / d[d != 0]
-    del d
-    at = sp.csr_matrix(a @ t)
-    at.data *= np.repeat(w, np.diff(at.indptr))
-    del w
-    p = sp.csr_matrix(t - at)
-    del t, at
-    # Galerkin product by row blocks; the blocks' (row, col, value) triplets are summed
-    # once at the end (adding each block to a growing sum cost O(blocks x nnz))
-    rows, cols, vals = [], [], []
-    for r0 in range(0, n, _SETUP_CHUNK_ROWS):
-        r1 = min(n, r0 + _SETUP_CHUNK_ROWS)
-        part = (_rows(p, r0, r1, transpose=True) @ (_rows(a, r0, r1) @ p)).tocoo()
-        rows.append(part.row.astype(np.int32))
-        cols.append(part.col.astype(np.int32))
-        vals.append(part.data)
-        del part
-    coarse = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                           shape=(n_coarse, n_coarse))
-    del rows, cols, vals
-    coarse = sp.csr_matrix(coarse)  # sums the duplicates
-    coarse = sp.csr_matrix((coarse + coarse.T) * 0.5)  # exactly symmetric despite round-off
-    coarse.sort_indices()
-    return p, coarse, np.asarray(b_coarse, dtype=a.dtype)
-
-
-def _sa_levels_lean(a: sp.csr_matrix, *, max_coarse: int = 500, max_levels: int = 10
-                    ) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
-    """The hierarchy of :data:`DEFAULT_AMG_OPTIONS` built with :func:`_sa_level`."""
-    b = np.ones((a.shape[0], 1), dtype=a.dtype)
-    levels: list[tuple[sp.csr_matrix, sp.csr_matrix | None]] = []
-    while a.shape[0] > max_coarse and len(levels) < max_levels - 1:
-        out = _sa_level(a, b)
-        if out is None:
-            break
-        p, coarse, b = out
-        levels.append((a, p))
-        a = coarse
-    levels.append((a, None))
-    return levels
-
-
-class _VCycle:
-    """One multigrid W-cycle on a smoothed-aggregation hierarchy, in its precision.
-
-    A forward Gauss-Seidel sweep before the coarse correction and a backward one after
-    it (the cycle is then a symmetric operator; on a 1000 x 1000 8-neighbour grid this
-    takes 10 CG iterations instead of 9 with pyamg's two symmetric sweeps, for about
-    15 % less time), restriction by ``P^T`` (no stored ``R``), two coarse-grid
-    corrections per level (W-cycle: on a 2000 x 2000 grid 8 CG iterations instead of
-    13 to 14 with a V-cycle, 3.6 s instead of 5.5 s per solve; the coarse levels are
-    9 times smaller each, so the second visit costs little), dense LU at the coarsest
-    level. The input and output are ``float64``; everything inside is
-    in the hierarchy's dtype (``float32`` for method ``"mixed"``). Being symmetric, it
-    is a valid conjugate-gradient preconditioner; its ``float32`` round-off only
-    changes how fast CG converges, not the ``float64`` residual CG drives below ``tol``.
-    """
-
-    def __init__(self, levels: list[tuple[sp.csr_matrix, sp.csr_matrix | None]]) -> None:
-        self.A = [a for a, _ in levels]
-        self.P = [p for _, p in levels[:-1]]
-        self.dtype = self.A[0].dtype
-        self.shape = self.A[0].shape
-        # dense LU of the coarsest level (nonsingular: every component is grounded);
-        # an SVD pseudo-inverse of the same ~500 x 500 matrix took up to 2.5 s here
-        self.coarse = sla.lu_factor(self.A[-1].toarray().astype(np.float64))
-
-    @staticmethod
-    def _sweep(a: sp.csr_matrix, x: np.ndarray, b: np.ndarray, forward: bool) -> None:
-        n = a.shape[0]
-        start, stop, step = (0, n, 1) if forward else (n - 1, -1, -1)
-        pyamg.amg_core.gauss_seidel(a.indptr, a.indices, a.data, x, b, start, stop, step)
-
-    def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
-        last = len(self.A) - 1
-        if level == last:
-            return sla.lu_solve(self.coarse, b.astype(np.float64)).astype(self.dtype)
-        a, p = self.A[level], self.P[level]
-        n = a.shape[0]
-        x = np.zeros_like(b)
-        self._sweep(a, x, b, True)
-        # restriction of the residual, block by block (no fine-level residual vector)
-        rc = np.zeros(p.shape[1], dtype=b.dtype)
-        for r0 in range(0, n, _CYCLE_BLOCK_ROWS):
-            r1 = min(n, r0 + _CYCLE_BLOCK_ROWS)
-            r = _rows(a, r0, r1) @ x
-            np.subtract(b[r0:r1], r, out=r)
-            rc += _rows(p, r0, r1, transpose=True) @ r
-            del r
-        ec = self._cycle(level + 1, rc)
-        if level + 1 < last:  # W-cycle: a second coarse-grid correction
-            r2 = self.A[level + 1] @ ec
-            np.subtract(rc, r2, out=r2)
-            ec += self._cycle(level + 1, r2)
-            del r2
-        del rc
-        for r0 in range(0, n, _CYCLE_BLOCK_ROWS):  # prolongation, block by block
-            r1 = min(n, r0 + _CYCLE_BLOCK_ROWS)
-            x[r0:r1] += _rows(p, r0, r1) @ ec
-        del ec
-        self._sweep(a, x, b, False)
-        return x
-
-    def __call__(self, r: np.ndarray) -> np.ndarray:
-        """The cycle applied to ``r``, in the hierarchy's dtype (CG widens it as it
-        uses it, never as a whole float64 copy)."""
-        b = np.asarray(r, dtype=self.dtype)
-        x = self._cycle(0, b)
-        del b
-        return x
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held by the hierarchy's matrices."""
-        mats = self.A + self.P
-        return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats)
-                   + self.coarse[0].nbytes)
-
-
-def _dot(u: np.ndarray, v: np.ndarray, block: int = 1 << 16) -> float:
-    """``u @ v`` in float64 when ``v`` is float32, by blocks (no whole widened copy)."""
-    if v.dtype == u.dtype:
-        return float(u @ v)
-    return float(sum(u[i:i + block] @ v[i:i + block].astype(u.dtype)
-                     for i in range(0, len(u), block)))
-
-
-def _pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
-         out: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
-    """Preconditioned conjugate gradients in float64 until ``|b - a x| <= tol |b|``.
-
-    ``b`` is the right-hand side, or an int ``i`` for the unit vector ``e_i`` (not
-    stored: 8 bytes per node less). The stopping test is confirmed on the true
-    residual (recomputed, not the recursive one); if round-off made them drift apart,
-    CG restarts from the true residual. Returns the solution, its true relative
-    residual and the number of iterations.
-    """
-    apply = prec if callable(prec) and not isinstance(prec, spla.LinearOperator) \
-        else prec.matvec
-    n = a.shape[0]
-    unit = isinstance(b, (int, np.integer))
-
-    def residual(ax: np.ndarray | None) -> np.ndarray:
-        if unit:
-            out = np.zeros(n) if ax is None else np.negative(ax, out=ax)
-            out[b] += 1.0
-            return out
-        return np.array(b, dtype=np.float64) if ax is None else np.subtract(b, ax, out=ax)
-
-    r = residual(None)
-    nb = float(np.linalg.norm(r))
-    if out is None:
-        x = np.zeros(n)
-    else:
-        x = out
-        x[:] = 0.0
-    it = 0
-    rel = 1.0
-    while it < maxiter:
-        p = np.asarray(apply(r), dtype=np.float64)
-        rz = float(r @ p)
-        while it < maxiter:
-            it += 1
-            q = a @ p
-            pq = float(p @ q)
-            if rz == 0.0 or pq == 0.0:  # exact solution, or round-off floor reached
-                break
-            alpha = rz / pq
-            q *= alpha
-            r -= q
-            np.multiply(p, alpha, out=q)  # q reused: no temporaries of the vector size
-            x += q
-            del q
-            if float(np.linalg.norm(r)) <= tol * nb:
-                break
-            z = apply(r)
-            rz_new = _dot(r, z)
-            p *= rz_new / rz
-            p += z
-            rz = rz_new
-            del z
-        r = residual(a @ x)  # the true residual
-        rel_new = float(np.linalg.norm(r)) / nb
-        if rel_new <= tol or rel_new >= rel:  # converged, or no progress since the restart
-            rel = min(rel, rel_new)
-            break
-        rel = rel_new
-    return x, rel, it
-
-
-def _pick_grounds(component: np.ndarray, n_components: int,
-                  preferred: Sequence[int] | None) -> np.ndarray:
-    grounds = np.full(n_components, -1, dtype=np.int64)
-    if preferred is not None:
-        pref = np.asarray([p for p in preferred if p is not None and p >= 0], dtype=np.int64)
-        if pref.size and pref.max() >= len(component):
-            raise SchemaError(f"ground node {int(pref.max())} does not exist "
-                              f"(the graph has {len(component)} nodes).")
-        for p in pref[::-1]:  # the first preferred node of each component wins
-            grounds[component[p]] = p
-    missing = grounds < 0
-    if missing.any():
-        # lowest-numbered node of each component
-        first = np.full(n_components, len(component), dtype=np.int64)
-        np.minimum.at(first, component, np.arange(len(component)))
-        grounds[missing] = first[missing]
-    return grounds
 
 
 # -- focal nodes ------------------------------------------------------------------------------
@@ -875,7 +168,7 @@ def _check_inside(grid: Grid, r: np.ndarray, c: np.ndarray) -> None:
 @dataclass
 class _Focal:
     graph: RasterGraph
-    solver: LaplacianSolver
+    solver: _LaplacianSolver
     ids: pd.Index
     nodes: np.ndarray  # node of each focal id, -1 where it has no passable cell
     comp: np.ndarray   # component of each focal node, -1 where none
@@ -920,7 +213,7 @@ def _prepare(resistance: Grid, focal: Focal, *, neighbours: int, average: Averag
     nodes = np.full(len(ids), -1, dtype=np.int64)
     on = (labels > 0) & (graph.cell_node >= 0)
     nodes[labels[on] - 1] = graph.cell_node[on]
-    solver = LaplacianSolver(graph=graph, grounds=nodes[nodes >= 0], method=method, tol=tol,
+    solver = _LaplacianSolver(graph=graph, grounds=nodes[nodes >= 0], method=method, tol=tol,
                              amg_options=amg_options, workers=workers)
     comp = np.where(nodes >= 0, graph.component[np.maximum(nodes, 0)], -1)
     out = _Focal(graph, solver, ids, nodes, comp)
@@ -995,7 +288,7 @@ def effective_resistance(resistance: Grid, focal: Focal, *, neighbours: int = 8,
         Resistance encoding (finite > 0, ``inf`` impassable, ``NaN`` outside).
     focal : see :func:`focal_labels`
     neighbours, average : see :func:`~cami_atlas.connectivity.graph.raster_graph`
-    method, tol, workers : see :class:`LaplacianSolver`
+    method, tol, workers : see :class:`~cami_atlas.connectivity.solvers.LaplacianSolver`
     id_column : str, optional
         Id column of a focal GeoDataFrame (default its index).
 
@@ -1225,3 +518,20 @@ def pinch_points(resistance: Grid, corridor: Grid, focal: Focal, *,
     cur = res.current.with_values(np.where(inside, res.current.values, np.nan),
                                   name="pinch_point_current_a")
     return CircuitResult("pinch points", res.resistances, cur)
+
+
+#: Names that moved to :mod:`cami_atlas.connectivity.solvers`: still readable here, with a
+#: DeprecationWarning.
+_MOVED = {"LaplacianSolver": "cami_atlas.connectivity.solvers.laplacian",
+          "DEFAULT_AMG_OPTIONS": "cami_atlas.connectivity.solvers.amg"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        warnings.warn(f"cami_atlas.connectivity.circuit.{name} moved to "
+                      f"cami_atlas.connectivity.solvers.{name}; import it from there.",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
