@@ -48,7 +48,8 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -655,6 +656,279 @@ def _record(notes: list[str], caught: list[warnings.WarningMessage], what: str) 
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+# -- the steps -------------------------------------------------------------------------------
+@contextmanager
+def _disconnections_as_notes(notes: list[str], what: str) -> Iterator[None]:
+    """Catch the warnings of a block: disconnections become notes, the rest is re-issued."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    _record(notes, caught, what)
+
+
+def _check_options(*, modes: Sequence[str], neighbours: int, solver: str, burn_method: str,
+                   borders_as_barriers: str | None, cell_size_m: float,
+                   max_cost_distance: float | None, corridor_width: float | None,
+                   dispersal_distance: float | None,
+                   impact_segments: str | Sequence[str]) -> tuple[str, ...]:
+    """Check the options of :func:`run_connectivity` before any data is read.
+
+    Returns the modes as a tuple; raises :class:`~cami_atlas.errors.OptionError` naming
+    the option and its valid values.
+    """
+    modes = tuple(modes)
+    for m in modes:
+        check_option("modes", m, MODES)
+    check_option("neighbours", neighbours, (4, 8))
+    check_option("solver", solver, _SOLVERS)
+    check_option("burn_method", burn_method, _BURN_METHODS)
+    if borders_as_barriers is not None:
+        check_option("borders_as_barriers", borders_as_barriers, BARRIER_CLASSES)
+    if not (np.isfinite(cell_size_m) and cell_size_m > 0):
+        raise OptionError(f"cell_size_m must be a positive number of metres; got {cell_size_m}.")
+    for name, v in (("max_cost_distance", max_cost_distance), ("corridor_width", corridor_width),
+                    ("dispersal_distance", dispersal_distance)):
+        if v is not None and not (np.isfinite(v) and v > 0):
+            raise OptionError(f"{name} must be a positive number; got {v}.")
+    if isinstance(impact_segments, str):
+        check_option("impact_segments", impact_segments, ("all", "corridors"))
+        if impact_segments == "corridors" and "impact" in modes and "corridors" not in modes:
+            raise OptionError("impact_segments='corridors' needs the 'corridors' mode; add it "
+                              "to modes or use impact_segments='all'.")
+    return modes
+
+
+def _select_species(atlas: Any, species: str, *, matrix: Any, dem: str, need_range: bool,
+                    notes: list[str]) -> tuple[str, str | None]:
+    """Step 1a: the species' name in the atlas and in the barrier matrix.
+
+    Checks first that the atlas has the raster layer ``dem``. Returns ``(name,
+    matrix_species)``: the name as in the atlas ranges (or the canonical name) and the
+    barrier-matrix species, ``None`` when the matrix does not rate it (a note says so:
+    every segment is then ``unknown``).
+    """
+    if dem not in atlas.layer_names() or atlas.kind_of(dem) != "raster":
+        raise LayerNotFoundError(
+            f"atlas {atlas.name!r} has no raster layer {dem!r}; raster layers: "
+            f"{', '.join(atlas.layer_names('raster')) or 'none'}. Add a DEM with "
+            "`cami-atlas layers import DEM.tif --kind raster --atlas ATLAS.gpkg`.")
+    range_names = sorted({canonical_species_name(str(s)) for n in
+                          atlas.layer_names("species_range") for s in atlas.read(n)["species"]})
+    name, msp = _resolve(species, range_names, matrix, need_range=need_range)
+    if msp is None:
+        notes.append(f"{name} is not rated by the barrier matrix: every infrastructure segment "
+                     "is 'unknown' for it.")
+    return name, msp
+
+
+def _select_window(dem_grid: Grid, bbox: Sequence[float] | str | None, crs: Any, *, dem: str,
+                   notes: list[str]
+                   ) -> tuple[tuple[float, float, float, float], shapely.Polygon, CRS]:
+    """Step 1b: the window (lon/lat bbox clipped to the DEM) and the analysis CRS.
+
+    Returns ``(bbox, window, crs)``: the clipped bbox, the window as a densified lon/lat
+    polygon, and ``crs`` or the UTM zone of the window's centre (:func:`utm_crs`).
+    Raises :class:`~cami_atlas.errors.OptionError` for a bbox outside the DEM or a
+    geographic ``crs``.
+    """
+    dem_box = _dem_bbox(dem_grid)
+    want = dem_box if bbox is None else _check_bbox(bbox)
+    clipped = (max(want[0], dem_box[0]), max(want[1], dem_box[1]),
+               min(want[2], dem_box[2]), min(want[3], dem_box[3]))
+    if clipped[0] >= clipped[2] or clipped[1] >= clipped[3]:
+        raise OptionError(
+            f"bbox {tuple(round(v, 4) for v in want)} lies outside the DEM {dem!r}, which "
+            f"covers lon {dem_box[0]:.4f}..{dem_box[2]:.4f}, lat {dem_box[1]:.4f}.."
+            f"{dem_box[3]:.4f}; choose a bbox inside it.")
+    if clipped != want:
+        notes.append(f"bbox clipped to the DEM: {tuple(round(v, 4) for v in clipped)}.")
+    window = _window_polygon(clipped)
+    target = (utm_crs((clipped[0] + clipped[2]) / 2, (clipped[1] + clipped[3]) / 2)
+              if crs is None else CRS.from_user_input(crs))
+    if target.is_geographic:
+        raise OptionError(f"crs must be projected (metres); got {target.name}. Leave it out for "
+                          "the UTM zone of the window.")
+    return clipped, window, target
+
+
+def _base_resistance(dem_grid: Grid, bbox: tuple[float, float, float, float],
+                     window: shapely.Polygon, crs: CRS, *, cell_size_m: float,
+                     max_resistance: float, exponent: float,
+                     impassable_above_deg: float | None) -> Grid:
+    """Step 2: the slope resistance of the DEM on the analysis grid, ``NaN`` outside.
+
+    The DEM around ``bbox`` is reprojected to ``crs`` at ``cell_size_m`` (bilinear) and
+    turned into resistance by
+    :func:`~cami_atlas.connectivity.resistance.slope_resistance`; cells whose centre is
+    outside ``window`` (lon/lat) become ``NaN``. Raises
+    :class:`~cami_atlas.errors.OptionError` when fewer than 3 x 3 cells remain.
+    """
+    base = slope_resistance(_crop(dem_grid, bbox), crs=crs, cell_size_m=cell_size_m,
+                            max_resistance=max_resistance, exponent=exponent,
+                            impassable_above_deg=impassable_above_deg)
+    window_xy = gpd.GeoSeries([window], crs=_WGS84).to_crs(crs).iloc[0]
+    base = _mask_outside(base, window_xy)
+    if min(base.shape) < 3 or np.isfinite(base.values).sum() < 9:
+        raise OptionError(
+            f"the window {tuple(round(v, 4) for v in bbox)} holds only "
+            f"{int(np.isfinite(base.values).sum())} cells of {cell_size_m:g} m; use a "
+            "larger bbox or a smaller cell_size_m.")
+    return base
+
+
+def _burn_barriers(base: Grid, segments: gpd.GeoDataFrame, *, barrier_table: Any,
+                   burn_method: str) -> Grid:
+    """Step 3b: the barrier segments burned into the base resistance, by barrier class.
+
+    :func:`~cami_atlas.connectivity.resistance.burn_infrastructure` with ``barrier_table``
+    (default multipliers) and ``burn_method``; without segments a copy of ``base``. The
+    grid is named ``"resistance"``.
+    """
+    resistance = (burn_infrastructure(base, segments, barrier_table=barrier_table,
+                                      method=burn_method) if len(segments)  # type: ignore[arg-type]
+                  else base.with_values(base.values.copy()))
+    return resistance.with_values(resistance.values, name="resistance")
+
+
+def _choose_cores(atlas: Any, resistance: Grid, cores: Any, *, species: str, n_cores: int,
+                  quantile: float, min_cells: int, id_column: str | None,
+                  attribute_column: str | None) -> gpd.GeoDataFrame:
+    """Step 4: the habitat cores, with the patch attribute of PC / ECA.
+
+    ``cores="auto"``: :func:`auto_cores` in ``species``' range (from the atlas); else the
+    user's polygons or points (a GeoDataFrame or a vector file), at least 2. The frame
+    gets an ``attribute`` column: the user's ``attribute_column``, else the area in km²
+    of polygons and 1 for points.
+    """
+    if isinstance(cores, str) and cores == "auto":
+        ranges = _species_ranges(atlas, resistance.crs)
+        frame = auto_cores(resistance, ranges.get(species), n_cores=n_cores, quantile=quantile,
+                           min_cells=min_cells)
+    else:
+        frame = _user_cores(cores, resistance, id_column, attribute_column)
+        if len(frame) < 2:
+            raise SchemaError(f"at least 2 cores are needed; got {len(frame)}.")
+    return frame.assign(attribute=_core_attribute(frame).to_numpy())
+
+
+def _circuit_resistances(resistance: Grid, focal: gpd.GeoDataFrame, *, current: bool,
+                         circuit_opts: dict[str, Any], notes: list[str]
+                         ) -> tuple[CircuitResult | None, pd.DataFrame]:
+    """Step 5c: the core x core effective resistance (and the pairwise current map).
+
+    With ``current`` the pairwise circuit (resistances and cumulative current), else the
+    resistances only. The matrix is checked to be symmetric to the solver's tolerance and
+    averaged with its transpose (as in ``patch_graph``), so it is exactly symmetric.
+    Disconnections become notes.
+    """
+    result = None
+    with _disconnections_as_notes(notes, "circuit"):
+        if current:
+            result = circuit_pairwise(resistance, focal, **circuit_opts)
+            r_eff = result.resistances
+        else:
+            r_eff = effective_resistance(resistance, focal, **circuit_opts)
+    r_eff = pd.DataFrame(symmetric_distances(r_eff.to_numpy(), ids=r_eff.index),
+                         index=r_eff.index, columns=r_eff.columns)
+    return result, r_eff
+
+
+def _default_dispersal_distance(r_eff: pd.DataFrame, notes: list[str]) -> float:
+    """The median finite effective resistance between two cores (1 when none is finite,
+    with a note that PC / ECA then hold only the cores themselves)."""
+    finite = r_eff.to_numpy()[np.triu_indices(len(r_eff), 1)]
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        notes.append("No two cores are connected: PC/ECA hold only the cores themselves.")
+        return 1.0
+    return float(np.median(finite))
+
+
+def _pinch_point_current(resistance: Grid, corridors: CorridorResult, focal: gpd.GeoDataFrame,
+                         *, corridor_width: float | None, circuit_opts: dict[str, Any],
+                         notes: list[str]) -> CircuitResult | None:
+    """Step 5d: the pairwise current inside the corridors within ``corridor_width``
+    (:func:`~cami_atlas.connectivity.circuit.pinch_points`); ``None`` with a note when no
+    width is given."""
+    if corridor_width is None:
+        notes.append("Pinch points skipped: they need corridor_width (--corridor-width).")
+        return None
+    with _disconnections_as_notes(notes, "pinch points"):
+        return pinch_points(resistance, corridors.mosaic, focal,
+                            max_corridor_value=corridor_width, **circuit_opts)
+
+
+def _landscape_area_km2(window: shapely.Polygon) -> float:
+    """Area of the lon/lat window (km², ESRI:102025), the landscape of PC and IIC."""
+    return float(area_km2(gpd.GeoSeries([window], crs=_WGS84)).iloc[0])
+
+
+def _patch_graph_indices(cores: gpd.GeoDataFrame, r_eff: pd.DataFrame, *,
+                         dispersal_distance: float, probability: float,
+                         landscape_area_km2: float
+                         ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
+    """Step 6: patch-graph indices with effective resistances as distances.
+
+    Returns ``(indices, core_importance, link_importance, edges)``: PC, IIC, ECA ... with
+    the landscape area, dispersal distance and probability appended; dPC / dIIC of every
+    core and link; the links as lines between the cores' representative points.
+    """
+    attr = _core_attribute(cores)
+    g = patch_graph(attr, r_eff)
+    opts = {"dispersal_distance": dispersal_distance, "probability": probability}
+    idx = connectivity_indices(g, landscape_area=landscape_area_km2, **opts)
+    indices = pd.concat([idx, pd.Series({
+        "landscape_area_km2": landscape_area_km2, "dispersal_distance": dispersal_distance,
+        "probability": probability})]).rename("value")
+    links = link_importance(g, **opts)
+    return (indices, node_importance(g, **opts), links,
+            _edges_frame(cores, links, dispersal_distance, probability))
+
+
+def _segment_impact(base: Grid, segments: gpd.GeoDataFrame, cores: gpd.GeoDataFrame, *,
+                    impact_segments: str | Sequence[str], corridors: CorridorResult | None,
+                    corridor_width: float | None, barrier_table: Any, burn_method: str,
+                    dispersal_distance: float | None, probability: float,
+                    circuit_opts: dict[str, Any], notes: list[str],
+                    ticker: Callable[[int], Callable[[], None]] = lambda n: lambda: None
+                    ) -> tuple[BarrierImpact | None, gpd.GeoDataFrame | None]:
+    """Step 7: barrier impact, every selected segment removed in turn, and the ranking.
+
+    Every landscape is burned from the slope resistance ``base``: the reference with
+    all segments (whichever are evaluated), each scenario with all segments but one.
+    Returns ``(impact, ranked segments)``, or ``(None, None)`` with a note when there is
+    no segment or none is selected by ``impact_segments``. ``ticker(n)`` gives a callable
+    ticked once per burned landscape (a progress bar).
+    """
+    chosen = _impact_selection(segments, impact_segments, corridors, corridor_width,
+                               barrier_table)
+    if not len(segments):
+        notes.append("Barrier impact skipped: no barrier segment in the window.")
+        return None, None
+    if not chosen.any():
+        notes.append("Barrier impact skipped: no barrier segment was selected by "
+                     f"impact_segments={impact_segments!r}.")
+        return None, None
+    if not chosen.all():
+        notes.append(f"Barrier impact computed for {int(chosen.sum())} of "
+                     f"{len(segments)} segments (impact_segments={impact_segments!r}); "
+                     "the others stay burned in and are not ranked.")
+    tick = ticker(int(chosen.sum()) + 1)
+
+    def burn(grid: Grid, sub: gpd.GeoDataFrame) -> Grid:
+        tick()
+        return burn_infrastructure(grid, sub, barrier_table=barrier_table,
+                                   method=burn_method)  # type: ignore[arg-type]
+
+    with _disconnections_as_notes(notes, "barrier impact"):
+        imp = barrier_impact(
+            base, segments, cores[["core_id", "geometry"]], mode="remove",
+            evaluate=segments["segment_id"][chosen].tolist(), group_column="segment_id",
+            burn=burn, attributes=_core_attribute(cores), dispersal_distance=dispersal_distance,
+            probability=probability, **circuit_opts)
+    return imp, _ranked(segments, imp)
+
+
 # -- the workflow ----------------------------------------------------------------------------
 def run_connectivity(
     atlas: Any = None,
@@ -783,103 +1057,46 @@ def run_connectivity(
         from ..atlas import Atlas
 
         atlas = Atlas.default()
-    modes = tuple(modes)
-    for m in modes:
-        check_option("modes", m, MODES)
-    check_option("neighbours", neighbours, (4, 8))
-    check_option("solver", solver, _SOLVERS)
-    check_option("burn_method", burn_method, _BURN_METHODS)
-    if borders_as_barriers is not None:
-        check_option("borders_as_barriers", borders_as_barriers, BARRIER_CLASSES)
-    if not (np.isfinite(cell_size_m) and cell_size_m > 0):
-        raise OptionError(f"cell_size_m must be a positive number of metres; got {cell_size_m}.")
-    for name, v in (("max_cost_distance", max_cost_distance), ("corridor_width", corridor_width),
-                    ("dispersal_distance", dispersal_distance)):
-        if v is not None and not (np.isfinite(v) and v > 0):
-            raise OptionError(f"{name} must be a positive number; got {v}.")
-    if isinstance(impact_segments, str):
-        check_option("impact_segments", impact_segments, ("all", "corridors"))
-        if impact_segments == "corridors" and "impact" in modes and "corridors" not in modes:
-            raise OptionError("impact_segments='corridors' needs the 'corridors' mode; add it "
-                              "to modes or use impact_segments='all'.")
+    modes = _check_options(
+        modes=modes, neighbours=neighbours, solver=solver, burn_method=burn_method,
+        borders_as_barriers=borders_as_barriers, cell_size_m=cell_size_m,
+        max_cost_distance=max_cost_distance, corridor_width=corridor_width,
+        dispersal_distance=dispersal_distance, impact_segments=impact_segments)
     auto = isinstance(cores, str) and cores == "auto"
     notes: list[str] = []
 
-    # species
-    if dem not in atlas.layer_names() or atlas.kind_of(dem) != "raster":
-        raise LayerNotFoundError(
-            f"atlas {atlas.name!r} has no raster layer {dem!r}; raster layers: "
-            f"{', '.join(atlas.layer_names('raster')) or 'none'}. Add a DEM with "
-            "`cami-atlas layers import DEM.tif --kind raster --atlas ATLAS.gpkg`.")
-    range_names = sorted({canonical_species_name(str(s)) for n in
-                          atlas.layer_names("species_range") for s in atlas.read(n)["species"]})
-    name, msp = _resolve(species, range_names, matrix, need_range=auto)
-    if msp is None:
-        notes.append(f"{name} is not rated by the barrier matrix: every infrastructure segment "
-                     "is 'unknown' for it.")
-
-    # window
+    # 1. species and window
+    name, msp = _select_species(atlas, species, matrix=matrix, dem=dem, need_range=auto,
+                                notes=notes)
     dem_grid = atlas.read(dem)
-    dem_box = _dem_bbox(dem_grid)
-    want = dem_box if bbox is None else _check_bbox(bbox)
-    clipped = (max(want[0], dem_box[0]), max(want[1], dem_box[1]),
-               min(want[2], dem_box[2]), min(want[3], dem_box[3]))
-    if clipped[0] >= clipped[2] or clipped[1] >= clipped[3]:
-        raise OptionError(
-            f"bbox {tuple(round(v, 4) for v in want)} lies outside the DEM {dem!r}, which "
-            f"covers lon {dem_box[0]:.4f}..{dem_box[2]:.4f}, lat {dem_box[1]:.4f}.."
-            f"{dem_box[3]:.4f}; choose a bbox inside it.")
-    if clipped != want:
-        notes.append(f"bbox clipped to the DEM: {tuple(round(v, 4) for v in clipped)}.")
-    window = _window_polygon(clipped)
-    target = (utm_crs((clipped[0] + clipped[2]) / 2, (clipped[1] + clipped[3]) / 2)
-              if crs is None else CRS.from_user_input(crs))
-    if target.is_geographic:
-        raise OptionError(f"crs must be projected (metres); got {target.name}. Leave it out for "
-                          "the UTM zone of the window.")
+    clipped, window, target = _select_window(dem_grid, bbox, crs, dem=dem, notes=notes)
 
     n_steps = 4 + sum(m in modes for m in MODES) + int("current" in modes
                                                        and "corridors" in modes)
     with _Progress(progress, n_steps) as bar:
-        # resistance
-        base = slope_resistance(_crop(dem_grid, clipped), crs=target, cell_size_m=cell_size_m,
+        # 2. resistance: slope of the DEM on the analysis grid
+        base = _base_resistance(dem_grid, clipped, window, target, cell_size_m=cell_size_m,
                                 max_resistance=slope_max_resistance, exponent=slope_exponent,
                                 impassable_above_deg=impassable_above_deg)
-        window_xy = gpd.GeoSeries([window], crs=_WGS84).to_crs(target).iloc[0]
-        base = _mask_outside(base, window_xy)
-        if min(base.shape) < 3 or np.isfinite(base.values).sum() < 9:
-            raise OptionError(
-                f"the window {tuple(round(v, 4) for v in clipped)} holds only "
-                f"{int(np.isfinite(base.values).sum())} cells of {cell_size_m:g} m; use a "
-                "larger bbox or a smaller cell_size_m.")
         bar.step("slope resistance")
-
+        # 3. barriers: the infrastructure (and borders) classified for the species, burned in
         segs = _segments(atlas, window=window, crs=target, matrix_sp=msp, matrix=matrix,
                          infrastructure=infrastructure, borders_as_barriers=borders_as_barriers,
                          border_pairs=border_pairs, notes=notes)
-        burn_opts = {"barrier_table": barrier_table, "method": burn_method}
-        resistance = (burn_infrastructure(base, segs, **burn_opts) if len(segs)
-                      else base.with_values(base.values.copy()))
-        resistance = resistance.with_values(resistance.values, name="resistance")
+        resistance = _burn_barriers(base, segs, barrier_table=barrier_table,
+                                    burn_method=burn_method)
         bar.step("barriers burned in")
-
-        # cores
-        if auto:
-            ranges = _species_ranges(atlas, target)
-            rng = ranges.get(name)
-            core_frame = auto_cores(resistance, rng, n_cores=n_cores, quantile=core_quantile,
-                                    min_cells=min_core_cells)
-        else:
-            core_frame = _user_cores(cores, resistance, core_id_column, core_attribute_column)
-            if len(core_frame) < 2:
-                raise SchemaError(f"at least 2 cores are needed; got {len(core_frame)}.")
-        attr = _core_attribute(core_frame)
-        core_frame = core_frame.assign(attribute=attr.to_numpy())
+        # 4. cores (focal nodes)
+        core_frame = _choose_cores(atlas, resistance, cores, species=name, n_cores=n_cores,
+                                   quantile=core_quantile, min_cells=min_core_cells,
+                                   id_column=core_id_column,
+                                   attribute_column=core_attribute_column)
         bar.step("cores")
 
         result = ConnectivityResult(name, msp, target, clipped, float(cell_size_m), base,
                                     resistance, segs, core_frame, notes=notes)
         focal = core_frame[["core_id", "geometry"]]
+        # 5. solve: cost distance, corridors, circuit (effective resistance, current)
         if "cost_distance" in modes:
             result.cost_distance = cost_distance(resistance, focal, connectivity=neighbours,
                                                  max_cost=max_cost_distance)
@@ -891,90 +1108,39 @@ def run_connectivity(
             bar.step("least-cost corridors")
         circuit_opts: dict[str, Any] = {"neighbours": neighbours, "method": solver,
                                         "id_column": "core_id"}
-        need_r = any(m in modes for m in ("current", "patch_graph", "impact"))
-        if need_r:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                if "current" in modes:
-                    result.current = circuit_pairwise(resistance, focal, **circuit_opts)
-                    r_eff = result.current.resistances
-                    bar.step("circuit (pairwise current)")
-                else:
-                    r_eff = effective_resistance(resistance, focal, **circuit_opts)
-            _record(notes, caught, "circuit")
-            # symmetric to the solver's tolerance (amg): checked and averaged, as in
-            # patch_graph, so the reported matrix is exactly symmetric
-            r_eff = pd.DataFrame(symmetric_distances(r_eff.to_numpy(), ids=r_eff.index),
-                                 index=r_eff.index, columns=r_eff.columns)
+        if any(m in modes for m in ("current", "patch_graph", "impact")):
+            result.current, r_eff = _circuit_resistances(
+                resistance, focal, current="current" in modes, circuit_opts=circuit_opts,
+                notes=notes)
+            if "current" in modes:
+                bar.step("circuit (pairwise current)")
             result.effective_resistance = r_eff
-            finite = r_eff.to_numpy()[np.triu_indices(len(r_eff), 1)]
-            finite = finite[np.isfinite(finite)]
             if dispersal_distance is None:
-                dispersal_distance = float(np.median(finite)) if finite.size else 1.0
-                if not finite.size:
-                    notes.append("No two cores are connected: PC/ECA hold only the cores "
-                                 "themselves.")
+                dispersal_distance = _default_dispersal_distance(r_eff, notes)
         if "current" in modes and "corridors" in modes:
-            if corridor_width is None:
-                notes.append("Pinch points skipped: they need corridor_width (--corridor-width).")
-            else:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    result.pinch_points = pinch_points(
-                        resistance, result.corridors.mosaic, focal,  # type: ignore[union-attr]
-                        max_corridor_value=corridor_width, **circuit_opts)
-                _record(notes, caught, "pinch points")
+            result.pinch_points = _pinch_point_current(
+                resistance, result.corridors, focal,  # type: ignore[arg-type]
+                corridor_width=corridor_width, circuit_opts=circuit_opts, notes=notes)
             bar.step("pinch points")
-        landscape = float(area_km2(gpd.GeoSeries([window], crs=_WGS84)).iloc[0])
+        landscape = _landscape_area_km2(window)
+        # 6. patch-graph indices
         if "patch_graph" in modes:
-            g = patch_graph(attr, r_eff)
-            idx = connectivity_indices(g, dispersal_distance=dispersal_distance,
-                                       probability=probability, landscape_area=landscape)
-            result.indices = pd.concat([idx, pd.Series({
-                "landscape_area_km2": landscape, "dispersal_distance": dispersal_distance,
-                "probability": probability})]).rename("value")
-            result.core_importance = node_importance(
-                g, dispersal_distance=dispersal_distance, probability=probability)
-            links = link_importance(g, dispersal_distance=dispersal_distance,
-                                    probability=probability)
-            result.link_importance = links
-            result.patch_edges = _edges_frame(core_frame, links, dispersal_distance,
-                                              probability)
+            (result.indices, result.core_importance, result.link_importance,
+             result.patch_edges) = _patch_graph_indices(
+                core_frame, r_eff, dispersal_distance=dispersal_distance,  # type: ignore[arg-type]
+                probability=probability, landscape_area_km2=landscape)
             bar.step("patch graph")
+        # 7. barrier impact
         if "impact" in modes:
-            chosen = _impact_selection(segs, impact_segments, result.corridors, corridor_width,
-                                       barrier_table)
-            if not len(segs):
-                notes.append("Barrier impact skipped: no barrier segment in the window.")
-            elif not chosen.any():
-                notes.append("Barrier impact skipped: no barrier segment was selected by "
-                             f"impact_segments={impact_segments!r}.")
-            else:
-                if not chosen.all():
-                    notes.append(f"Barrier impact computed for {int(chosen.sum())} of "
-                                 f"{len(segs)} segments (impact_segments={impact_segments!r}); "
-                                 "the others stay burned in and are not ranked.")
-                tick = bar.sub("barrier impact (segments)", int(chosen.sum()) + 1)
-
-                def burn(grid: Grid, sub: gpd.GeoDataFrame) -> Grid:
-                    tick()
-                    return burn_infrastructure(grid, sub, **burn_opts)
-
-                # every landscape is burned from the slope resistance: the reference is
-                # `resistance` (all segments) whichever segments are evaluated, and each
-                # scenario burns all segments but one
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    imp = barrier_impact(
-                        base, segs, focal, mode="remove",
-                        evaluate=segs["segment_id"][chosen].tolist(),
-                        group_column="segment_id", burn=burn, attributes=attr,
-                        dispersal_distance=dispersal_distance, probability=probability,
-                        **circuit_opts)
-                _record(notes, caught, "barrier impact")
-                result.impact = imp
-                result.ranked_segments = _ranked(segs, imp)
+            result.impact, result.ranked_segments = _segment_impact(
+                base, segs, core_frame, impact_segments=impact_segments,
+                corridors=result.corridors, corridor_width=corridor_width,
+                barrier_table=barrier_table, burn_method=burn_method,
+                dispersal_distance=dispersal_distance, probability=probability,
+                circuit_opts=circuit_opts, notes=notes,
+                ticker=lambda n: bar.sub("barrier impact (segments)", n))
             bar.step("barrier impact")
+    # 8. the record of the run
     result.parameters = {
         "species": name, "matrix_species": msp, "bbox": list(clipped),
         "crs": target.to_string(), "cell_size_m": float(cell_size_m), "dem": dem,
