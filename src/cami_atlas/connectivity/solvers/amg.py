@@ -14,7 +14,7 @@ import numpy as np
 import pyamg
 import scipy.sparse as sp
 
-from .base import Solver
+from .base import Solver, sparse_nbytes
 
 __all__ = ["DEFAULT_AMG_OPTIONS", "PyamgSolver"]
 
@@ -71,23 +71,16 @@ class PyamgSolver(Solver):
         a = self.matrix
         opts = dict(DEFAULT_AMG_OPTIONS if options is None else options)
         opts.setdefault("keep", False)
-        self._ml: Any = pyamg.smoothed_aggregation_solver(
+        self._state = pyamg.smoothed_aggregation_solver(
             a, B=np.ones((a.shape[0], 1), dtype=a.dtype), **opts)
-        _levels_to_csr(self._ml)
+        _levels_to_csr(self._state)
 
     def preconditioner(self) -> Any:
-        return self._ml.aspreconditioner(cycle="V")
+        return self._state.aspreconditioner(cycle="V")
 
-    def _drop_setup(self) -> None:
-        self._ml = None
-
-    @property
-    def setup_nbytes(self) -> int:
+    def _state_nbytes(self) -> int:
         """Bytes of the hierarchy below the finest matrix (P, R and coarse levels)."""
-        ml = getattr(self, "_ml", None)
-        if ml is None:
-            return 0
-        mats = [m for i, lvl in enumerate(ml.levels)
-                for m in ([lvl.A] if i else []) + [getattr(lvl, k) for k in ("P", "R")
-                                                   if hasattr(lvl, k)]]
-        return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats))
+        levels = self._state.levels
+        return sparse_nbytes(*[lvl.A for lvl in levels[1:]],
+                             *[getattr(lvl, k) for lvl in levels for k in ("P", "R")
+                               if hasattr(lvl, k)])

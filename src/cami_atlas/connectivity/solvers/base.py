@@ -76,6 +76,8 @@ class Solver(ABC):
 
     name: ClassVar[str]
     exact: ClassVar[bool] = False
+    #: the factorisation or hierarchy (None before the setup and once released)
+    _state: Any = None
 
     def __init__(self, matrix: Any, *, tol: float = 1e-6,
                  options: dict[str, Any] | None = None) -> None:
@@ -130,22 +132,20 @@ class Solver(ABC):
         """An approximate inverse of ``self.matrix`` for the conjugate gradients."""
 
     @abstractmethod
-    def _drop_setup(self) -> None:
-        """Free the factorisation or hierarchy."""
-
-    @property
-    @abstractmethod
-    def setup_nbytes(self) -> int:
-        """Bytes held by the setup (hierarchy or factor), 0 once released."""
+    def _state_nbytes(self) -> int:
+        """Bytes held by ``self._state`` (not None)."""
 
     # -- common behaviour ---------------------------------------------------------------------
+    @property
+    def setup_nbytes(self) -> int:
+        """Bytes held by the setup (hierarchy or factor), 0 once released."""
+        return 0 if self._state is None else self._state_nbytes()
+
     @property
     def matrix_nbytes(self) -> int:
         """Bytes held by the stored system matrix (sparse arrays only)."""
         m = getattr(self.matrix, "a32", self.matrix)
-        if not sp.issparse(m):
-            return 0
-        return int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
+        return sparse_nbytes(m) if sp.issparse(m) else 0
 
     @property
     def nbytes(self) -> int:
@@ -201,7 +201,12 @@ class Solver(ABC):
     def release(self) -> None:
         """Drop the matrix and the setup; the solver can no longer solve."""
         self.matrix = sp.csr_matrix((0, 0))
-        self._drop_setup()
+        self._state = None
+
+
+def sparse_nbytes(*matrices: Any) -> int:
+    """Bytes of the value, index and pointer arrays of CSR/CSC matrices."""
+    return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in matrices))
 
 
 def warn_unconverged(rel: float, tol: float, *, stacklevel: int) -> None:

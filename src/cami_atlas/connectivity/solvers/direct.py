@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ...errors import SchemaError
-from .base import Solver
+from .base import Solver, sparse_nbytes
 
 __all__ = ["DirectSolver"]
 
@@ -39,14 +39,14 @@ class DirectSolver(Solver):
 
     def _setup(self, options: dict[str, Any] | None) -> None:
         # options (pyamg's) do not apply to a factorisation; ignored, as they always were
-        self._lu: Any = spla.splu(sp.csc_matrix(self.matrix), permc_spec="MMD_AT_PLUS_A")
+        self._state = spla.splu(sp.csc_matrix(self.matrix), permc_spec="MMD_AT_PLUS_A")
 
     def lu_solve(self, b: np.ndarray) -> np.ndarray:
         """Exact solution for ``b`` (one column or several), by the LU factor."""
-        return self._lu.solve(np.ascontiguousarray(b, dtype=np.float64))
+        return self._state.solve(np.ascontiguousarray(b, dtype=np.float64))
 
     def preconditioner(self) -> spla.LinearOperator:
-        return spla.LinearOperator(self.matrix.shape, matvec=self._lu.solve, dtype=np.float64)
+        return spla.LinearOperator(self.matrix.shape, matvec=self._state.solve, dtype=np.float64)
 
     def solve(self, b: np.ndarray, *, matrix: Any = None) -> np.ndarray:
         if matrix is not None or not self.matrix.shape[0]:
@@ -57,14 +57,6 @@ class DirectSolver(Solver):
                               f"got shape {b.shape}.")
         return self.lu_solve(b)
 
-    def _drop_setup(self) -> None:
-        self._lu = None
-
-    @property
-    def setup_nbytes(self) -> int:
+    def _state_nbytes(self) -> int:
         """Bytes of the L and U factors."""
-        lu = getattr(self, "_lu", None)
-        if lu is None:
-            return 0
-        return int(sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
-                       for m in (lu.L, lu.U)))
+        return sparse_nbytes(self._state.L, self._state.U)
