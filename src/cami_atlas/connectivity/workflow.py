@@ -39,6 +39,11 @@ border-security fences of China, Kazakhstan and the Central Asian states and the
 effect on ungulates. For a species that crosses (or a border without a fence) leave it
 off, or use ``"partial barrier"``.
 
+Each step is its own function of frames and grids (``_select_window``,
+``_base_resistance``, ``_burn_barriers``, ``_choose_cores``, ``_circuit_resistances``,
+``_patch_graph_indices``, ``_segment_impact`` ...), tested on its own; the body of
+:func:`run_connectivity` is their composition.
+
 Outputs are gathered in a :class:`ConnectivityResult`; :func:`write_connectivity`
 writes them as GeoTIFF, GeoPackage and CSV (``cami-atlas connectivity`` does both).
 """
@@ -1045,6 +1050,16 @@ def run_connectivity(
     Returns
     -------
     ConnectivityResult
+
+    Notes
+    -----
+    The body is the method, one named step per line: ``_check_options``,
+    ``_select_species``, ``_select_window``, ``_base_resistance``, ``_segments``,
+    ``_burn_barriers``, ``_choose_cores``, cost distance and corridors,
+    ``_circuit_resistances`` (and ``_default_dispersal_distance``),
+    ``_pinch_point_current``, ``_patch_graph_indices``, ``_segment_impact``, then the
+    record of the options. The function is longer than 120 lines only through its 30
+    documented options and their record; the code of the steps is below it.
 
     Examples
     --------
