@@ -144,8 +144,9 @@ def test_bad_input():
     with pytest.raises(SchemaError, match="tol must be > 0"):
         MixedAmgSolver(_series(1, 1), tol=0)
     op = spla.aslinearoperator(_series(1, 1))
-    with pytest.raises(SchemaError, match="needs a sparse matrix"):
-        PyamgSolver(op)
+    for cls in (PyamgSolver, MixedAmgSolver, DirectSolver):
+        with pytest.raises(SchemaError, match=f"the '{cls.name}' solver needs a sparse matrix"):
+            cls(op)
     empty = DirectSolver(sp.csr_matrix((0, 0)))
     assert empty.solve(np.zeros(0)).shape == (0,)
 

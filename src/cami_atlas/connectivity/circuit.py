@@ -527,6 +527,7 @@ _MOVED = {"LaplacianSolver": "cami_atlas.connectivity.solvers.laplacian",
 
 
 def __getattr__(name: str) -> Any:
+    """The moved names, from their new home, with a DeprecationWarning."""
     if name in _MOVED:
         import importlib
 

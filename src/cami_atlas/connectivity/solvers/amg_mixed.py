@@ -377,7 +377,7 @@ class MixedAmgSolver(Solver):
     def _prepare(self, matrix: Any) -> _Float32Laplacian:
         if isinstance(matrix, _Float32Laplacian):
             return matrix
-        a = sp.csr_matrix(matrix, dtype=np.float64)
+        a = sp.csr_matrix(super()._prepare(matrix), dtype=np.float64)
         # conductance to ground of each row: its sum; round-off of rows with no edge to a
         # ground (1e-16 of the diagonal) is dropped, far below any real conductance
         to_ground = np.asarray(a.sum(axis=1)).ravel()

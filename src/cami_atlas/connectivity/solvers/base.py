@@ -118,7 +118,8 @@ class Solver(ABC):
         """The matrix as this solver stores it (default: CSR)."""
         if isinstance(matrix, spla.LinearOperator):
             raise SchemaError(f"the {self.name!r} solver needs a sparse matrix, not a "
-                              f"{type(matrix).__name__}; use method='mixed' for an operator.")
+                              f"{type(matrix).__name__}; give the matrix itself (e.g. "
+                              "graph.laplacian(grounds=...)).")
         if sp.issparse(matrix) and matrix.format == "csr":
             return matrix  # shared, not copied
         return sp.csr_matrix(matrix)
