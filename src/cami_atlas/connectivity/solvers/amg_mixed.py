@@ -9,11 +9,12 @@ Why not simply call pyamg
 -------------------------
 pyamg (``method="amg"``, :mod:`~cami_atlas.connectivity.solvers.amg`) stays the
 reference: it is tested to give the same solution (``tests/connectivity/test_solvers.py``:
-the three solvers agree to 1e-6 relative on the same system, and this module's first
-hierarchy level equals pyamg's to float32 round-off). It is written anew because, on the
-raster Laplacians of the circuit modes, pyamg's setup and storage cost more than twice the
-memory and time (figures from ``benchmarks/RESULTS.md``, all-to-one current, 4 focal
-points, 8 neighbours, 2-core machine; and ``PERFORMANCE_NOTES.md``):
+the three solvers agree to 1e-6 relative on the same system) and the same first hierarchy
+level to float32 round-off (``test_circuit.py::test_lean_hierarchy_level_equals_pyamg``).
+It is written anew because, on the raster Laplacians of the circuit modes, pyamg costs
+about twice the memory and 1.7 to 2.7 times the time (figures from
+``benchmarks/RESULTS.md``: all-to-one current, 4 focal points, 8 neighbours, a shared
+2-core machine, so +-20 %; and the project's performance notes):
 
 * **Memory per cell.** 16 M cells (4000 x 4000): 197.7 bytes/cell peak with this solver
   against 422.5 with pyamg; 4 M cells pairwise: 960 MB against 1,820 MB. The aim of 16 M
@@ -30,10 +31,12 @@ points, 8 neighbours, 2-core machine; and ``PERFORMANCE_NOTES.md``):
   ``sum_duplicates``: 0.7 to 1.6 s of a 1 to 2.5 s setup on 1000 x 1000).
 * **W-cycle iterations.** The own cycle (:class:`_VCycle`: forward Gauss-Seidel before,
   backward after, two coarse corrections per level, block-wise residual restriction and
-  prolongation without fine-level temporaries) needs 8 CG iterations instead of 12 to 13
-  with pyamg's V-cycle: on 2000 x 2000, 3.6 s per solve instead of 5.5 s.
+  prolongation without fine-level temporaries) needs 8 CG iterations per solve at 16 M
+  cells, where pyamg's V-cycle needs 10 and a V-cycle with the same smoother 12 to 13
+  (on 2000 x 2000: 3.6 s per solve instead of 5.5 s). The three solves of the benchmark
+  took 44.9 s CPU (24 iterations) against 77.3 s with pyamg (30 iterations).
 * **Whole run.** 16 M cells: 49.0 s wall with this solver, 134.7 s with pyamg (same
-  machine, same 1e-6 tolerance, same voltages to 1e-8).
+  1e-6 tolerance; at 1000 x 1000 both give the exact LU voltages to 1.5e-8).
 
 Forked ``workers`` (:class:`~cami_atlas.connectivity.solvers.laplacian.LaplacianSolver`)
 share this hierarchy copy-on-write. Memory is accounted by
