@@ -1039,7 +1039,7 @@ def run_connectivity(
         and are not ranked.
     solver : {"amg", "direct", "mixed"}
         Linear solver of the circuit modes (see
-        :class:`~cami_atlas.connectivity.circuit.LaplacianSolver`: ``"mixed"`` is a float32
+        :class:`~cami_atlas.connectivity.solvers.LaplacianSolver`: ``"mixed"`` is a float32
         smoothed-aggregation W-cycle preconditioning float64 CG, the fastest and leanest on
         large grids). The barrier impact solves with the direct
         solver up to :data:`~cami_atlas.connectivity.impact.DIRECT_MAX_CELLS` passable
