@@ -167,3 +167,9 @@ def test_moved_names_still_work_from_circuit_with_a_warning():
         assert pkg.LaplacianSolver is LaplacianSolver  # the package name did not move
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         circuit.nothing  # noqa: B018
+    # private helpers that moved are still there, silently
+    from cami_atlas.connectivity.solvers import amg_mixed, pcg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert circuit._VCycle is amg_mixed._VCycle and circuit._pcg is pcg.pcg

@@ -520,19 +520,28 @@ def pinch_points(resistance: Grid, corridor: Grid, focal: Focal, *,
     return CircuitResult("pinch points", res.resistances, cur)
 
 
-#: Names that moved to :mod:`cami_atlas.connectivity.solvers`: still readable here, with a
-#: DeprecationWarning.
-_MOVED = {"LaplacianSolver": "cami_atlas.connectivity.solvers.laplacian",
-          "DEFAULT_AMG_OPTIONS": "cami_atlas.connectivity.solvers.amg"}
+#: Names that moved to :mod:`cami_atlas.connectivity.solvers`: still readable here (the
+#: documented public ones with a DeprecationWarning). name -> (module, name there).
+_MOVED = {"LaplacianSolver": ("laplacian", "LaplacianSolver"),
+          "DEFAULT_AMG_OPTIONS": ("amg", "DEFAULT_AMG_OPTIONS")}
+_MOVED_PRIVATE = {
+    "_pick_grounds": ("laplacian", "_pick_grounds"), "_pcg": ("pcg", "pcg"),
+    "_dot": ("pcg", "_dot"), "_levels_to_csr": ("amg", "_levels_to_csr"),
+    **{n: ("amg_mixed", n) for n in ("_Float32Laplacian", "_VCycle", "_sa_level", "_sa_levels",
+                                     "_sa_levels_lean", "_trim_heap", "_view", "_rows")},
+}
 
 
 def __getattr__(name: str) -> Any:
-    """The moved names, from their new home, with a DeprecationWarning."""
-    if name in _MOVED:
-        import importlib
+    """The moved names, from their new home (public ones with a DeprecationWarning)."""
+    import importlib
 
+    if name in _MOVED:
         warnings.warn(f"cami_atlas.connectivity.circuit.{name} moved to "
                       f"cami_atlas.connectivity.solvers.{name}; import it from there.",
                       DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    where = _MOVED.get(name) or _MOVED_PRIVATE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"cami_atlas.connectivity.solvers.{where[0]}")
+    return getattr(module, where[1])
