@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "AssetNotVendoredError",
+    "AtlasLockedError",
     "CRSError",
     "CamiAtlasError",
     "DisconnectedGraphWarning",
@@ -76,6 +77,10 @@ class LayerWriteError(CamiAtlasError, OSError):
 
 class AssetNotVendoredError(LayerWriteError):
     """A self-contained (offline) map needs a web asset that the package does not ship."""
+
+
+class AtlasLockedError(CamiAtlasError, TimeoutError):
+    """Another process kept an atlas locked for writing longer than the lock timeout."""
 
 
 class OutputExistsError(CamiAtlasError, FileExistsError):
