@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from ..atlas import Atlas, is_atlas_file
+from ..atlas import Atlas, check_atlas_file, is_atlas_file
 from ..errors import OutputExistsError, SchemaError
 from ..schema import KINDS
 from ._common import atlas_option
@@ -86,8 +86,11 @@ def validate_cmd(path: Path, kind: str | None, layer: str | None, crs: str | Non
     """Validate a layer file against a kind, or every layer of an atlas.
 
     Exit code 0 when everything is valid, 1 (with one line saying what is wrong)
-    otherwise.
+    otherwise. A damaged atlas (truncated, not an SQLite file, failing SQLite's
+    integrity check) is one error line naming the file and how to restore it.
     """
+    if kind is None and path.suffix.lower() == ".gpkg":
+        check_atlas_file(path, full=True)
     if is_atlas_file(path):
         atlas = Atlas.open(path)
         report = atlas.validate()
@@ -150,15 +153,13 @@ def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
     """Validate SOURCE as a layer of KIND and add it to an atlas.
 
     Nothing is written when validation fails; an existing layer of the same name is
-    replaced only with --overwrite.
+    replaced only with --overwrite. Imports into one atlas from several processes
+    at once take turns (a lock file beside the atlas; each waits up to
+    $CAMI_ATLAS_LOCK_TIMEOUT_S seconds, default 300) and all their layers land.
     """
     name = name or _default_name(source_path, layer)
-    exists = atlas_path.exists()
-    atlas = Atlas.open(atlas_path) if exists else Atlas(atlas_path.name.split(".")[0])
-    if name in atlas and not overwrite:
-        raise OutputExistsError(
-            f"atlas {atlas_path} already has a layer {name!r}; pass --overwrite to replace it "
-            "or --name to choose another name.")
+    if atlas_path.exists():
+        _check_free(Atlas.open(atlas_path), atlas_path, name, overwrite)  # fail before reading
     if kind == "raster":
         from ..io import read_raster
         from ..raster import Grid
@@ -170,11 +171,20 @@ def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
         from ..io import read_layer
 
         data = read_layer(source_path, kind, layer=layer, crs=crs, repair=repair)
-    atlas.add_layer(name, data, kind, source=source_text or source_path.name, licence=licence,
-                    attribution=attribution, date=date, overwrite=overwrite, repair=repair,
-                    processing=f"imported with cami-atlas layers import from {source_path.name}"
-                               + (f" layer {layer}" if layer else ""))
-    atlas.save(atlas_path)
+    with Atlas.edit(atlas_path, create=True) as atlas:  # re-read under the lock, then save
+        _check_free(atlas, atlas_path, name, overwrite)
+        atlas.add_layer(name, data, kind, source=source_text or source_path.name,
+                        licence=licence, attribution=attribution, date=date,
+                        overwrite=overwrite, repair=repair,
+                        processing=f"imported with cami-atlas layers import from "
+                                   f"{source_path.name}" + (f" layer {layer}" if layer else ""))
     info = atlas.layer_info(name)
     click.echo(f"imported {name!r} ({kind}, {info['n_features']} "
                f"{'cells' if kind == 'raster' else 'features'}, {info['crs']}) into {atlas_path}")
+
+
+def _check_free(atlas: Atlas, atlas_path: Path, name: str, overwrite: bool) -> None:
+    if name in atlas and not overwrite:
+        raise OutputExistsError(
+            f"atlas {atlas_path} already has a layer {name!r}; pass --overwrite to replace it "
+            "or --name to choose another name.")

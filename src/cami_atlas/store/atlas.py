@@ -183,7 +183,9 @@ def check_atlas_file(path: str | os.PathLike[str], *, full: bool = True) -> None
     --------
     >>> check_atlas_file(default_atlas_path())
     """
-    backend_for(path).check(full=full)
+    backend = backend_for(path)
+    _recover_if_free(backend)  # a hot journal of a killed writer is rolled back, not reported
+    backend.check(full=full)
 
 
 @dataclass
@@ -315,8 +317,8 @@ class Atlas:
                 "create one with `cami-atlas layers import SOURCE --kind KIND --atlas "
                 f"{path}`.")
         backend = backend_for(path)
+        _recover_if_free(backend)  # temporary files, lock file, hot journal of killed writers
         backend.check()
-        _recover_if_free(backend)
         info = backend.read_info()
         atlas = cls(info.name, region=shapely.from_wkt(info.region_wkt),
                     analysis_crs=info.analysis_crs)

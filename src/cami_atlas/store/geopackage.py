@@ -222,6 +222,13 @@ class GeoPackageBackend(AtlasBackend):
                 problems = ([str(r[0]) for r in con.execute("PRAGMA integrity_check(3)")]
                             if full else ["ok"])
         except sqlite3.DatabaseError as exc:
+            journal = Path(f"{self.path}-journal")
+            if journal.exists() and "readonly" in str(exc):
+                raise LayerReadError(
+                    f"atlas {self.path} has an unfinished transaction ({journal.name}, left by a "
+                    "program that was writing it when it stopped) that SQLite must roll back, "
+                    "which needs write access: make the file and its folder writable and open "
+                    "it again.") from None
             raise self._damaged(f"SQLite cannot read it ({exc})") from None
         missing = [t for t in ("gpkg_contents", "gpkg_spatial_ref_sys") if t not in tables]
         if missing:
