@@ -289,9 +289,15 @@ class GeoPackageBackend(AtlasBackend):
 
     def read_raster(self, name: str) -> bytes:
         """The GeoTIFF bytes of raster ``name`` from ``cami_atlas_rasters``."""
-        with _sqlite_ro(self.path) as con:
-            row = con.execute(f"SELECT geotiff FROM {RASTERS_TABLE} WHERE name = ?",
-                              (name,)).fetchone()
+        try:
+            with _sqlite_ro(self.path) as con:
+                row = con.execute(f"SELECT geotiff FROM {RASTERS_TABLE} WHERE name = ?",
+                                  (name,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            if "no such table" not in str(exc):
+                raise LayerReadError(f"could not read raster {name!r} from atlas {self.path}: "
+                                     f"{exc}") from None
+            row = None  # an atlas without rasters has no raster table
         if row is None:
             raise LayerReadError(
                 f"atlas {self.path} lists raster {name!r} but {RASTERS_TABLE!r} has no data for "
@@ -300,7 +306,12 @@ class GeoPackageBackend(AtlasBackend):
 
     # -- writing ---------------------------------------------------------------------------
     def lock(self, *, timeout_s: float | None = None) -> AtlasLock:
-        """The lock file ``<file>.lock`` beside the atlas (:class:`AtlasLock`)."""
+        """The lock file ``<file>.lock`` beside the atlas (:class:`AtlasLock`).
+
+        The folder is created if it does not exist yet (a first save creates it).
+        """
+        with contextlib.suppress(OSError):  # if it cannot be created, the lock says why
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         return AtlasLock(self.path, timeout_s=timeout_s)
 
     def commit(self, info: AtlasInfo, catalog: list[dict[str, Any]],
