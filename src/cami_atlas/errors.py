@@ -75,12 +75,12 @@ class LayerWriteError(CamiAtlasError, OSError):
     """An output could not be written; the previous file, if any, is left intact."""
 
 
-class AssetNotVendoredError(LayerWriteError):
-    """A self-contained (offline) map needs a web asset that the package does not ship."""
-
-
 class AtlasLockedError(CamiAtlasError, TimeoutError):
     """Another process kept an atlas locked for writing longer than the lock timeout."""
+
+
+class AssetNotVendoredError(LayerWriteError):
+    """A self-contained (offline) map needs a web asset that the package does not ship."""
 
 
 class OutputExistsError(CamiAtlasError, FileExistsError):

@@ -13,7 +13,12 @@ from shapely import LineString, Point
 
 import cami_atlas.atlas as atlas_module
 from cami_atlas import store
-from cami_atlas.errors import AtlasLockedError, LayerReadError, LayerWriteError
+from cami_atlas.errors import (
+    AtlasLockedError,
+    LayerReadError,
+    LayerWriteError,
+    OutputExistsError,
+)
 from cami_atlas.store import (
     Atlas,
     AtlasBackend,
@@ -157,3 +162,33 @@ def test_lock_in_read_only_folder(tmp_path: Path) -> None:
             AtlasLock(folder / "a.gpkg", timeout_s=0).acquire()
     finally:
         folder.chmod(0o755)
+
+
+def test_save_refuses_a_name_another_writer_took(saved: Path) -> None:
+    first, second = Atlas.open(saved), Atlas.open(saved)
+    _add(first, "same")
+    _add(second, "same", TOWN, "places")
+    _add(second, "other")
+    first.save()
+    before = saved.read_bytes()
+    with pytest.raises(OutputExistsError, match=r"already has a layer 'same', saved by another "
+                                                r"process.*nothing was saved.*overwrite=True"):
+        second.save()
+    assert saved.read_bytes() == before
+    assert Atlas.open(saved).kind_of("same") == "infrastructure"
+    _add(second, "same", TOWN, "places", overwrite=True)  # the user insists
+    second.save()
+    assert Atlas.open(saved).kind_of("same") == "places"
+    assert Atlas.open(saved).layer_names() == ["base", "towns", "same", "other"]
+
+
+def test_open_create(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "fresh.gpkg"
+    atlas = Atlas.open(path, create=True)
+    assert (atlas.name, atlas.path, len(atlas)) == ("fresh", path, 0)
+    other = Atlas.open(path, create=True)
+    _add(atlas, "a")
+    _add(other, "b")
+    atlas.save()
+    other.save()  # the file exists now: merged, not refused
+    assert Atlas.open(path).layer_names() == ["a", "b"]

@@ -109,6 +109,32 @@ def test_two_concurrent_imports_create_one_atlas(tmp_path: Path) -> None:
     assert _files(atlas.parent) == ["new.gpkg"]
 
 
+def test_two_concurrent_imports_of_one_name_one_wins(tmp_path: Path,
+                                                     atlas_with_one_layer: Path) -> None:
+    atlas = atlas_with_one_layer
+    sources = []
+    for i, n in enumerate((300, 400)):
+        folder = tmp_path / f"src{i}"
+        folder.mkdir()
+        sources.append(_lines(folder / "fences.gpkg", n, seed=10 + i))
+    procs = [_import(s, atlas) for s in sources]
+    outs = [p.communicate(timeout=300) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert sorted(codes) == [0, 1], outs
+    winner, loser = (0, 1) if codes[0] == 0 else (1, 0)
+    assert outs[loser][0] == ""
+    assert outs[loser][1] in (  # refused before reading, or at the save under the lock
+        f"Error: atlas {atlas} already has a layer 'fences'; pass --overwrite to replace it or "
+        "--name to choose another name.\n",
+        f"Error: atlas {atlas} already has a layer 'fences', saved by another process since "
+        "this atlas was read; nothing was saved. Pass overwrite=True (--overwrite) to replace "
+        "it, or choose another name.\n")
+    result = Atlas.open(atlas)
+    assert result.layer_names() == ["first", "fences"]
+    assert len(result.read("fences")) == (300, 400)[winner]
+    assert _files(atlas.parent) == ["a.gpkg"]
+
+
 def test_sigkill_during_import_leaves_atlas_readable(tmp_path: Path,
                                                      atlas_with_one_layer: Path) -> None:
     atlas = atlas_with_one_layer

@@ -86,10 +86,9 @@ def validate_cmd(path: Path, kind: str | None, layer: str | None, crs: str | Non
     """Validate a layer file against a kind, or every layer of an atlas.
 
     Exit code 0 when everything is valid, 1 (with one line saying what is wrong)
-    otherwise. A damaged atlas (truncated, not an SQLite file, failing SQLite's
-    integrity check) is one error line naming the file and how to restore it.
+    otherwise.
     """
-    if kind is None and path.suffix.lower() == ".gpkg":
+    if kind is None and path.suffix.lower() == ".gpkg":  # a damaged atlas: one line, exit 1
         check_atlas_file(path, full=True)
     if is_atlas_file(path):
         atlas = Atlas.open(path)
@@ -158,8 +157,12 @@ def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
     $CAMI_ATLAS_LOCK_TIMEOUT_S seconds, default 300) and all their layers land.
     """
     name = name or _default_name(source_path, layer)
-    if atlas_path.exists():
-        _check_free(Atlas.open(atlas_path), atlas_path, name, overwrite)  # fail before reading
+    # saving re-reads the atlas under its lock and adds this layer to what is there then
+    atlas = Atlas.open(atlas_path, create=True)
+    if name in atlas and not overwrite:
+        raise OutputExistsError(
+            f"atlas {atlas_path} already has a layer {name!r}; pass --overwrite to replace it "
+            "or --name to choose another name.")
     if kind == "raster":
         from ..io import read_raster
         from ..raster import Grid
@@ -171,20 +174,11 @@ def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
         from ..io import read_layer
 
         data = read_layer(source_path, kind, layer=layer, crs=crs, repair=repair)
-    with Atlas.edit(atlas_path, create=True) as atlas:  # re-read under the lock, then save
-        _check_free(atlas, atlas_path, name, overwrite)
-        atlas.add_layer(name, data, kind, source=source_text or source_path.name,
-                        licence=licence, attribution=attribution, date=date,
-                        overwrite=overwrite, repair=repair,
-                        processing=f"imported with cami-atlas layers import from "
-                                   f"{source_path.name}" + (f" layer {layer}" if layer else ""))
+    atlas.add_layer(name, data, kind, source=source_text or source_path.name, licence=licence,
+                    attribution=attribution, date=date, overwrite=overwrite, repair=repair,
+                    processing=f"imported with cami-atlas layers import from {source_path.name}"
+                               + (f" layer {layer}" if layer else ""))
+    atlas.save(atlas_path)
     info = atlas.layer_info(name)
     click.echo(f"imported {name!r} ({kind}, {info['n_features']} "
                f"{'cells' if kind == 'raster' else 'features'}, {info['crs']}) into {atlas_path}")
-
-
-def _check_free(atlas: Atlas, atlas_path: Path, name: str, overwrite: bool) -> None:
-    if name in atlas and not overwrite:
-        raise OutputExistsError(
-            f"atlas {atlas_path} already has a layer {name!r}; pass --overwrite to replace it "
-            "or --name to choose another name.")

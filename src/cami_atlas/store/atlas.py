@@ -262,6 +262,7 @@ class Atlas:
         # what this object changed since it was opened or saved (merged on save)
         self._changed: set[str] = set()
         self._removed: set[str] = set()
+        self._new: set[str] = set()  # added without overwrite: must still be free at save
 
     # -- construction ------------------------------------------------------------------
     @staticmethod
@@ -296,21 +297,39 @@ class Atlas:
         return out
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Atlas:
+    def open(cls, path: str | os.PathLike[str], *, create: bool = False) -> Atlas:
         """Open an atlas GeoPackage; only its metadata is read now.
+
+        Parameters
+        ----------
+        path : path
+            The atlas file.
+        create : bool, default False
+            If ``path`` does not exist, return a new empty atlas named after the
+            file that :meth:`save` writes there (merging with whatever another
+            process may have saved there meanwhile).
 
         Raises
         ------
         LayerReadError
-            The file is missing, is not a GeoPackage, or has no atlas tables.
+            The file is missing (and ``create`` is false), is not a GeoPackage, is
+            damaged (truncated, not SQLite), or has no atlas tables.
 
         Examples
         --------
         >>> atlas = Atlas.open(default_atlas_path())
         >>> "railways" in atlas.layer_names()
         True
+        >>> import tempfile, pathlib
+        >>> new = Atlas.open(pathlib.Path(tempfile.mkdtemp()) / "mine.gpkg", create=True)
+        >>> new.name, new.layer_names()
+        ('mine', [])
         """
         path = Path(path)
+        if create and not path.exists():
+            atlas = cls(path.name.split(".")[0])
+            atlas.path = path
+            return atlas
         if not path.is_file():
             raise LayerReadError(
                 f"atlas file {path} does not exist. Give the path of an atlas GeoPackage, or "
@@ -330,6 +349,7 @@ class Atlas:
         self._layers = {str(rec["name"]): _Entry(meta=rec) for rec in catalog}
         self._changed.clear()
         self._removed.clear()
+        self._new.clear()
 
     @classmethod
     @contextlib.contextmanager
@@ -376,11 +396,7 @@ class Atlas:
         path = Path(path)
         backend = backend_for(path)
         with backend.lock(timeout_s=lock_timeout_s):
-            if backend.exists() or not create:
-                atlas = cls.open(path)
-            else:
-                atlas = cls(path.name.split(".")[0])
-                atlas.path = path
+            atlas = cls.open(path, create=create)
             yield atlas
             atlas.save(lock_timeout_s=lock_timeout_s)
 
@@ -623,6 +639,10 @@ class Atlas:
             entry = _Entry(meta=meta, data=gdf)
         self._layers[name] = entry
         self._changed.add(name)
+        if overwrite:
+            self._new.discard(name)
+        elif name not in self._removed:
+            self._new.add(name)
         self._removed.discard(name)
 
     @staticmethod
@@ -667,6 +687,7 @@ class Atlas:
         self._entry(name)
         del self._layers[name]
         self._changed.discard(name)
+        self._new.discard(name)
         self._removed.add(name)
 
     # -- validation ----------------------------------------------------------------------
@@ -732,7 +753,9 @@ class Atlas:
         Raises
         ------
         OutputExistsError
-            ``path`` exists, is not this atlas' file, and ``overwrite`` is false.
+            ``path`` exists, is not this atlas' file, and ``overwrite`` is false; or a
+            layer this object added (without ``overwrite``) was saved to the file by
+            another process since it was read.
         LayerWriteError
             No path given for a new atlas, or the default atlas would be changed in place.
         AtlasLockedError
@@ -791,6 +814,12 @@ class Atlas:
 
     def _merged_catalog(self, stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``stored`` with this object's removals and additions/replacements applied."""
+        taken = sorted(self._new & {rec["name"] for rec in stored})
+        if taken:
+            raise OutputExistsError(
+                f"atlas {self.path} already has a layer {taken[0]!r}, saved by another process "
+                "since this atlas was read; nothing was saved. Pass overwrite=True (--overwrite) "
+                "to replace it, or choose another name.")
         merged = {rec["name"]: rec for rec in stored if rec["name"] not in self._removed}
         for name in self._layers:
             if name in self._changed:
