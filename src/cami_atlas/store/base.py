@@ -83,6 +83,9 @@ META_COLUMNS = ("name", "kind", "storage", "geometry_type", "n_features", "crs",
 class AtlasInfo:
     """The atlas record: what the atlas is, beyond its layers.
 
+    ``format_version`` is what :meth:`AtlasBackend.read_info` found; on
+    :meth:`AtlasBackend.commit` a backend writes its own current format version.
+
     Examples
     --------
     >>> AtlasInfo("demo", "POLYGON ((0 0, 1 0, 1 1, 0 0))", "ESRI:102025", 1, "0.1.0").name
