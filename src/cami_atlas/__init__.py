@@ -6,6 +6,7 @@ Subpackages and modules
 ``cami_atlas.schema`` / ``validate``   the layer model and its validation
 ``cami_atlas.io``                      readers for vector, raster, track and OSM sources
 ``cami_atlas.atlas``                   the atlas store (one GeoPackage) and the default atlas
+``cami_atlas.store``                   ``Atlas`` over a backend interface; GeoPackage; write lock
 ``cami_atlas.raster``                  ``Grid``: a raster with its transform and CRS
 ``cami_atlas.measure``                 geodesic lengths and equal-area areas
 ``cami_atlas.errors``                  the error tree (root ``CamiAtlasError``)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "AssetNotVendoredError",
+    "AtlasLockedError",
     "CRSError",
     "CamiAtlasError",
     "DisconnectedGraphWarning",
@@ -72,6 +73,10 @@ class LayerReadError(CamiAtlasError, OSError):
 
 class LayerWriteError(CamiAtlasError, OSError):
     """An output could not be written; the previous file, if any, is left intact."""
+
+
+class AtlasLockedError(CamiAtlasError, TimeoutError):
+    """Another process kept an atlas locked for writing longer than the lock timeout."""
 
 
 class AssetNotVendoredError(LayerWriteError):

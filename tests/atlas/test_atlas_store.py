@@ -15,7 +15,7 @@ from affine import Affine
 from pyproj import CRS, Geod
 from shapely import LineString, Point, box
 
-import cami_atlas.atlas as atlas_module
+import cami_atlas.store.geopackage as atlas_module
 from cami_atlas.atlas import (
     ATLAS_TABLE,
     DEFAULT_REGION,

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from ..atlas import Atlas, is_atlas_file
+from ..atlas import Atlas, check_atlas_file, is_atlas_file
 from ..errors import OutputExistsError, SchemaError
 from ..schema import KINDS
 from ._common import atlas_option
@@ -88,6 +88,8 @@ def validate_cmd(path: Path, kind: str | None, layer: str | None, crs: str | Non
     Exit code 0 when everything is valid, 1 (with one line saying what is wrong)
     otherwise.
     """
+    if kind is None and path.suffix.lower() == ".gpkg":  # a damaged atlas: one line, exit 1
+        check_atlas_file(path, full=True)
     if is_atlas_file(path):
         atlas = Atlas.open(path)
         report = atlas.validate()
@@ -150,11 +152,13 @@ def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
     """Validate SOURCE as a layer of KIND and add it to an atlas.
 
     Nothing is written when validation fails; an existing layer of the same name is
-    replaced only with --overwrite.
+    replaced only with --overwrite. Imports into one atlas from several processes
+    at once take turns (a lock file beside the atlas; each waits up to
+    $CAMI_ATLAS_LOCK_TIMEOUT_S seconds, default 300) and all their layers land.
     """
     name = name or _default_name(source_path, layer)
-    exists = atlas_path.exists()
-    atlas = Atlas.open(atlas_path) if exists else Atlas(atlas_path.name.split(".")[0])
+    # saving re-reads the atlas under its lock and adds this layer to what is there then
+    atlas = Atlas.open(atlas_path, create=True)
     if name in atlas and not overwrite:
         raise OutputExistsError(
             f"atlas {atlas_path} already has a layer {name!r}; pass --overwrite to replace it "
