@@ -21,6 +21,7 @@ __all__ = [
     "LayerNotFoundError",
     "LayerReadError",
     "LayerWriteError",
+    "MemoryLimitError",
     "MissingColumnError",
     "OptionError",
     "OutputExistsError",
@@ -76,6 +77,10 @@ class LayerWriteError(CamiAtlasError, OSError):
 
 class AssetNotVendoredError(LayerWriteError):
     """A self-contained (offline) map needs a web asset that the package does not ship."""
+
+
+class MemoryLimitError(CamiAtlasError, MemoryError):
+    """A grid would need more memory than is available or allowed (``max_memory``)."""
 
 
 class OutputExistsError(CamiAtlasError, FileExistsError):

@@ -65,6 +65,7 @@ from affine import Affine
 from pyproj import CRS
 
 from .._atomic import atomic_path, prepare_outputs, write_text_atomic
+from .._memory import check_raster_memory
 from .._options import check_option
 from ..errors import (
     DisconnectedGraphWarning,
@@ -688,6 +689,7 @@ def run_connectivity(
     impact_segments: str | Sequence[str] = "all",
     solver: Literal["amg", "direct", "mixed"] = "amg",
     progress: bool = False,
+    max_memory: str | int | None = None,
 ) -> ConnectivityResult:
     """Resistance, cores, cost distance, corridors, current, patch graph and barrier impact.
 
@@ -767,6 +769,12 @@ def run_connectivity(
         cells whatever this says (exact and faster there).
     progress : bool
         Show a progress bar (rich) on a terminal.
+    max_memory : str or int, optional
+        Memory the rasters may use, e.g. ``"4GiB"``. Before any raster is allocated the
+        window's cells x :data:`cami_atlas._memory.CONNECTIVITY_BYTES_PER_CELL` are
+        compared with this and with the memory available; too many raise
+        :class:`~cami_atlas.errors.MemoryLimitError` naming the smallest
+        ``cell_size_m`` that fits.
 
     Returns
     -------
@@ -837,6 +845,7 @@ def run_connectivity(
     if target.is_geographic:
         raise OptionError(f"crs must be projected (metres); got {target.name}. Leave it out for "
                           "the UTM zone of the window.")
+    check_raster_memory(window, target, cell_size_m, max_memory=max_memory)
 
     n_steps = 4 + sum(m in modes for m in MODES) + int("current" in modes
                                                        and "corridors" in modes)

@@ -465,6 +465,7 @@ def hotspot_analysis(
     impact: Any = None,
     top_n: int = 25,
     progress: Progress | None = None,
+    max_memory: str | int | None = None,
 ) -> HotspotAnalysis:
     """Run the barrier-hotspot analysis of an atlas (nothing is written).
 
@@ -479,7 +480,8 @@ def hotspot_analysis(
         Cell size: each cell covers ``cell_km ** 2`` km² (:func:`cami_atlas.hotspots.hex_grid`).
     shape : {"hexagon", "square"}
     permutations, seed, alpha
-        Gi* inference (:func:`cami_atlas.hotspots.gi_star`).
+        Gi* inference (:func:`cami_atlas.hotspots.gi_star`); ``permutations=0`` gives
+        analytical normal p-values instead of permutation pseudo p-values.
     border_distance_km : float, default 50
         Hot cells this close (geodesic) to an international border are transboundary.
     weights : path or DataFrame, optional
@@ -494,6 +496,10 @@ def hotspot_analysis(
         Segments kept in the ranking.
     progress : callable, optional
         Called with a short text before each step (the CLI shows a progress bar).
+    max_memory : str or int, optional
+        Memory the hotspot grid may use, e.g. ``"4GiB"``; a grid that would need more
+        (or more than is available) is refused before it is built, naming the smallest
+        ``cell_km`` that fits (:func:`cami_atlas.hotspots.hex_grid`).
 
     Returns
     -------
@@ -593,7 +599,7 @@ def hotspot_analysis(
         infra, habitat, cell_km=cell_km, shape=shape, crs=crs, corridors=corridors,
         crossings=crossings, weights=weights, borders=border_layer,
         border_distance_km=border_distance_km, permutations=permutations, seed=seed,
-        alpha=alpha, species_columns=chosen)
+        alpha=alpha, species_columns=chosen, max_memory=max_memory)
     transboundary = None
     if border_layer is not None:
         transboundary = cells[cells["transboundary"].to_numpy(dtype=bool)]
