@@ -88,6 +88,12 @@ def _driver_message(exc: BaseException) -> str:
 
 
 def _read_error(path: Path, fmt: str, exc: BaseException) -> LayerReadError:
+    if "point array must contain 0 or >1 elements" in str(exc):
+        return LayerReadError(
+            f"{path}: a line feature has a single point, which is not a line (GEOS: "
+            f"{_driver_message(exc)}); a line needs at least two distinct points: fix or "
+            "remove that feature (or store it as a Point)."
+        )
     return LayerReadError(
         f"could not read {path} as {fmt}: {_driver_message(exc)}. The file may be corrupt, "
         "truncated or not really a " + fmt + " file; re-export or re-download it."
