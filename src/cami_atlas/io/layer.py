@@ -130,11 +130,11 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs: Any, where: str) -> gpd.GeoDataFrame:
     if not gdf.crs.equals(wanted, ignore_axis_order=True):
         try:
             check_coordinates(gdf, where)
-        except CRSError as exc:
+        except CRSError:
             # the stored CRS is impossible for the coordinates (e.g. UTM metres tagged
             # EPSG:4326): crs= names the CRS they are really in
             warnings.warn(f"{where}: the stored CRS {gdf.crs.to_string()} does not fit the "
-                          f"coordinates ({exc}); using crs={crs!r} instead.", UserWarning,
+                          f"coordinates; using crs={crs!r} instead.", UserWarning,
                           stacklevel=3)
             return gdf.set_crs(wanted, allow_override=True)
         raise CRSError(
