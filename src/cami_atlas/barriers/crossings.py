@@ -4,6 +4,16 @@ All three functions are vectorised: the infrastructure goes into one
 :class:`shapely.STRtree`, the corridor lines / track steps are queried in bulk with
 ``predicate="intersects"`` and the index pairs are intersected with
 :func:`shapely.intersection` on arrays.
+
+No snapping tolerance is applied here: a crossing is a geometric intersection (a touch
+counts, as for :func:`shapely.intersects`), and a line that stops short of another by
+any distance does not cross it. The only snapping in the barrier analyses is
+``snap_m`` of :mod:`cami_atlas.barriers.fragmentation` (default 1 m, which leaves clean
+linework unchanged; see its module documentation).
+
+Column names follow the atlas: ``individual``, ``timestamp`` and ``species`` of the
+``tracks`` layer, ``start_time`` / ``end_time`` (UTC) for the two fixes of a step, as
+in :func:`cami_atlas.barriers.baba`.
 """
 
 from __future__ import annotations
