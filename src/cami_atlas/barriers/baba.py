@@ -278,7 +278,8 @@ def _utc_seconds(ts: pd.Series, what: str) -> tuple[np.ndarray, pd.Series]:
 def _barrier_geoms(barriers: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     if not isinstance(barriers, gpd.GeoDataFrame | gpd.GeoSeries):
         raise SchemaError(
-            f"barriers must be a GeoDataFrame or GeoSeries of lines, got {type(barriers).__name__}."
+            f"barriers must be a GeoDataFrame or GeoSeries of lines, got "
+            f"{type(barriers).__name__}; read them with geopandas.read_file(path)."
         )
     geoms = np.asarray(barriers.geometry.values, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -456,7 +457,8 @@ def baba(
     """
     if not isinstance(fixes, gpd.GeoDataFrame):
         raise SchemaError(
-            f"fixes must be a GeoDataFrame of points, got {type(fixes).__name__}."
+            f"fixes must be a GeoDataFrame of points, got {type(fixes).__name__}; read them "
+            "with cami_atlas.io.read_layer(path, 'tracks') or geopandas.read_file(path)."
         )
     units = check_option("units", units, tuple(_UNIT_SECONDS))
     d = _number("d", d, strict=True)

@@ -139,8 +139,9 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs: Any, where: str) -> gpd.GeoDataFrame:
             return gdf.set_crs(wanted, allow_override=True)
         raise CRSError(
             f"{where} is stored in {gdf.crs.to_string()} but crs={crs!r} was given. crs= only "
-            "labels files that have no CRS; to change the CRS, reproject after reading "
-            f"(gdf.to_crs({crs!r})) or drop crs=."
+            "labels files that have no CRS (or whose stored CRS is impossible for the "
+            "coordinates); to change the CRS, reproject after reading "
+            f"(gdf.to_crs({crs!r})) or drop crs= (--crs on the command line)."
         )
     return gdf
 
@@ -277,5 +278,7 @@ def read_layer(
     mapper = _mapper(mapping, kind, raw, where)
     mapped = _apply_mapping(mapper, raw, mapping, mapping_options)
     if not isinstance(mapped, gpd.GeoDataFrame):
-        raise LayerReadError(f"{where}: mapping {mapping!r} did not return a GeoDataFrame.")
+        raise LayerReadError(f"{where}: mapping {mapping!r} did not return a GeoDataFrame; "
+                             "read the file with mapping='none' and map it yourself, and "
+                             "report this as a bug.")
     return validate_layer(mapped, kind, layer=layer, source=str(path), repair=repair)

@@ -153,7 +153,9 @@ def split_route(route: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> gpd.GeoDataFra
     ['', 'A', '']
     """
     if route.crs is None or not route.crs.is_projected:
-        raise CRSError("split_route needs the route in a projected CRS.")
+        raise CRSError(f"split_route needs the route in a projected CRS (metres); got "
+                       f"{route.crs.to_string() if route.crs else 'no CRS'}. Project it "
+                       "first with project(route, 'ESRI:102025').")
     kinds = list(dict.fromkeys(zones["kind"])) if len(zones) else []
     parts, route_pos = shapely.get_parts(route.values, return_index=True)
     zone_geoms = np.asarray(zones.geometry.values, dtype=object)
