@@ -33,7 +33,8 @@ from ..errors import CRSError, EmptyLayerError, GeometryTypeError, OptionError
 from ..measure import EQUAL_AREA_CRS, area_km2
 from ._common import interiors_meet
 
-__all__ = ["CELL_SHAPES", "hex_grid", "hexagon_side_km", "lattice_cells"]
+__all__ = ["CELL_SHAPES", "check_lattice_memory", "hex_grid", "hexagon_side_km",
+           "lattice_cells"]
 
 CELL_SHAPES = ("hexagon", "square")
 
@@ -107,6 +108,26 @@ def lattice_cells(shape: str, cell_km: float, bounds: tuple[float, ...],
     """
     r0, r1, c0, c1 = _lattice_range(shape, float(cell_km), bounds, unit_m)
     return (r1 - r0 + 1) * (c1 - c0 + 1)
+
+
+def check_lattice_memory(bounds: tuple[float, ...], *, cell_km: float,
+                         shape: str = "hexagon", crs: Any = EQUAL_AREA_CRS,
+                         max_memory: str | int | None = None) -> int:
+    """Refuse (:class:`~cami_atlas.errors.MemoryLimitError`) a grid of ``cell_km`` cells over
+    ``bounds`` (in ``crs``) whose lattice would not fit in memory; return the estimate in bytes.
+
+    :func:`hex_grid` runs this check itself; callers that know the region early (before
+    slower steps) call it first so that a too fine grid fails at once.
+
+    Examples
+    --------
+    >>> check_lattice_memory((0, 0, 100_000, 50_000), cell_km=10, shape="square")
+    106496
+    """
+    unit_m = CRS.from_user_input(crs).axis_info[0].unit_conversion_factor
+    return check_grid_memory(lambda c: lattice_cells(shape, c, bounds, unit_m), float(cell_km),
+                             HOTSPOT_BYTES_PER_CELL, what=f"a {shape} grid over the region",
+                             option="--cell-km", max_memory=max_memory)
 
 
 def _lattice(shape: str, cell_km: float, bounds: tuple[float, ...], unit_m: float
@@ -221,9 +242,8 @@ def hex_grid(
         )
     unit_m = crs.axis_info[0].unit_conversion_factor
     geom = _region_geometry(region, crs, region_crs)
-    check_grid_memory(lambda c: lattice_cells(shape, c, geom.bounds, unit_m), float(cell_km),
-                      HOTSPOT_BYTES_PER_CELL, what=f"a {shape} grid over the region",
-                      option="--cell-km", max_memory=max_memory)
+    check_lattice_memory(geom.bounds, cell_km=cell_km, shape=shape, crs=crs,
+                         max_memory=max_memory)
     rows, cols, polys = _lattice(shape, float(cell_km), geom.bounds, unit_m)
     shapely.prepare(geom)
     hit = np.asarray(shapely.STRtree(polys).query(geom, predicate="intersects"), dtype=np.int64)

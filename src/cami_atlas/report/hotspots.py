@@ -525,6 +525,7 @@ def hotspot_analysis(
     )
     from ..barriers.matrix import load_matrix
     from ..hotspots import hotspot_grid
+    from ..hotspots.grid import check_lattice_memory
 
     def step(text: str) -> None:
         if progress is not None:
@@ -552,6 +553,8 @@ def hotspot_analysis(
     names = all_ranges["species"].astype(str).map(canonical_species_name)
     ranges = all_ranges[names.isin(chosen).to_numpy()].copy()
     ranges["species"] = names[names.isin(chosen)].to_numpy()
+    check_lattice_memory(tuple(ranges.geometry.to_crs(crs).total_bounds), cell_km=cell_km,
+                         shape=shape, crs=crs, max_memory=max_memory)  # fail before the work
     if corridors is not None:
         cnames = corridors["species"].astype(str).map(canonical_species_name)
         corridors = corridors[cnames.isin(chosen).to_numpy()]
