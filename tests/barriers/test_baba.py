@@ -356,6 +356,9 @@ def test_r_column_names():
                                "eventTYPE"]
     assert r["eventTYPE"].tolist() == res.encounters["classification"].tolist()
     # duration in the result's units: minutes here
+    # barrier_ranking reads the R-named table too
+    pd.testing.assert_frame_equal(pd.DataFrame(barrier_ranking(r, FENCE, d=100)),
+                                  pd.DataFrame(res.barrier_ranking))
     mins = baba(fixes, FENCE, d=100, units="mins", b_time=240, p_time=2160, w=10080)
     np.testing.assert_allclose(mins.to_r()["duration"], mins.encounters["duration_h"] * 60)
 

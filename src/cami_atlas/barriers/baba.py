@@ -813,11 +813,17 @@ def barrier_ranking(
     default ``index_fun`` (Xu et al. 2021). ``index_rescaled`` is R's ``index``; it is NaN
     everywhere when all indices are equal.
 
+    Column names: the atlas names are used; R's ``BaRanking`` calls them ``unique_ind``
+    (``n_individuals``), ``total_enc`` (``total_encounters``) and ``index``
+    (``index_rescaled``); R does not keep the raw index (``index`` here) nor
+    ``altered_encounters``.
+
     Parameters
     ----------
     encounters : DataFrame
         ``BabaResult.encounters`` (columns ``individual``, ``easting``, ``northing``,
-        ``classification``).
+        ``classification``), or the same table with the R package's names
+        (``AnimalID``, ``eventTYPE``; :meth:`BabaResult.to_r`).
     barriers : geopandas.GeoDataFrame or GeoSeries
         The barriers given to :func:`baba` (projected CRS in metres).
     d : float
@@ -858,6 +864,9 @@ def barrier_ranking(
             f"encounters are in {encounters.crs.name!r} but barriers in "
             f"{barriers.crs.name!r}; reproject the barriers with barriers.to_crs(...)."
         )
+    r_names = {v: k for k, v in BABA_R_COLUMNS.items() if k != v}
+    if "individual" not in encounters.columns and "AnimalID" in encounters.columns:
+        encounters = encounters.rename(columns=r_names)
     for col in ("individual", "easting", "northing", "classification"):
         if col not in encounters.columns:
             raise MissingColumnError(
