@@ -640,6 +640,8 @@ def hotspot_analysis(
         "analysis_crs": crs.to_string(),
         "gi_weights": "queen contiguity (binary, self included: Gi*)",
         "permutations": permutations, "seed": seed, "alpha": alpha,
+        "gi_p_value": ("analytical normal p-value (permutations=0)" if permutations == 0
+                       else "conditional-permutation pseudo p-value"),
         "border_distance_km": border_distance_km,
         "weights": str(weights) if isinstance(weights, str | os.PathLike) else (
             "custom table" if weights is not None else "shipped hotspot_weights.csv"),
