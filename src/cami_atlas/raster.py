@@ -7,6 +7,7 @@ scipy.sparse graphs, GeoTIFF files) convert at their boundary.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 
 from ._atomic import atomic_path
+from ._memory import RASTER_BYTES_PER_CELL, check_grid_memory
 from ._options import check_option
 from .errors import CRSError, LayerReadError, SchemaError
 
@@ -208,6 +210,10 @@ class Grid:
         kw = {"resolution": cell_size_m} if cell_size_m else {}
         transform, width, height = rasterio.warp.calculate_default_transform(
             self.crs, dst_crs, cols, rows, left=left, bottom=bottom, right=right, top=top, **kw)
+        if cell_size_m:
+            check_grid_memory(lambda c: math.ceil(width * height * cell_size_m ** 2 / c ** 2),
+                              float(cell_size_m), RASTER_BYTES_PER_CELL,
+                              what="the reprojected raster", option="cell_size_m")
         dst = np.full((height, width), np.nan, dtype="float64")
         src = self.values.astype("float64")
         rasterio.warp.reproject(

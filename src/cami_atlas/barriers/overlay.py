@@ -71,7 +71,8 @@ def _check_frame(gdf: object, what: str, columns: tuple[str, ...],
     geoms = gdf.geometry.values
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not present.any():
-        raise EmptyLayerError(f"{what} has no features with a geometry.")
+        raise EmptyLayerError(f"{what} has no features with a geometry ({len(gdf)} row(s), all "
+                              "empty or missing); check the file, the layer and any filter.")
     type_ids = shapely.get_type_id(geoms[present])
     names = {_TYPE_NAMES.get(int(t), "?") for t in np.unique(type_ids)}
     wrong = sorted(names - set(types))

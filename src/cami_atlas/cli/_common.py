@@ -38,3 +38,17 @@ def prepare_out_dir(out_dir: Path, names: list[str], *, overwrite: bool) -> Path
             f"{out_dir} already holds {', '.join(existing)}; pass --overwrite to replace "
             "them or choose another --out folder.")
     return out_dir
+
+
+def max_memory_callback(_ctx: click.Context, param: click.Parameter,
+                        value: str | None) -> int | None:
+    """Parse ``--max-memory`` (e.g. ``4GiB``) to bytes; a bad size is a usage error."""
+    from .._memory import parse_memory
+    from ..errors import OptionError
+
+    try:
+        return parse_memory(value)
+    except OptionError:
+        raise click.BadParameter(
+            f"{value!r} is not a memory size; give a number with a unit, e.g. 4GiB, 512MiB "
+            "or 8GB.", param=param) from None

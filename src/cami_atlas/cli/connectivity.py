@@ -36,7 +36,14 @@ import pandas as pd
 from ..atlas import Atlas
 from ..connectivity.workflow import MODES, OUTPUTS, run_connectivity, write_connectivity
 from ..errors import LayerReadError
-from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir, split_multi
+from ._common import (
+    atlas_option,
+    max_memory_callback,
+    out_option,
+    overwrite_option,
+    prepare_out_dir,
+    split_multi,
+)
 
 __all__ = ["connectivity"]
 
@@ -102,6 +109,9 @@ def _read_table(path: Path) -> pd.DataFrame:
               help="Barrier segments to rank (one circuit solve each): corridors (those that "
               "cut a least-cost corridor, plus impassable ones) or all (slow on large "
               "windows). Without the corridors mode, all.")
+@click.option("--max-memory", default=None, metavar="SIZE", callback=max_memory_callback,
+              help="Memory the rasters may use, e.g. 4GiB (default: the memory available); "
+                   "a larger grid is refused, naming the smallest --cell-size-m that fits.")
 @out_option
 @overwrite_option
 def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_size_m: float,
@@ -112,8 +122,8 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
                  table_path: Path | None, borders_as_barriers: str | None,
                  border_pairs: tuple[str, ...], max_cost_distance: float | None,
                  corridor_width: float | None, dispersal_distance: float | None,
-                 modes: tuple[str, ...], impact_segments: str, out_dir: Path,
-                 overwrite: bool) -> None:
+                 modes: tuple[str, ...], impact_segments: str, max_memory: int | None,
+                 out_dir: Path, overwrite: bool) -> None:
     """Connectivity for one species: resistance, cost distance, corridors, current, pinch
     points, patch-graph indices and barrier segments ranked by connectivity cost.
 
@@ -138,7 +148,7 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
         max_cost_distance=max_cost_distance, corridor_width=corridor_width,
         dispersal_distance=dispersal_distance, modes=run_modes,
         impact_segments=impact_segments, solver=solver,  # type: ignore[arg-type]
-        progress=True)
+        progress=True, max_memory=max_memory)
     written = write_connectivity(res, out_dir, overwrite=overwrite,
                                  wrote=lambda p: click.echo(f"wrote {p}"))
     rows, cols = res.resistance.shape

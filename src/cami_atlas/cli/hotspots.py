@@ -41,7 +41,14 @@ from ..report.hotspots import (
     output_names,
     write_hotspot_outputs,
 )
-from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir, split_multi
+from ._common import (
+    atlas_option,
+    max_memory_callback,
+    out_option,
+    overwrite_option,
+    prepare_out_dir,
+    split_multi,
+)
 
 __all__ = ["RUN_CELL_KM", "RUN_OUTPUTS", "hotspots", "hotspots_run_step", "progress_bar"]
 
@@ -148,6 +155,9 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=25, show_default=True,
               help="Segments listed in the ranking.")
 @click.option("--pdf", is_flag=True, help="Also write hotspot_report.pdf (WeasyPrint).")
+@click.option("--max-memory", default=None, metavar="SIZE", callback=max_memory_callback,
+              help="Memory the grid may use, e.g. 4GiB (default: the memory available); "
+                   "a larger grid is refused, naming the smallest --cell-km that fits.")
 @click.option("--offline", is_flag=True,
               help="Map without basemap tiles: it opens with no network access at all.")
 @out_option
@@ -155,7 +165,7 @@ def _command_line(ctx: click.Context) -> str:
 def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, shape: str,
              permutations: int, seed: int, alpha: float, border_km: float,
              weights_path: Path | None, matrix_path: Path | None, top: int, pdf: bool,
-             offline: bool, out_dir: Path, overwrite: bool) -> None:
+             max_memory: int | None, offline: bool, out_dir: Path, overwrite: bool) -> None:
     """Barrier hotspots: equal-area cells scored by barrier pressure, Gi* hot spots,
     transboundary hotspots, the segments that matter most; a map and a report.
 
@@ -174,7 +184,7 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, 
         analysis = hotspot_analysis(
             atlas, species=chosen, cell_km=cell_km, shape=shape, permutations=permutations,
             seed=seed, alpha=alpha, border_distance_km=border_km, weights=weights_path,
-            matrix=matrix_path, top_n=top, progress=step)
+            matrix=matrix_path, top_n=top, progress=step, max_memory=max_memory)
         written = write_hotspot_outputs(
             analysis, out_dir, overwrite=overwrite, pdf=pdf, offline=offline,
             command=_command_line(click.get_current_context()), progress=step)

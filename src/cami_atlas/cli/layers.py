@@ -21,6 +21,7 @@ import pandas as pd
 from ..atlas import Atlas, check_atlas_file, is_atlas_file
 from ..errors import OutputExistsError, SchemaError
 from ..schema import KINDS
+from ..validate import CAMI_BBOX, check_coordinates, describe_where
 from ._common import atlas_option
 
 _WIDTH = 48
@@ -85,8 +86,9 @@ def list_cmd(atlas_path: Path | None, fmt: str) -> None:
 def validate_cmd(path: Path, kind: str | None, layer: str | None, crs: str | None) -> None:
     """Validate a layer file against a kind, or every layer of an atlas.
 
-    Exit code 0 when everything is valid, 1 (with one line saying what is wrong)
-    otherwise.
+    Coordinates impossible in the file's CRS, or (lat, lon) swapped for the CAMI
+    region, are refused with what was probably meant. Exit code 0 when everything is
+    valid, 1 (with one line saying what is wrong) otherwise.
     """
     if kind is None and path.suffix.lower() == ".gpkg":  # a damaged atlas: one line, exit 1
         check_atlas_file(path, full=True)
@@ -114,6 +116,7 @@ def validate_cmd(path: Path, kind: str | None, layer: str | None, crs: str | Non
     from ..io import read_layer
 
     gdf = read_layer(path, kind, layer=layer, crs=crs)
+    check_coordinates(gdf, describe_where(layer, str(path)), region_bbox=CAMI_BBOX)
     crs_text = gdf.crs.to_string() if gdf.crs is not None else "no CRS"
     where = f"{path}" + (f" layer {layer!r}" if layer else "")
     click.echo(f"{where}: valid {kind} layer, {len(gdf)} features, {crs_text}")
@@ -174,6 +177,8 @@ def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
         from ..io import read_layer
 
         data = read_layer(source_path, kind, layer=layer, crs=crs, repair=repair)
+        check_coordinates(data, describe_where(layer, str(source_path)),
+                          region_bbox=atlas.region.bounds)
     atlas.add_layer(name, data, kind, source=source_text or source_path.name, licence=licence,
                     attribution=attribution, date=date, overwrite=overwrite, repair=repair,
                     processing=f"imported with cami-atlas layers import from {source_path.name}"

@@ -71,6 +71,7 @@ from affine import Affine
 from pyproj import CRS
 
 from .._atomic import atomic_path, prepare_outputs, write_text_atomic
+from .._memory import check_raster_memory
 from .._options import check_option
 from ..errors import (
     DisconnectedGraphWarning,
@@ -967,6 +968,7 @@ def run_connectivity(
     impact_segments: str | Sequence[str] = "all",
     solver: Literal["amg", "direct", "mixed"] = "amg",
     progress: bool = False,
+    max_memory: str | int | None = None,
 ) -> ConnectivityResult:
     """Resistance, cores, cost distance, corridors, current, patch graph and barrier impact.
 
@@ -1046,6 +1048,12 @@ def run_connectivity(
         cells whatever this says (exact and faster there).
     progress : bool
         Show a progress bar (rich) on a terminal.
+    max_memory : str or int, optional
+        Memory the rasters may use, e.g. ``"4GiB"``. Before any raster is allocated the
+        window's cells x :data:`cami_atlas._memory.CONNECTIVITY_BYTES_PER_CELL` are
+        compared with this and with the memory available; too many raise
+        :class:`~cami_atlas.errors.MemoryLimitError` naming the smallest
+        ``cell_size_m`` that fits.
 
     Returns
     -------
@@ -1085,6 +1093,7 @@ def run_connectivity(
                                 notes=notes)
     dem_grid = atlas.read(dem)
     clipped, window, target = _select_window(dem_grid, bbox, crs, dem=dem, notes=notes)
+    check_raster_memory(window, target, cell_size_m, max_memory=max_memory)
 
     n_steps = 4 + sum(m in modes for m in MODES) + int("current" in modes
                                                        and "corridors" in modes)

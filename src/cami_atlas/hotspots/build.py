@@ -59,11 +59,12 @@ def hotspot_grid(
     permutations: int = 999,
     seed: int = 12345,
     alpha: float = 0.05,
-    p_value: Literal["sim", "norm"] = "sim",
+    p_value: Literal["sim", "norm"] | None = None,
     species: str | None = None,
     species_columns: Sequence[str] | None = None,
     type_column: str = "infra_type",
     species_column: str = "species",
+    max_memory: str | int | None = None,
 ) -> gpd.GeoDataFrame:
     """Barrier-hotspot grid: per-cell figures, barrier-pressure score, Gi* and border flags.
 
@@ -104,9 +105,13 @@ def hotspot_grid(
     border_distance_km : float
         Distance from a border (geodesic km) within which hot cells are transboundary.
     gi_weights, gi_distance_km, permutations, seed, alpha, p_value
-        Gi* options (:func:`gi_star`).
+        Gi* options (:func:`gi_star`). ``p_value`` defaults to ``"sim"`` (permutation
+        pseudo p-values) and to ``"norm"`` (analytical normal p-values) with
+        ``permutations=0``, as ``cami-atlas hotspots --permutations 0``.
     species, species_columns, type_column, species_column
         Where the classes, types and species names are (:func:`cell_infrastructure_km`).
+    max_memory : str or int, optional
+        Memory the grid may use, e.g. ``"4GiB"`` (:func:`hex_grid`).
 
     Returns
     -------
@@ -137,7 +142,10 @@ def hotspot_grid(
     ranges = check_frame(ranges, "ranges")
     if region is None:
         region = _default_region(ranges, corridors)
-    cells = hex_grid(region, cell_km=cell_km, shape=shape, crs=crs, clip=clip)
+    cells = hex_grid(region, cell_km=cell_km, shape=shape, crs=crs, clip=clip,
+                     max_memory=max_memory)
+    if p_value is None:
+        p_value = "norm" if permutations == 0 else "sim"
     n = len(cells)
     pieces, _, _ = _overlay(
         cells, infra_classified, ranges=ranges, corridors=corridors, species=species,

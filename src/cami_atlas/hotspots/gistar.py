@@ -127,7 +127,8 @@ def _values(cells: gpd.GeoDataFrame, values: Any) -> np.ndarray:
     else:
         series = pd.Series(np.asarray(values))
         if len(series) != len(cells):
-            raise SchemaError(f"values has {len(series)} entries for {len(cells)} cells.")
+            raise SchemaError(f"values has {len(series)} entries for {len(cells)} cells; pass "
+                              "one value per cell, in the order of cells (or a column name).")
     y = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(y).all():
         raise SchemaError(
@@ -277,7 +278,9 @@ def gi_star(
         w = spatial_weights(cells, method=weights, distance_km=distance_km)
     elif isinstance(weights, libpysal.weights.W):
         if weights.n != len(cells):
-            raise SchemaError(f"weights cover {weights.n} cells but there are {len(cells)}.")
+            raise SchemaError(f"weights cover {weights.n} cells but there are {len(cells)}; "
+                              "build them from these cells (spatial_weights(cells)) or pass "
+                              "weights='queen'.")
         w = libpysal.weights.W(weights.neighbors, weights.weights, id_order=weights.id_order,
                                silence_warnings=True)
     else:

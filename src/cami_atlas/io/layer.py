@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from .._options import check_option
 from ..errors import CRSError, LayerReadError, OptionError
 from ..raster import Grid
 from ..schema import KINDS
-from ..validate import validate_layer
+from ..validate import check_coordinates, validate_layer
 from .raster import read_raster
 from .tracks import read_tracks_csv
 from .vector import _existing, _suffix, format_of, read_vector
@@ -127,10 +128,20 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs: Any, where: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         return gdf.set_crs(wanted)
     if not gdf.crs.equals(wanted, ignore_axis_order=True):
+        try:
+            check_coordinates(gdf, where)
+        except CRSError:
+            # the stored CRS is impossible for the coordinates (e.g. UTM metres tagged
+            # EPSG:4326): crs= names the CRS they are really in
+            warnings.warn(f"{where}: the stored CRS {gdf.crs.to_string()} does not fit the "
+                          f"coordinates; using crs={crs!r} instead.", UserWarning,
+                          stacklevel=3)
+            return gdf.set_crs(wanted, allow_override=True)
         raise CRSError(
             f"{where} is stored in {gdf.crs.to_string()} but crs={crs!r} was given. crs= only "
-            "labels files that have no CRS; to change the CRS, reproject after reading "
-            f"(gdf.to_crs({crs!r})) or drop crs=."
+            "labels files that have no CRS (or whose stored CRS is impossible for the "
+            "coordinates); to change the CRS, reproject after reading "
+            f"(gdf.to_crs({crs!r})) or drop crs= (--crs on the command line)."
         )
     return gdf
 
@@ -165,7 +176,10 @@ def read_layer(
     crs : CRS-like, optional
         CRS of a file that has none (a CSV, a shapefile without ``.prj``). If the file
         has a CRS and ``crs`` differs, :class:`~cami_atlas.errors.CRSError` is raised:
-        reproject after reading instead. For CSV tracks the default is EPSG:4326.
+        reproject after reading instead; except when the stored CRS is impossible for
+        the coordinates (UTM metres tagged EPSG:4326, see
+        :func:`cami_atlas.validate.check_coordinates`): then ``crs`` replaces it, with a
+        ``UserWarning``. For CSV tracks the default is EPSG:4326.
     mapping : {"auto", "none", "iucn", "osm", "natural_earth", "cami2017"}
         Source attribute mapping; ``"auto"`` detects it (see :func:`detect_mapping`).
     repair : bool, default False
@@ -264,5 +278,7 @@ def read_layer(
     mapper = _mapper(mapping, kind, raw, where)
     mapped = _apply_mapping(mapper, raw, mapping, mapping_options)
     if not isinstance(mapped, gpd.GeoDataFrame):
-        raise LayerReadError(f"{where}: mapping {mapping!r} did not return a GeoDataFrame.")
+        raise LayerReadError(f"{where}: mapping {mapping!r} did not return a GeoDataFrame; "
+                             "read the file with mapping='none' and map it yourself, and "
+                             "report this as a bug.")
     return validate_layer(mapped, kind, layer=layer, source=str(path), repair=repair)

@@ -465,6 +465,7 @@ def hotspot_analysis(
     impact: Any = None,
     top_n: int = 25,
     progress: Progress | None = None,
+    max_memory: str | int | None = None,
 ) -> HotspotAnalysis:
     """Run the barrier-hotspot analysis of an atlas (nothing is written).
 
@@ -479,7 +480,8 @@ def hotspot_analysis(
         Cell size: each cell covers ``cell_km ** 2`` km² (:func:`cami_atlas.hotspots.hex_grid`).
     shape : {"hexagon", "square"}
     permutations, seed, alpha
-        Gi* inference (:func:`cami_atlas.hotspots.gi_star`).
+        Gi* inference (:func:`cami_atlas.hotspots.gi_star`); ``permutations=0`` gives
+        analytical normal p-values instead of permutation pseudo p-values.
     border_distance_km : float, default 50
         Hot cells this close (geodesic) to an international border are transboundary.
     weights : path or DataFrame, optional
@@ -494,6 +496,10 @@ def hotspot_analysis(
         Segments kept in the ranking.
     progress : callable, optional
         Called with a short text before each step (the CLI shows a progress bar).
+    max_memory : str or int, optional
+        Memory the hotspot grid may use, e.g. ``"4GiB"``; a grid that would need more
+        (or more than is available) is refused before it is built, naming the smallest
+        ``cell_km`` that fits (:func:`cami_atlas.hotspots.hex_grid`).
 
     Returns
     -------
@@ -519,6 +525,7 @@ def hotspot_analysis(
     )
     from ..barriers.matrix import load_matrix
     from ..hotspots import hotspot_grid
+    from ..hotspots.grid import check_lattice_memory
 
     def step(text: str) -> None:
         if progress is not None:
@@ -546,6 +553,8 @@ def hotspot_analysis(
     names = all_ranges["species"].astype(str).map(canonical_species_name)
     ranges = all_ranges[names.isin(chosen).to_numpy()].copy()
     ranges["species"] = names[names.isin(chosen)].to_numpy()
+    check_lattice_memory(tuple(ranges.geometry.to_crs(crs).total_bounds), cell_km=cell_km,
+                         shape=shape, crs=crs, max_memory=max_memory)  # fail before the work
     if corridors is not None:
         cnames = corridors["species"].astype(str).map(canonical_species_name)
         corridors = corridors[cnames.isin(chosen).to_numpy()]
@@ -593,7 +602,7 @@ def hotspot_analysis(
         infra, habitat, cell_km=cell_km, shape=shape, crs=crs, corridors=corridors,
         crossings=crossings, weights=weights, borders=border_layer,
         border_distance_km=border_distance_km, permutations=permutations, seed=seed,
-        alpha=alpha, species_columns=chosen)
+        alpha=alpha, species_columns=chosen, max_memory=max_memory)
     transboundary = None
     if border_layer is not None:
         transboundary = cells[cells["transboundary"].to_numpy(dtype=bool)]
@@ -631,6 +640,8 @@ def hotspot_analysis(
         "analysis_crs": crs.to_string(),
         "gi_weights": "queen contiguity (binary, self included: Gi*)",
         "permutations": permutations, "seed": seed, "alpha": alpha,
+        "gi_p_value": ("analytical normal p-value (permutations=0)" if permutations == 0
+                       else "conditional-permutation pseudo p-value"),
         "border_distance_km": border_distance_km,
         "weights": str(weights) if isinstance(weights, str | os.PathLike) else (
             "custom table" if weights is not None else "shipped hotspot_weights.csv"),
