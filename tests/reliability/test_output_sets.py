@@ -427,3 +427,18 @@ def test_success_leaves_nothing_beside_out(tmp_path):
         (folder / "x").write_text("1")
     assert [p.name for p in tmp_path.iterdir()] == ["o"]
     shutil.rmtree(tmp_path / "o")
+
+
+def test_symlinked_out_keeps_the_link_and_folder_keeps_its_mode(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    real.chmod(0o750)
+    (real / "a.csv").write_text("old")
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    with StagedOutputs(link, ["a.csv"], overwrite=True) as folder:
+        (folder / "a.csv").write_text("new")
+    assert link.is_symlink() and (link / "a.csv").read_text() == "new"
+    assert (real / "a.csv").read_text() == "new"
+    assert real.stat().st_mode & 0o777 == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]

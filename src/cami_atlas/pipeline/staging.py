@@ -236,6 +236,8 @@ class StagedOutputs:
                  overwrite: bool = False, required_bytes: int = 0,
                  option: str = "--out") -> None:
         self.out = Path(os.path.abspath(out_dir))
+        if self.out.is_symlink():  # swap the folder the link points to, keep the link
+            self.out = Path(os.path.realpath(self.out))
         self.shown = Path(out_dir)
         self.names = list(dict.fromkeys(names))
         self.overwrite = overwrite
@@ -394,6 +396,7 @@ class StagedOutputs:
                 if entry.name in owned or (staging / entry.name).exists():
                     continue
                 _link_tree(entry, staging / entry.name)
+            shutil.copystat(self.out, staging)  # the folder keeps its permissions
             if _exchange(staging, self.out):
                 old = staging
             else:
