@@ -451,3 +451,22 @@ def test_symlinked_out_keeps_the_link_and_folder_keeps_its_mode(tmp_path):
     assert (real / "a.csv").read_text() == "new"
     assert real.stat().st_mode & 0o777 == 0o750
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+def test_immutable_existing_out_is_refused_before_work_and_keeps_its_set(tiny_atlas, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "barrier_lengths.csv").write_text("old\n")
+    if subprocess.run(["chattr", "+i", str(out)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported on this file system")
+    try:
+        res = CliRunner().invoke(main, ["barriers", "--atlas", str(tiny_atlas), "--out",
+                                        str(out), "--overwrite"])
+        assert res.exit_code == 1
+        assert res.output == (f"Error: cannot write in {out}: operation not permitted; "
+                              "choose another --out or make the folder writable.\n")
+    finally:
+        subprocess.run(["chattr", "-i", str(out)], check=True)
+    assert [p.name for p in out.iterdir()] == ["barrier_lengths.csv"]
+    assert (out / "barrier_lengths.csv").read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -274,10 +274,12 @@ class StagedOutputs:
                 f"replace them or choose another {self.option} folder.")
         self.swap = self._can_swap()
         target = self.out.parent if self.swap else self.out
-        try:
-            _probe(target)
-        except OSError as exc:
-            raise self._write_error(exc, where=target) from None
+        # the parent receives the staging folder; an existing --out is renamed or written
+        for folder in dict.fromkeys([target, self.out] if self.out.is_dir() else [target]):
+            try:
+                _probe(folder)
+            except OSError as exc:
+                raise self._write_error(exc, where=folder) from None
         self._check_space(target)
         self._checked = True
         return self
