@@ -270,7 +270,7 @@ class StagedOutputs:
         existing = self.existing()
         if existing and not self.overwrite:
             raise OutputExistsError(
-                f"{self.shown} already holds {', '.join(existing)}; pass --overwrite to "
+                f"{self.shown} already holds {', '.join(existing)}; pass {self._flag} to "
                 f"replace them or choose another {self.option} folder.")
         self.swap = self._can_swap()
         target = self.out.parent if self.swap else self.out
@@ -283,6 +283,10 @@ class StagedOutputs:
         self._check_space(target)
         self._checked = True
         return self
+
+    @property
+    def _flag(self) -> str:
+        return "--overwrite" if self.option.startswith("--") else "overwrite=True"
 
     def _can_swap(self) -> bool:
         out = self.out
