@@ -175,8 +175,8 @@ def _tiny_atlas(with_ranges: bool) -> Atlas:
 
 
 def test_run_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from cami_atlas.cli import hotspots as cli_hotspots
     from cami_atlas.cli.run import Step, run_steps
+    from cami_atlas.pipeline import hotspots as cli_hotspots
 
     monkeypatch.setattr(cli_hotspots, "RUN_CELL_KM", 40.0)
     step = Step("hotspots", cli_hotspots.RUN_OUTPUTS, cli_hotspots.hotspots_run_step)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import OutputExistsError
-
 atlas_option = click.option(
     "--atlas", "atlas_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Atlas GeoPackage (default: the embedded default atlas).")
@@ -28,16 +26,6 @@ def split_multi(values: tuple[str, ...]) -> list[str]:
         out.extend(p.strip() for p in v.split(",") if p.strip())
     return out
 
-
-def prepare_out_dir(out_dir: Path, names: list[str], *, overwrite: bool) -> Path:
-    """Create ``out_dir`` and refuse if any of ``names`` exists there without ``overwrite``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    existing = [n for n in names if (out_dir / n).exists()]
-    if existing and not overwrite:
-        raise OutputExistsError(
-            f"{out_dir} already holds {', '.join(existing)}; pass --overwrite to replace "
-            "them or choose another --out folder.")
-    return out_dir
 
 
 def max_memory_callback(_ctx: click.Context, param: click.Parameter,

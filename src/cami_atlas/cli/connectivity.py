@@ -36,16 +36,21 @@ import pandas as pd
 from ..atlas import Atlas
 from ..connectivity.workflow import MODES, OUTPUTS, run_connectivity, write_connectivity
 from ..errors import LayerReadError
+from ..pipeline.staging import StagedOutputs
 from ._common import (
     atlas_option,
     max_memory_callback,
     out_option,
     overwrite_option,
-    prepare_out_dir,
     split_multi,
 )
 
 __all__ = ["connectivity"]
+
+#: Free space asked for before the analysis (the window's size is known only after it).
+ESTIMATED_BYTES = 1 << 20
+#: Bytes per grid cell of the outputs: five float64 GeoTIFFs (checked before writing).
+BYTES_PER_CELL = 5 * 8
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -129,7 +134,8 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
 
     Writes GeoTIFFs, connectivity.gpkg and CSV tables into --out (see the module docs).
     """
-    prepare_out_dir(out_dir, list(OUTPUTS), overwrite=overwrite)
+    staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite,
+                           required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     infra = split_multi(infrastructure)
     run_modes = tuple(split_multi(modes)) or MODES
@@ -149,8 +155,12 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
         dispersal_distance=dispersal_distance, modes=run_modes,
         impact_segments=impact_segments, solver=solver,  # type: ignore[arg-type]
         progress=True, max_memory=max_memory)
-    written = write_connectivity(res, out_dir, overwrite=overwrite,
-                                 wrote=lambda p: click.echo(f"wrote {p}"))
+    staged.need(int(np.prod(res.resistance.shape)) * BYTES_PER_CELL)
+    with staged as folder:
+        staged_paths = write_connectivity(res, folder, overwrite=True)
+    written = [out_dir / staged.final(p).relative_to(staged.out) for p in staged_paths]
+    for path in written:
+        click.echo(f"wrote {path}")
     rows, cols = res.resistance.shape
     click.echo(f"{res.species}: {rows} x {cols} cells of {res.cell_size_m:g} m in "
                f"{res.crs.to_string()}, {len(res.cores)} cores, {len(res.segments)} barrier "

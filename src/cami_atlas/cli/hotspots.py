@@ -23,92 +23,34 @@ Outputs (in ``--out``)
 
 from __future__ import annotations
 
-import contextlib
 import shlex
-import warnings
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from ..atlas import Atlas
-from ..report.hotspots import (
-    OUTPUTS,
-    hotspot_analysis,
-    output_names,
-    write_hotspot_outputs,
+from ..pipeline.hotspots import (
+    ESTIMATED_BYTES,
+    RUN_CELL_KM,
+    RUN_OUTPUTS,
+    hotspots_run_step,
+    progress_bar,
+    run_hotspots,
 )
+from ..pipeline.progress import rich_progress
+from ..pipeline.staging import StagedOutputs
+from ..report.hotspots import output_names
 from ._common import (
     atlas_option,
     max_memory_callback,
     out_option,
     overwrite_option,
-    prepare_out_dir,
     split_multi,
 )
 
+# the run step moved to cami_atlas.pipeline.hotspots; these names stay importable from here
 __all__ = ["RUN_CELL_KM", "RUN_OUTPUTS", "hotspots", "hotspots_run_step", "progress_bar"]
-
-#: Cell size of the hotspot step of ``cami-atlas run`` (keeps the main job short).
-RUN_CELL_KM = 75.0
-#: Files of the hotspot step of ``cami-atlas run``.
-RUN_OUTPUTS: tuple[str, ...] = OUTPUTS
-
-_STEPS = 6 + 3  # analysis steps (7 with corridors) + writing steps: the bar total
-
-
-class _Bar:
-    """A rich progress bar that advances one step per message (stderr, terminals only)."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.progress: Any = None
-        self.task: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            console = Console(stderr=True)
-            self.progress = Progress(TextColumn("{task.description:<40}"), BarColumn(),
-                                     TimeElapsedColumn(), console=console, transient=True,
-                                     disable=not console.is_terminal)
-            self.task = self.progress.add_task("hotspots", total=total)
-
-    def __enter__(self) -> _Bar:
-        if self.progress is not None:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def __call__(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1, description=text)
-
-
-def progress_bar(total: int = _STEPS, *, enabled: bool = True) -> AbstractContextManager[Any]:
-    """A context manager yielding a ``progress(text)`` callback backed by a rich bar.
-
-    The bar shows only on a terminal (stderr); elsewhere the callback does nothing.
-
-    Examples
-    --------
-    >>> with progress_bar(2, enabled=False) as step:
-    ...     step("first"); step("second")
-    """
-    return _Bar(total, enabled) if enabled else nullcontext(lambda _text: None)
-
-
-@contextlib.contextmanager
-def _quiet_islands() -> Iterator[None]:
-    """Silence libpysal's note that the hexagons form several islands (ranges in parts)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The weights matrix is not fully connected")
-        yield
 
 
 def _command_line(ctx: click.Context) -> str:
@@ -177,17 +119,15 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, 
     for what, path in (("--weights", weights_path), ("--matrix", matrix_path)):
         if path is not None and not path.is_file():
             raise LayerReadError(f"{what} {path} does not exist; give the path of a CSV file.")
-    prepare_out_dir(out_dir, output_names(pdf=pdf), overwrite=overwrite)
+    staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
+                           required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
-    chosen = split_multi(species) or None
-    with _quiet_islands(), progress_bar(_STEPS) as step:
-        analysis = hotspot_analysis(
-            atlas, species=chosen, cell_km=cell_km, shape=shape, permutations=permutations,
-            seed=seed, alpha=alpha, border_distance_km=border_km, weights=weights_path,
-            matrix=matrix_path, top_n=top, progress=step, max_memory=max_memory)
-        written = write_hotspot_outputs(
-            analysis, out_dir, overwrite=overwrite, pdf=pdf, offline=offline,
-            command=_command_line(click.get_current_context()), progress=step)
+    analysis, written = run_hotspots(
+        atlas, out_dir, overwrite=overwrite, pdf=pdf, offline=offline,
+        command=_command_line(click.get_current_context()), progress=rich_progress,
+        staged=staged, species=split_multi(species) or None, cell_km=cell_km, shape=shape,
+        permutations=permutations, seed=seed, alpha=alpha, border_distance_km=border_km,
+        weights=weights_path, matrix=matrix_path, top_n=top, max_memory=max_memory)
     cells = analysis.cells
     n_hot = int(cells["gi_class"].str.startswith("hot").sum())
     click.echo(f"{len(cells):,} cells of {cell_km:g} km, {n_hot:,} hot-spot cells, "
@@ -195,35 +135,3 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, 
     for path in written:
         click.echo(f"wrote {path}")
 
-
-def hotspots_run_step(ctx: Any) -> None:
-    """Step of ``cami-atlas run``: hotspot map and report of the atlas at
-    :data:`RUN_CELL_KM` km cells (skipped without infrastructure or species ranges)."""
-    from .run import Section
-
-    atlas = ctx.atlas
-    missing = [k for k in ("infrastructure", "species_range") if not atlas.layer_names(k)]
-    if missing:
-        ctx.sections.append(Section("Hotspots", [
-            f"Hotspot analysis skipped: the atlas has no {' and no '.join(missing)} layer."]))
-        return
-    with _quiet_islands(), progress_bar(_STEPS) as step:
-        analysis = hotspot_analysis(atlas, cell_km=RUN_CELL_KM, permutations=999,
-                                    progress=step)
-        for path in write_hotspot_outputs(analysis, ctx.out_dir, overwrite=ctx.overwrite,
-                                          command="cami-atlas run", progress=step):
-            ctx.wrote(path)
-    ctx.results["hotspots"] = analysis
-    cells = analysis.cells
-    counts = cells["gi_class"].value_counts()
-    table = counts.rename_axis("Gi* class").reset_index(name="cells")
-    n_tb = 0 if analysis.transboundary is None else len(analysis.transboundary)
-    ctx.sections.append(Section(
-        "Barrier hotspots",
-        [f"{len(cells):,} hexagonal cells of {RUN_CELL_KM:g} km ({RUN_CELL_KM ** 2:,.0f} km² "
-         f"each) over the ranges of {len(analysis.species)} species, scored by barrier "
-         f"pressure; Getis-Ord Gi* hot and cold spots (999 permutations); {n_tb} "
-         "transboundary hot cells. Map: hotspot_map.html; report with one factsheet per "
-         "species: hotspot_report.html; cells: hotspot_cells.gpkg/.csv. For finer cells run "
-         "`cami-atlas hotspots --cell-km 25 --out DIR`."],
-        table))

@@ -189,10 +189,10 @@ def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = Non
 def map_command(atlas_path: Path | None, layers: tuple[str, ...], species: str | None,
                 out_file: Path, title: str | None, offline: bool, overwrite: bool) -> None:
     """Draw chosen atlas layers on one self-contained interactive map (HTML)."""
-    from .._atomic import check_writable
     from ..maps import layer_names, save_map
+    from ..pipeline.staging import StagedFile
 
-    check_writable(out_file, overwrite=overwrite)
+    staged = StagedFile(out_file, overwrite=overwrite, required_bytes=5 << 20).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -201,5 +201,6 @@ def map_command(atlas_path: Path | None, layers: tuple[str, ...], species: str |
                        title=title)
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)
-    path = save_map(m, out_file, self_contained=True, overwrite=overwrite)
-    click.echo(f"wrote {path} ({len(layer_names(m))} layers)")
+    with staged as tmp:
+        save_map(m, tmp, self_contained=True, overwrite=True)
+    click.echo(f"wrote {out_file} ({len(layer_names(m))} layers)")

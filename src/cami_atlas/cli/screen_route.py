@@ -7,14 +7,17 @@ from pathlib import Path
 
 import click
 
+from ..pipeline.staging import StagedOutputs
 from ._common import (
     atlas_option,
     out_option,
     overwrite_option,
-    prepare_out_dir,
     species_option,
     split_multi,
 )
+
+#: Free space asked for before screening (the default route's outputs are about 6 MB).
+ESTIMATED_BYTES = 10 << 20
 
 
 def _attributes(values: tuple[str, ...]) -> dict[str, str]:
@@ -134,12 +137,14 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
     tiles = "OpenStreetMap" if basemap else None
     if len(layers) == 1:
         name, gdf = next(iter(layers.items()))
-        prepare_out_dir(out_dir, output_names(pdf=pdf), overwrite=overwrite)
+        staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
+                               required_bytes=ESTIMATED_BYTES).check()
         result = screen(gdf, atlas, name=name, route_path=paths[name], **options)
         from ..screening import write_screening
 
-        written = write_screening(result, out_dir, overwrite=overwrite, pdf=pdf,
-                                  basemap=tiles, command=command)
+        with staged as folder:
+            written = write_screening(result, folder, overwrite=True, pdf=pdf,
+                                      basemap=tiles, command=command)
         alerts = int((result.flags["level"] == "alert").sum())
         click.echo(f"screened {name}: {result.route['length_km'].sum():,.1f} km, "
                    f"{int((result.species['km_in_range_or_corridor'] > 0).sum())} species' "
@@ -147,10 +152,14 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
     else:
         top = ["comparison.csv", "comparison_species.csv", "comparison_map.html",
                "comparison_report.html"] + (["comparison_report.pdf"] if pdf else [])
-        prepare_out_dir(out_dir, top, overwrite=overwrite)
+        names = [*top, *(["comparison_report.pdf"] if not pdf else []),
+                 *(f"{name}/{n}" for name in layers for n in output_names(pdf=True))]
+        staged = StagedOutputs(out_dir, names, overwrite=overwrite,
+                               required_bytes=ESTIMATED_BYTES * len(layers)).check()
         comparison = compare_routes(layers, atlas, route_paths=paths, **options)
-        written = write_comparison(comparison, out_dir, overwrite=overwrite, pdf=pdf,
-                                   basemap=tiles, command=command)
+        with staged as folder:
+            written = write_comparison(comparison, folder, overwrite=True, pdf=pdf,
+                                       basemap=tiles, command=command)
         click.echo(f"compared {len(layers)} alignments: {', '.join(layers)}")
     for p in written:
-        click.echo(f"wrote {p}")
+        click.echo(f"wrote {out_dir / staged.final(p).relative_to(staged.out)}")
