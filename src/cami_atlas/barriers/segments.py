@@ -39,8 +39,8 @@ from .classify import _class_codes
 from .matrix import MatrixLike, _as_matrix
 from .species import matrix_species
 
-__all__ = ["ID_COLUMN", "classify_in_ranges", "classify_segments", "segment_ids",
-           "segments_in_ranges"]
+__all__ = ["ID_COLUMN", "classify_in_ranges", "classify_segments", "feature_ids",
+           "most_severe", "segment_ids", "segments_in_ranges"]
 
 #: Column of the infrastructure schema holding the feature id of the source.
 ID_COLUMN = "source_id"

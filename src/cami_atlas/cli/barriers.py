@@ -174,7 +174,7 @@ def analyse_atlas(
     unrated = [s for s in chosen if msp[s] is None]
     if unrated:
         results.notes.append(
-            f"Not rated by the barrier matrix (all their infrastructure is `unknown`): "
+            f"Not rated by the barrier matrix (all infrastructure in their range is `unknown`): "
             f"{', '.join(unrated)}.")
     n_tasks = len(infra_layers) * 2 + int(fragmentation) + int(corridors is not None) + int(
         bool(atlas.layer_names("tracks")))
@@ -199,11 +199,13 @@ def analyse_atlas(
             results.segments[name] = classify_segments(layer, polys, layer=name,
                                                        species=chosen, matrix=m,
                                                        analysis_crs=crs)
-            infra_all.append(layer.to_crs(crs))
+            # indexed by segment_id: crossing tables name segments as every output does
+            infra_all.append(layer.to_crs(crs).set_axis(pd.Index(
+                results.segments[name]["segment_id"].to_numpy(), name="segment_id")))
             step(f"classified: {name}")
         lengths = pd.concat(tables, ignore_index=True)
         results.lengths = lengths[["layer", *[c for c in lengths.columns if c != "layer"]]]
-        infra = pd.concat(infra_all, ignore_index=True)
+        infra = pd.concat(infra_all)
         infra = gpd.GeoDataFrame(infra, geometry=infra.geometry.name, crs=crs)
 
         if fragmentation:
