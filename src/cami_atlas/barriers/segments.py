@@ -350,9 +350,7 @@ def classify_segments(
     names = [str(s) for s in polys.index] if species is None else [str(s) for s in species]
     ids = segment_ids(layer, infra)
     fid = feature_ids(infra)
-    present = ~(infra.geometry.isna() | infra.geometry.is_empty)
-    inside = segments_in_ranges(infra[present.to_numpy()], polys, species=names).reindex(
-        infra.index, fill_value=False)
+    inside = segments_in_ranges(infra, polys, species=names)  # missing geometry: False
     classes = classify_in_ranges(infra, polys, names, matrix=matrix, inside=inside)
     if layout == "long":
         rows, cols = np.nonzero(inside.to_numpy(dtype=bool))
