@@ -134,3 +134,9 @@ def test_synthetic_atlas_with_corridors_and_tracks(tmp_path):
             "track_crossings.csv"} <= {p.name for p in out.iterdir()}
     events = pd.read_csv(out / "track_crossings.csv")
     assert events[["individual", "infra_type"]].values.tolist() == [["s1", "railway"]]
+    # crossing tables name the segment by its id, as classified_segments.gpkg does
+    assert events["infra_id"].tolist() == ["rail:0"]
+    assert set(pd.read_csv(out / "corridor_crossings.csv")["infra_id"]) == {"rail:0"}
+    seg = gpd.read_file(out / "classified_segments.gpkg", layer="rail")
+    assert seg["segment_id"].tolist() == ["rail:0"]
+    assert seg["species_in_range"].tolist() == ["Saiga_tatarica"]
