@@ -237,7 +237,8 @@ def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = Non
                    "see `cami-atlas layers list`.")
 @click.option("--species", default=None,
               help="Show only this species' range and colour infrastructure by its barrier "
-                   "class (a name in the atlas or a synonym such as 'saiga').")
+                   "class inside the range, grey outside it (a name in the atlas or a "
+                   "synonym such as 'saiga').")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Output HTML file.")
 @click.option("--title", default=None, help="Map title (default: the atlas name).")
