@@ -145,7 +145,8 @@ class ConnectivityResult:
     resistance : Grid
         Resistance with the barriers burned in (the one every mode uses).
     segments : GeoDataFrame
-        The barrier segments burned in: ``segment_id``, ``layer``, ``feature_id``,
+        The barrier segments burned in: ``segment_id`` (``layer:feature_id``, as in every
+        output: :func:`cami_atlas.barriers.segment_ids`), ``layer``, ``feature_id``,
         ``infra_type``, ``barrier_class``, ``length_km`` (geodesic, inside the window).
     cores : GeoDataFrame
         ``core_id``, ``n_cells``, ``area_km2`` (ESRI:102025), ``attribute`` (the patch
@@ -368,6 +369,7 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
               borders_as_barriers: str | None, border_pairs: Sequence[str] | None,
               notes: list[str]) -> gpd.GeoDataFrame:
     from ..barriers.classify import classify_barriers
+    from ..barriers.segments import feature_ids
 
     names = atlas.layer_names("infrastructure") if infrastructure is None else list(infrastructure)
     for n in names:
@@ -380,13 +382,15 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
                               "'infrastructure'; borders are added with borders_as_barriers=.")
     frames = []
     for n in names:
-        sub = _clip_layer(atlas.read(n), window)
+        layer = atlas.read(n)
+        sub = _clip_layer(layer, window)
         if not len(sub):
             continue
         cls = (classify_barriers(sub, matrix_sp, matrix=matrix).to_numpy() if matrix_sp
                else np.full(len(sub), "unknown", dtype=object))
-        frames.append(gpd.GeoDataFrame({
-            "layer": n, "feature_id": sub.index.astype(str), "infra_type":
+        frames.append(gpd.GeoDataFrame({  # ids as everywhere: cami_atlas.barriers.segment_ids
+            "layer": n, "feature_id": feature_ids(layer).loc[sub.index].to_numpy(),
+            "infra_type":
             sub["infra_type"].astype(str).to_numpy(), "barrier_class": cls},
             geometry=sub.geometry.to_numpy(), crs=_WGS84))
     if borders_as_barriers is not None:
