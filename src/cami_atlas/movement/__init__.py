@@ -1,0 +1,1 @@
+"""Movement: GPS tracks -> migration periods -> Brownian-bridge UDs -> corridors; step selection."""
