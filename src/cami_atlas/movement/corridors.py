@@ -10,9 +10,11 @@ The Migration Mapper workflow, in four steps:
    use classes: ``low`` (at least one individual), ``medium`` (share >=
    ``thresholds[0]``, default 10 %), ``high`` (share >= ``thresholds[1]``, 20 %).
    Each cell gets its highest class, so the polygons of the classes do not overlap.
-4. An individual's *stopovers* are the footprint cells in the top ``stopover_fraction``
-   (default 10 %) of its UD values; population stopovers are the cells that are
-   stopovers of at least ``stopover_min_individuals`` individuals.
+4. An individual's *stopovers* are the cells of the top ``stopover_fraction`` (default
+   10 %) of its UD volume (the 10 % isopleth: the smallest set of cells holding 10 % of
+   the UD mass, i.e. where the animal spent the most time per area); population
+   stopovers are the cells that are stopovers of at least ``stopover_min_individuals``
+   individuals.
 
 The polygons are written to an atlas as ``corridor`` layers (``species``,
 ``use_class``, ``name``) by :func:`add_corridor_layers`, so the barrier, hotspot and
@@ -174,8 +176,7 @@ def population_corridors(uds: UDSet, *, species: str | None = None, contour: flo
         Shares of individuals from which a cell is ``medium`` and ``high`` use. Agencies
         use other values (e.g. 0.25 / 0.75); state the ones you use.
     stopover_fraction : float, default 0.10
-        Top fraction of each individual's footprint cells (by UD value) that are
-        stopovers.
+        Top fraction of each individual's UD volume (isopleth) that is stopover.
     stopover_min_individuals : int, default 1
         Individuals needed for a population stopover cell.
     min_individuals : int, default 2
@@ -248,9 +249,7 @@ def population_corridors(uds: UDSet, *, species: str | None = None, contour: flo
             acc[ro - r0:ro - r0 + w.shape[0], co - c0:co - c0 + w.shape[1]] += w.values
         acc /= len(wins)
         fp = footprint(acc, contour)
-        vals = acc[fp]
-        cut = np.quantile(vals, 1 - stopover_fraction) if len(vals) else np.inf
-        stop = fp & (acc >= cut)
+        stop = footprint(acc, stopover_fraction) & fp
         count[r0:r1, c0:c1] += fp
         stop_count[r0:r1, c0:c1] += stop
         rows.append(dict(individual=ind, n_tracks=len(wins),
@@ -326,8 +325,8 @@ def add_corridor_layers(atlas: Any, result: PopulationCorridors, name: str, *, s
         f"individuals per {p['cell_size_m']:g} m cell; use classes low >= 1 individual, "
         f"medium >= {p['thresholds'][0]:.0%}, high >= {p['thresholds'][1]:.0%} "
         f"(Sawyer et al. 2009, Migration Mapper); stopovers = top "
-        f"{p['stopover_fraction']:.0%} of each UD, >= {p['stopover_min_individuals']} "
-        "individual(s).")
+        f"{p['stopover_fraction']:.0%} of each UD volume, >= "
+        f"{p['stopover_min_individuals']} individual(s).")
     layers = [(name, result.corridors)]
     if len(result.stopovers):
         layers.append((f"{name}_stopovers", result.stopovers))
