@@ -1,4 +1,4 @@
-"""Brownian bridge movement model (Horne et al. 2007) and its dynamic variant (Kranstauber et al. 2012).
+"""Brownian bridge movement model (Horne et al. 2007) and dynamic BBMM (Kranstauber et al. 2012).
 
 Between two fixes ``z0`` (time ``t0``) and ``z1`` (time ``t1``), ``T = t1 - t0``, the
 position at time ``t``, ``a = (t - t0) / T``, is a bivariate normal with mean
@@ -587,7 +587,7 @@ def paste(window: Grid, grid: Grid) -> np.ndarray:
 def window_offset(window: Grid, grid: Grid) -> tuple[int, int]:
     """Row and column of ``window``'s top-left cell in ``grid``."""
     c, r = ~grid.transform * (window.transform.c, window.transform.f)
-    return int(round(r)), int(round(c))
+    return int(np.rint(r)), int(np.rint(c))
 
 
 def track_uds(tracks: gpd.GeoDataFrame, grid: Grid, *, by: str = "individual",
