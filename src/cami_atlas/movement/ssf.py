@@ -15,8 +15,9 @@ R package amt (``steps`` -> ``random_steps`` -> ``extract_covariates`` -> ``fit_
    step, distance from the step end to infrastructure of each type, and the number of
    crossings of infrastructure of each type by the straight step.
 5. :func:`fit_ssf`: conditional logistic regression of used vs available within strata
-   (a vectorised Newton-Raphson, or statsmodels ``ConditionalLogit``; both agree); with ``movement_terms`` (``log_sl``, ``sl_m``,
-   ``cos_ta``) the fit also updates the movement kernel (iSSF).
+   (a vectorised Newton-Raphson, or statsmodels ``ConditionalLogit``; both agree); with
+   ``movement_terms`` (``log_sl``, ``sl_m``, ``cos_ta``) the fit also updates the
+   movement kernel (iSSF).
 6. :func:`ssf_resistance`: resistance = ``exp(-sum_k beta_k x_k)`` per cell, divided by
    its minimum so that the least resistant cell is 1 (the library's encoding); a cell
    that holds infrastructure of a type with a crossing coefficient gets the factor
@@ -39,7 +40,7 @@ from scipy import stats
 from .._options import check_option
 from ..errors import CRSError, SchemaError
 from ..raster import Grid
-from ._tracks import prepare_tracks, run_ids, times_s
+from ._tracks import prepare_tracks, times_s
 
 __all__ = [
     "MOVEMENT_TERMS",
