@@ -46,6 +46,7 @@ __all__ = [
     "MOVEMENT_TERMS",
     "SSFResult",
     "StepDistributions",
+    "align_raster",
     "crossing_effects",
     "extract_covariates",
     "fit_ssf",
@@ -617,3 +618,34 @@ def ssf_resistance(result: SSFResult, template: Grid, *,
     if not np.isfinite(res).any():
         raise SchemaError("ssf_resistance: the linear predictor is not finite anywhere.")
     return template.with_values(res, name="ssf_resistance")
+
+
+def align_raster(raster: Grid, template: Grid, *,
+                 resampling: Literal["nearest", "bilinear", "average"] = "bilinear") -> Grid:
+    """Warp ``raster`` onto the cells of ``template`` (rasterio.warp; NaN where it has no data).
+
+    Use ``resampling="nearest"`` for classes (land cover).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> src = Grid(np.arange(4.0).reshape(2, 2), Affine(10, 0, 0, 0, -10, 20), "EPSG:32648")
+    >>> tpl = Grid(np.zeros((2, 4)), Affine(5, 0, 0, 0, -10, 20), "EPSG:32648")
+    >>> align_raster(src, tpl, resampling="nearest").values.tolist()
+    [[0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0]]
+    """
+    import rasterio.warp
+    from rasterio.enums import Resampling
+
+    check_option("resampling", resampling, ("nearest", "bilinear", "average"))
+    if raster.crs is None or template.crs is None:
+        raise CRSError("align_raster: both grids need a CRS; set the CRS the raster is "
+                       "actually in.")
+    out = np.full(template.shape, np.nan)
+    src = np.asarray(raster.values, dtype=float)
+    rasterio.warp.reproject(
+        src, out, src_transform=raster.transform, src_crs=raster.crs.to_wkt(),
+        dst_transform=template.transform, dst_crs=template.crs.to_wkt(), src_nodata=np.nan,
+        dst_nodata=np.nan, resampling=getattr(Resampling, resampling))
+    return template.with_values(out, name=raster.name)
