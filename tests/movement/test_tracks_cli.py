@@ -22,7 +22,7 @@ def herd_csv(tmp_path, migrant):
     parts = [migrant(rng, f"A{i}", x_km=20, y_end_km=60, noise_m=150) for i in range(4)]
     parts += [migrant(rng, "B0", x_km=60, y_end_km=60, noise_m=150)]
     herd = pd.concat(parts, ignore_index=True)
-    herd = herd.set_geometry(shapely.transform(herd.geometry, lambda c: c + [E0, N0]))
+    herd = herd.set_geometry(shapely.transform(herd.geometry, lambda c: c + np.array([E0, N0])))
     ll = herd.to_crs(4326)
     path = tmp_path / "herd.csv"
     pd.DataFrame({"individual": ll["individual"], "timestamp": ll["timestamp"],
