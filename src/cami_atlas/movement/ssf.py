@@ -494,7 +494,7 @@ def fit_ssf(steps: pd.DataFrame, covariates: Sequence[str], *,
             from statsmodels.discrete.conditional_models import ConditionalLogit
         except ImportError as exc:
             raise ImportError("engine='statsmodels' needs statsmodels: pip install "
-                              "statsmodels") from exc
+                              "'cami-atlas[movement]'") from exc
         cl = ConditionalLogit(df["case"].astype(float).to_numpy(), x,
                               groups=df["stratum"].to_numpy())
         with warnings.catch_warnings():
