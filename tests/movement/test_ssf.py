@@ -233,3 +233,5 @@ def test_fit_ssf_bad_input():
         fit_ssf(df.assign(z=np.nan), ["z"], movement_terms=())
     with pytest.raises(SchemaError, match="at least 10 steps"):
         fit_step_distributions(pd.DataFrame({"sl_m": [1.0], "ta_rad": [0.1]}))
+    with pytest.raises(SchemaError, match="step lengths are equal"):
+        fit_step_distributions(pd.DataFrame({"sl_m": [500.0] * 20, "ta_rad": [0.1] * 20}))

@@ -159,6 +159,11 @@ def fit_step_distributions(steps: pd.DataFrame) -> StepDistributions:
         raise SchemaError(f"fit_step_distributions needs at least 10 steps with a length and "
                           f"10 with a turn angle; got {len(sl)} and {len(ta)}. Give longer "
                           "tracks or a larger max_gap_h.")
+    log_ratio = float(np.log(sl.mean()) - np.log(sl).mean())
+    if not log_ratio > 1e-12:
+        raise SchemaError(f"fit_step_distributions: all {len(sl)} step lengths are equal "
+                          f"({sl[0]:g} m), so no gamma distribution fits them; are the fixes "
+                          "interpolated or simulated without noise?")
     shape, _, scale = stats.gamma.fit(sl, floc=0)
     # von Mises with mean 0: kappa solves A(kappa) = mean(cos ta)
     r = float(np.mean(np.cos(ta)))
