@@ -113,10 +113,41 @@ def test_ssf_with_lines_writes_coefficients_and_resistance(herd_csv, tmp_path):
     assert res.exit_code == 0, res.output
     coefs = pd.read_csv(out / "ssf_coefficients.csv")
     assert coefs["term"].tolist() == ["cross_fence", "sl_m", "log_sl", "cos_ta"]
+    assert (coefs["species"] == "Procapra_gutturosa").all()
     eff = pd.read_csv(out / "crossing_effects.csv")
     assert eff["infra_type"].tolist() == ["fence"]
-    r = Grid.from_geotiff(out / "ssf_resistance.tif")
+    r = Grid.from_geotiff(out / "ssf_resistance_Procapra_gutturosa.tif")
     assert np.nanmin(r.values) == pytest.approx(1.0)
+    # by barrier class of the CAMI matrix (a fence of unknown type: class 'unknown')
+    res = run(["tracks", "ssf", str(herd_csv), "--lines", str(lines), "--out",
+               str(tmp_path / "ssf2"), "--cell-size-m", "1000", "--n-random", "5",
+               "--line-column", "barrier_class"])
+    assert res.exit_code == 0, res.output
+    coefs = pd.read_csv(tmp_path / "ssf2" / "ssf_coefficients.csv")
+    assert coefs["term"].iloc[0] == "cross_unknown"
     res = CliRunner().invoke(cli.main, ["tracks", "ssf", str(herd_csv), "--out",
                                         str(tmp_path / "x")])
     assert res.exit_code == 1 and "needs covariates" in res.output
+    res = CliRunner().invoke(cli.main, ["tracks", "ssf", str(herd_csv), "--out",
+                                        str(tmp_path / "x"), "--raster", "elevation"])
+    assert res.exit_code == 1 and "no such raster layer" in res.output
+    assert not any((tmp_path / "x").iterdir())
+
+
+def test_ssf_with_an_atlas_raster(herd_csv, tmp_path):
+    from affine import Affine
+
+    # a raster layer in lon/lat over the herd: values rise to the east
+    lon = 106.2 + 0.01 * np.arange(141)  # the herd: lon 106.3-107.5, lat 47.8-48.4
+    values = np.tile(lon - 106.2, (100, 1))
+    grid = Grid(values, Affine(0.01, 0, 106.195, 0, -0.01, 48.6), "EPSG:4326")
+    atlas = Atlas("r")
+    atlas.add_layer("east", grid, "raster", source="synthetic", licence="CC0-1.0")
+    path = atlas.save(tmp_path / "r.gpkg")
+    out = tmp_path / "ssf"
+    res = run(["tracks", "ssf", str(herd_csv), "--atlas", str(path), "--raster", "east",
+               "--out", str(out), "--cell-size-m", "1000", "--n-random", "5"])
+    assert res.exit_code == 0, res.output
+    coefs = pd.read_csv(out / "ssf_coefficients.csv")
+    assert coefs["term"].iloc[0] == "east"
+    assert not (out / "crossing_effects.csv").exists()

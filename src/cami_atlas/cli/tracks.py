@@ -18,8 +18,8 @@ Outputs (in ``--out``)
 ``segment``    ``migrations.csv`` (start, end, duration, distance of each migration)
 ``corridors``  ``migrations.csv``, ``motion_variance.csv``, ``corridors.gpkg`` (layers
                ``corridors`` by use class and ``stopovers``), ``corridor_share.tif``
-``ssf``        ``ssf_coefficients.csv``, ``crossing_effects.csv`` (with ``--lines`` /
-               ``--atlas``), ``ssf_resistance.tif``
+``ssf``        ``ssf_coefficients.csv`` and ``crossing_effects.csv`` (with ``--lines`` /
+               ``--atlas``), one row per species and term; ``ssf_resistance_<Species>.tif``
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ SEGMENT_OUTPUTS: tuple[str, ...] = ("migrations.csv",)
 CORRIDOR_OUTPUTS: tuple[str, ...] = ("migrations.csv", "motion_variance.csv",
                                      "corridors.gpkg", "corridor_share.tif")
 SSF_OUTPUTS: tuple[str, ...] = ("ssf_coefficients.csv", "crossing_effects.csv",
-                                "ssf_resistance.tif")
+                                "ssf_resistance_<Species>.tif")
 
 
 def read_projected_tracks(path: Path, *, layer: str | None = None, crs: str | None = None,
@@ -274,8 +274,11 @@ def corridors(tracks_path: Path, layer: str | None, crs: str | None, species: st
 @click.option("--lines-layer", default=None, help="Layer of --lines.")
 @click.option("--infra-layers", "infra_layers", multiple=True,
               help="Infrastructure layers of --atlas to use (default: all).")
+@click.option("--line-column", default="infra_type", show_default=True,
+              help="Column whose values group the lines into crossing terms; "
+                   "'barrier_class' classifies them per species with the CAMI matrix.")
 @click.option("--raster", "rasters", multiple=True,
-              help="Covariate raster NAME=PATH (repeat).")
+              help="Covariate raster NAME=PATH, or NAME of a raster layer of --atlas (repeat).")
 @click.option("--where", type=click.Choice(["end", "along"]), default="end",
               show_default=True, help="Raster values at the step end or along the step.")
 @click.option("--n-random", type=int, default=10, show_default=True,
@@ -289,16 +292,18 @@ def corridors(tracks_path: Path, layer: str | None, crs: str | None, species: st
 @overwrite_option
 def ssf(tracks_path: Path, layer: str | None, crs: str | None, species: str | None,
         to_crs: str | None, atlas_path: Path | None, lines_path: Path | None,
-        lines_layer: str | None, infra_layers: tuple[str, ...], rasters: tuple[str, ...],
-        where: str, n_random: int, max_gap_h: float, cell_size_m: float, seed: int,
-        out_dir: Path, overwrite: bool) -> None:
-    """Step-selection function: coefficients with 95 % CIs, crossing effects, resistance.
+        lines_layer: str | None, infra_layers: tuple[str, ...], line_column: str,
+        rasters: tuple[str, ...], where: str, n_random: int, max_gap_h: float,
+        cell_size_m: float, seed: int, out_dir: Path, overwrite: bool) -> None:
+    """Step-selection function per species: coefficients with 95 % CIs, crossing effects,
+    resistance.
 
     Used steps against --n-random available steps each (gamma step lengths, von Mises
-    turn angles), covariates from --raster files and crossings of / distance to
-    infrastructure (--lines or the --atlas infrastructure), conditional logit; the
-    resistance surface exp(-linear predictor), scaled to a minimum of 1, feeds
-    `cami-atlas connectivity`.
+    turn angles), covariates from --raster files or atlas rasters and crossings of
+    infrastructure (--lines or the --atlas infrastructure) grouped by --line-column,
+    conditional logit with the iSSF movement terms; the resistance surface
+    exp(-linear predictor), scaled to a minimum of 1, feeds `cami-atlas connectivity`.
+    One fit per species of the tracks: ssf_resistance_<Species>.tif each.
     """
     from ..atlas import Atlas
     from ..io import read_layer, read_raster
@@ -313,44 +318,85 @@ def ssf(tracks_path: Path, layer: str | None, crs: str | None, species: str | No
         ssf_resistance,
     )
 
-    out = prepare_outputs(out_dir, SSF_OUTPUTS, overwrite=overwrite)
     fixes = read_projected_tracks(tracks_path, layer=layer, crs=crs, species=species,
                                   to_crs=to_crs)
+    if fixes["species"].isna().any():
+        raise SchemaError(f"{tracks_path}: {int(fixes['species'].isna().sum())} fix(es) have "
+                          "no species; give --species or fill the species column.")
+    species_list = sorted(fixes["species"].astype(str).unique())
+    names = ["ssf_coefficients.csv", "crossing_effects.csv",
+             *[f"ssf_resistance_{sp}.tif" for sp in species_list]]
+    out = prepare_outputs(out_dir, names, overwrite=overwrite)
+    atlas = Atlas.open(atlas_path) if atlas_path is not None else None
     template = grid_for_tracks(fixes, cell_size_m=cell_size_m, margin_m=5000)
     grids = {}
     for item in rasters:
         name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise SchemaError(f"--raster takes NAME=PATH, e.g. elevation=dem.tif; got {item!r}.")
-        grids[name] = align_raster(read_raster(path), template)
+        if not name or (sep and not path):
+            raise SchemaError(f"--raster takes NAME=PATH or the NAME of an atlas raster, e.g. "
+                              f"elevation=dem.tif; got {item!r}.")
+        if sep:
+            src = read_raster(path)
+        elif atlas is not None and name in atlas.layer_names("raster"):
+            src = atlas.read(name)
+        else:
+            known = ", ".join(atlas.layer_names("raster")) if atlas is not None else ""
+            raise SchemaError(f"--raster {name!r}: no such raster layer in the atlas (raster "
+                              f"layers: {known or 'none'}); give NAME=PATH or --atlas with "
+                              "that layer.")
+        grids[name] = align_raster(src, template)
     lines = None
     if lines_path is not None:
         lines = read_layer(lines_path, "infrastructure", layer=lines_layer)
-    elif atlas_path is not None:
-        atlas = Atlas.open(atlas_path)
-        names = split_multi(infra_layers) or atlas.layer_names("infrastructure")
-        if names:
-            lines = pd.concat([atlas.read(n).to_crs(fixes.crs) for n in names],
+    elif atlas is not None:
+        layer_names = split_multi(infra_layers) or atlas.layer_names("infrastructure")
+        if layer_names:
+            lines = pd.concat([atlas.read(n).to_crs(fixes.crs) for n in layer_names],
                               ignore_index=True)
             lines = gpd.GeoDataFrame(lines, geometry=lines.geometry.name, crs=fixes.crs)
     if not grids and lines is None:
         raise SchemaError("tracks ssf needs covariates: give --raster NAME=PATH and/or "
                           "--lines FILE (or --atlas with infrastructure layers).")
-    steps = movement_steps(fixes, max_gap_h=max_gap_h)
-    avail = random_steps(steps, n_random=n_random, seed=seed)
-    cov = extract_covariates(avail, rasters=grids, where=where, lines=lines)
-    terms = list(grids) + [c for c in cov.columns if c.startswith("cross_")]
-    terms = [t for t in terms if cov[t].notna().any()
-             and cov.groupby("stratum")[t].nunique().gt(1).any()]
-    result = fit_ssf(cov, terms)
-    resistance = ssf_resistance(result, template, rasters=grids, lines=lines)
-    written = [_write_csv(out, "ssf_coefficients.csv", result.coefficients, overwrite)]
-    if lines is not None:
-        written.append(_write_csv(out, "crossing_effects.csv", crossing_effects(result),
+    if lines is not None and line_column != "barrier_class" and line_column not in lines:
+        raise SchemaError(f"--line-column {line_column!r} is not a column of the lines; "
+                          f"present: {', '.join(map(str, lines.columns))}.")
+    coef_tables, effect_tables, results = [], [], {}
+    for sp in species_list:
+        sp_lines = lines
+        if lines is not None and line_column == "barrier_class":
+            from ..barriers.classify import classify_barriers
+            from ..barriers.species import matrix_species
+
+            msp = matrix_species([sp])[sp]
+            sp_lines = lines.assign(barrier_class=classify_barriers(lines, msp) if msp
+                                    else "unknown")
+        steps = movement_steps(fixes[fixes["species"] == sp], max_gap_h=max_gap_h)
+        avail = random_steps(steps, n_random=n_random, seed=seed)
+        cov = extract_covariates(avail, rasters=grids, where=where, lines=sp_lines,
+                                 line_type=line_column)
+        terms = list(grids) + [c for c in cov.columns if c.startswith("cross_")]
+        terms = [t for t in terms if cov[t].notna().any()
+                 and cov.groupby("stratum")[t].nunique().gt(1).any()]
+        result = fit_ssf(cov, terms)
+        results[sp] = (result, ssf_resistance(result, template, rasters=grids, lines=sp_lines,
+                                              line_type=line_column))
+        coef_tables.append(result.coefficients.assign(species=sp, n_strata=result.n_strata))
+        if lines is not None:
+            effect_tables.append(crossing_effects(result).assign(species=sp))
+    coefs = pd.concat(coef_tables, ignore_index=True)
+    written = [_write_csv(out, "ssf_coefficients.csv",
+                          coefs[["species", *[c for c in coefs if c != "species"]]], overwrite)]
+    if effect_tables:
+        eff = pd.concat(effect_tables, ignore_index=True)
+        written.append(_write_csv(out, "crossing_effects.csv",
+                                  eff[["species", *[c for c in eff if c != "species"]]],
                                   overwrite))
-    written.append(resistance.to_geotiff(out / "ssf_resistance.tif", overwrite=overwrite))
+    for sp, (_, resistance) in results.items():
+        written.append(resistance.to_geotiff(out / f"ssf_resistance_{sp}.tif",
+                                             overwrite=overwrite))
     for p in written:
         click.echo(f"wrote {p}")
-    click.echo(f"done: {result.n_strata} strata ({result.dropped_strata} dropped), terms "
-               + ", ".join(f"{r.term} {r.coef:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
-                           for r in result.coefficients.itertuples()))
+    for sp, (result, _) in results.items():
+        click.echo(f"{sp}: {result.n_strata} strata ({result.dropped_strata} dropped); "
+                   + ", ".join(f"{r.term} {r.coef:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
+                               for r in result.coefficients.itertuples()))

@@ -60,6 +60,11 @@ __all__ = [
 MOVEMENT_TERMS: tuple[str, ...] = ("sl_m", "log_sl", "cos_ta")
 
 
+def _slug(value: object) -> str:
+    """Column-name form of a line type (``complete barrier`` -> ``complete_barrier``)."""
+    return str(value).strip().replace(" ", "_")
+
+
 def _wrap(a: np.ndarray) -> np.ndarray:
     return (a + np.pi) % (2 * np.pi) - np.pi
 
@@ -274,7 +279,9 @@ def extract_covariates(steps: gpd.GeoDataFrame, *, rasters: Mapping[str, Grid] |
     lines : GeoDataFrame, optional
         Lines (e.g. the atlas infrastructure) grouped by ``line_type``; for each type
         ``T`` the columns ``cross_T`` (number of times the straight step crosses a line
-        of type ``T``) and, with ``distance``, ``dist_T_m`` (distance from the step end).
+        of type ``T``) and, with ``distance``, ``dist_T_m`` (distance from the step end);
+        spaces in ``T`` become ``_``. ``line_type`` can be any column, e.g.
+        ``barrier_class`` from :func:`cami_atlas.barriers.classify_barriers`.
 
     Returns
     -------
@@ -325,12 +332,12 @@ def extract_covariates(steps: gpd.GeoDataFrame, *, rasters: Mapping[str, Grid] |
             si, li = tree.query(geoms, predicate="intersects")
             inter = shapely.intersection(geoms[si], part.geometry.to_numpy()[li])
             pts = shapely.get_num_geometries(shapely.extract_unique_points(inter))
-            out[f"cross_{kind}"] = np.bincount(si, weights=pts, minlength=len(out))
+            out[f"cross_{_slug(kind)}"] = np.bincount(si, weights=pts, minlength=len(out))
             if distance:
                 nearest = tree.query_nearest(ends, all_matches=False, return_distance=True)
                 d = np.full(len(out), np.nan)
                 d[nearest[0][0]] = nearest[1]
-                out[f"dist_{kind}_m"] = d
+                out[f"dist_{_slug(kind)}_m"] = d
     return out
 
 
@@ -603,7 +610,7 @@ def ssf_resistance(result: SSFResult, template: Grid, *,
         elif term.startswith(("cross_", "dist_")) and lines is not None:
             kind = term.removeprefix("cross_") if term.startswith("cross_") else \
                 term.removeprefix("dist_").removesuffix("_m")
-            part = lines[lines[line_type].astype(str) == kind]
+            part = lines[lines[line_type].map(_slug) == kind]
             part = part.to_crs(template.crs) if not part.crs.equals(template.crs) else part
             mask = (rasterio.features.rasterize(
                 ((g, 1) for g in part.geometry), out_shape=template.shape,
