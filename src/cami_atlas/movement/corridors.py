@@ -139,21 +139,19 @@ class PopulationCorridors:
     params: dict[str, Any]
 
 
-def _polygons(mask_codes: np.ndarray, grid: Grid, labels: dict[int, str]
+def _polygons(codes: np.ndarray, grid: Grid, labels: dict[int, str]
               ) -> tuple[list[str], list[Any]]:
-    codes = mask_codes.astype(np.int32)
-    geoms, vals = [], []
-    for geom, val in rasterio.features.shapes(codes, mask=codes > 0,
-                                              transform=grid.transform):
-        geoms.append(shapely.geometry.shape(geom))
-        vals.append(int(val))
+    """One (multi)polygon per label code present in ``codes`` (cells dissolved)."""
+    codes = codes.astype(np.int32)
+    shapes = list(rasterio.features.shapes(codes, mask=codes > 0, transform=grid.transform))
+    geoms = np.array([shapely.geometry.shape(g) for g, _ in shapes], dtype=object)
+    vals = np.array([int(v) for _, v in shapes], dtype=np.int64)
     names, out = [], []
-    vals_a = np.asarray(vals)
     for code, label in labels.items():
-        sel = [g for g, v in zip(geoms, vals_a, strict=True) if v == code]
-        if sel:
+        sel = geoms[vals == code]
+        if len(sel):
             names.append(label)
-            out.append(shapely.union_all(np.asarray(sel, dtype=object), grid_size=None))
+            out.append(shapely.union_all(sel))
     return names, out
 
 
