@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from cami_atlas.barriers.crossings import track_crossings
-from cami_atlas.cli.tracks import read_projected_tracks
-from cami_atlas.io import read_layer
+from cami_atlas.io import read_layer, read_tracks_csv
 from cami_atlas.movement import (
     dynamic_motion_variance,
     grid_for_tracks,
@@ -20,6 +19,7 @@ from cami_atlas.movement import (
     motion_variance,
     movement_steps,
     population_corridors,
+    to_metric_crs,
     track_uds,
 )
 
@@ -28,7 +28,7 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "tracks"
 
 @pytest.fixture(scope="module")
 def deer():
-    return read_projected_tracks(DATA / "wyoming_muledeer_2014.csv")
+    return to_metric_crs(read_tracks_csv(DATA / "wyoming_muledeer_2014.csv"))
 
 
 @pytest.fixture(scope="module")

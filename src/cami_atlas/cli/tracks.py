@@ -59,8 +59,8 @@ def read_projected_tracks(path: Path, *, layer: str | None = None, crs: str | No
     >>> read_projected_tracks(p, species="Procapra gutturosa").crs.to_epsg()
     32648
     """
-    from ..connectivity.workflow import utm_crs
     from ..io import read_layer, read_tracks_csv
+    from ..movement import to_metric_crs
 
     if path.suffix.lower() == ".csv":
         tracks = read_tracks_csv(path, crs=crs or "EPSG:4326", species=species)
@@ -71,12 +71,7 @@ def read_projected_tracks(path: Path, *, layer: str | None = None, crs: str | No
 
             tracks["species"] = tracks["species"].where(tracks["species"].notna(),
                                                         canonical_species_name(species))
-    if to_crs is not None:
-        return tracks.to_crs(to_crs)
-    if tracks.crs.is_geographic:
-        lon, lat = tracks.geometry.union_all().centroid.coords[0]
-        return tracks.to_crs(utm_crs(lon, lat))
-    return tracks
+    return to_metric_crs(tracks, to_crs)
 
 
 def _thresholds(text: str) -> tuple[float, float]:

@@ -19,6 +19,7 @@ See docs/movement.md for the methods, parameters and limits.
 
 from __future__ import annotations
 
+from ._tracks import to_metric_crs
 from .bbmm import (
     MotionVariance,
     UDSet,
@@ -86,5 +87,6 @@ __all__ = [
     "population_corridors",
     "random_steps",
     "ssf_resistance",
+    "to_metric_crs",
     "track_uds",
 ]

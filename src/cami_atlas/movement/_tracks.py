@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import CRSError, MissingColumnError, SchemaError
 
-__all__ = ["prepare_tracks", "run_ids", "times_s"]
+__all__ = ["prepare_tracks", "run_ids", "times_s", "to_metric_crs"]
 
 
 def prepare_tracks(tracks: gpd.GeoDataFrame, *, what: str, min_fixes: int = 2,
@@ -108,3 +108,32 @@ def run_ids(t_s: np.ndarray, max_gap_s: float | None) -> np.ndarray:
     if max_gap_s is not None:
         breaks[1:] = np.diff(t_s) > max_gap_s
     return np.cumsum(breaks)
+
+
+def to_metric_crs(tracks: gpd.GeoDataFrame, crs: object = None) -> gpd.GeoDataFrame:
+    """``tracks`` in a projected CRS: ``crs`` if given, else unchanged if already projected,
+    else the WGS 84 / UTM zone of the fixes' centre.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> t = gpd.GeoDataFrame(geometry=gpd.points_from_xy([107.1, 107.2], [47.9, 47.9]),
+    ...                      crs="EPSG:4326")
+    >>> to_metric_crs(t).crs.to_epsg()
+    32648
+    """
+    if tracks.crs is None:
+        raise CRSError("the tracks have no CRS; set the CRS the coordinates are actually in "
+                       "(tracks.set_crs(...)).")
+    if crs is not None:
+        out = tracks.to_crs(crs)
+        if out.crs.is_geographic:
+            raise CRSError(f"to_metric_crs: {crs!r} is a lat/lon CRS; give a projected one "
+                           "(metres), e.g. a UTM zone.")
+        return out
+    if not tracks.crs.is_geographic:
+        return tracks
+    from ..connectivity.workflow import utm_crs
+
+    lon, lat = tracks.to_crs(4326).geometry.union_all().centroid.coords[0]
+    return tracks.to_crs(utm_crs(lon, lat))
