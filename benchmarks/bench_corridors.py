@@ -18,6 +18,7 @@ Usage::
     .venv/bin/python benchmarks/bench_corridors.py                       # 100 ind x 2 years, 1000^2
     .venv/bin/python benchmarks/bench_corridors.py --individuals 10 --years 1
     .venv/bin/python benchmarks/bench_corridors.py --model dbbmm --markdown
+    .venv/bin/python benchmarks/bench_corridors.py --dask-workers 2        # BBMM on Dask
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def synthetic_herd(n_ind: int, years: int, seed: int = 1):
         geometry=gpd.points_from_xy(np.concatenate(xs), np.concatenate(ys)), crs="EPSG:32648")
 
 
-def run_case(n_ind: int, years: int, grid_n: int, model: str) -> dict:
+def run_case(n_ind: int, years: int, grid_n: int, model: str, dask_workers: int = 0) -> dict:
     import numpy as np
     from affine import Affine
 
@@ -83,7 +84,7 @@ def run_case(n_ind: int, years: int, grid_n: int, model: str) -> dict:
                 Affine(cell, 0, 600_000, 0, -cell, 5_000_000 + 200_000), "EPSG:32648")
     base = _rss_mib()
     out: dict = dict(individuals=n_ind, years=years, grid=grid_n, cell_m=cell, model=model,
-                     fixes=len(herd))
+                     fixes=len(herd), dask_workers=dask_workers)
     phases = {}
 
     def timed(name, f, *a, **k):
@@ -94,8 +95,16 @@ def run_case(n_ind: int, years: int, grid_n: int, model: str) -> dict:
 
     periods = timed("segment", migration_periods, herd)
     fixes = timed("migration_fixes", migration_fixes, herd, periods)
+    client = None
+    if dask_workers:
+        from distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(n_workers=dask_workers, threads_per_worker=1,
+                                     dashboard_address=None))
     uds = timed("bbmm", track_uds, fixes, grid, by="migration", model=model,
-                location_error_m=20, max_gap_h=8)
+                location_error_m=20, max_gap_h=8, client=client)
+    if client is not None:
+        client.close()
     pc = timed("corridors", population_corridors, uds)
     out["migrations"] = len(periods)
     out["phases"] = phases
@@ -113,21 +122,26 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=2)
     ap.add_argument("--grid", type=int, default=1000)
     ap.add_argument("--model", choices=["bbmm", "dbbmm"], default="bbmm")
+    ap.add_argument("--dask-workers", type=int, default=0,
+                    help="run the Brownian bridges on a Dask LocalCluster of N worker processes "
+                         "(0: serial). CPU time then counts this process only.")
     ap.add_argument("--markdown", action="store_true", help="print a table row for RESULTS.md")
     ap.add_argument("--case", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.case:
-        print(json.dumps(run_case(a.individuals, a.years, a.grid, a.model)))
+        print(json.dumps(run_case(a.individuals, a.years, a.grid, a.model, a.dask_workers)))
         return
     load0 = os.getloadavg()[0]
     cmd = [sys.executable, __file__, "--case", "--individuals", str(a.individuals), "--years",
-           str(a.years), "--grid", str(a.grid), "--model", a.model]
+           str(a.years), "--grid", str(a.grid), "--model", a.model, "--dask-workers",
+           str(a.dask_workers)]
     res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     load1 = os.getloadavg()[0]
     ph = res["phases"]
     print(f"SYNTHETIC herd: {res['individuals']} individuals x {res['years']} years, "
           f"{res['fixes']:,} fixes, {res['migrations']} migrations; grid {res['grid']}^2 "
-          f"({res['cell_m']:.0f} m cells), model {res['model']}; machine "
+          f"({res['cell_m']:.0f} m cells), model {res['model']}, Dask workers "
+          f"{res['dask_workers'] or 'none'}; machine "
           f"{platform.machine()}, {os.cpu_count()} CPU(s), Python {platform.python_version()}; "
           f"1-min load {load0:.1f} before / {load1:.1f} after")
     for k, (w, c) in ph.items():
@@ -137,6 +151,7 @@ def main() -> None:
     if a.markdown:
         print(f"| {res['individuals']} x {res['years']} y | {res['fixes']:,} | "
               f"{res['migrations']} | {res['grid']}² | {res['model']} | "
+              f"{res['dask_workers'] or '-'} | "
               + " | ".join(f"{ph[k][0]:.1f}" for k in ("segment", "migration_fixes", "bbmm",
                                                        "corridors"))
               + f" | {res['wall_s']:.1f} | {res['cpu_s']:.1f} | {res['peak_rss_mib']:.0f} | "

@@ -271,3 +271,23 @@ def test_track_uds_bad_input(case, match, exc):
 def test_non_increasing_times_in_arrays_are_an_error():
     with pytest.raises(SchemaError, match="increase strictly"):
         motion_variance(np.zeros(3), np.zeros(3), np.array([0, 5.0, 5.0]))
+
+
+def test_track_uds_on_a_dask_cluster_equals_serial():
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(4)
+    frames = []
+    for ind in ("a", "b", "c"):
+        x, y, t = brownian_track(rng, 50, 1.0, dt_range=(7200, 7200))
+        frames.append(tracks_frame(5000 + x, 5000 + y, pd.Timestamp("2020-01-01", tz="UTC")
+                                   + pd.to_timedelta(t, unit="s"), ind))
+    tr = pd.concat(frames, ignore_index=True)
+    g = grid(n=100, cell=100)
+    serial = track_uds(tr, g, max_gap_h=8)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        par = track_uds(tr, g, max_gap_h=8, client=client)
+    pd.testing.assert_frame_equal(serial.table, par.table)
+    for k in serial.uds:
+        np.testing.assert_array_equal(serial.uds[k].values, par.uds[k].values)
+        assert serial.uds[k].transform == par.uds[k].transform

@@ -31,7 +31,7 @@ their fixes do not enter the variance estimate across the gap.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -590,11 +590,31 @@ def window_offset(window: Grid, grid: Grid) -> tuple[int, int]:
     return int(np.rint(r)), int(np.rint(c))
 
 
+def _track_ud(task: tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]], grid: Grid, *,
+              model: str, location_error_m: float, max_gap_s: float | None, window: int,
+              margin: int, time_step_s: float | None) -> tuple[Grid, dict[str, Any]]:
+    """Variance and UD of one track (the unit of work, serial or on a Dask worker)."""
+    x, y, t, meta = task
+    if model == "bbmm":
+        mv = motion_variance(x, y, t, location_error_m=location_error_m, max_gap_s=max_gap_s)
+        s2: float | np.ndarray = mv.sigma2_m2_per_s
+        s2_summary, se = mv.sigma2_m2_per_s, mv.se_m2_per_s
+    else:
+        s2 = dynamic_motion_variance(x, y, t, location_error_m=location_error_m,
+                                     window=window, margin=margin, max_gap_s=max_gap_s)
+        s2_summary, se = float(np.nanmedian(s2)), float("nan")
+    ud = brownian_bridge_ud(x, y, t, grid, sigma2_m2_per_s=s2,
+                            location_error_m=location_error_m, max_gap_s=max_gap_s,
+                            time_step_s=time_step_s)
+    return ud, {**meta, "sigma2_m2_per_s": s2_summary, "sigma2_se_m2_per_s": se,
+                "model": model}
+
+
 def track_uds(tracks: gpd.GeoDataFrame, grid: Grid, *, by: str = "individual",
               model: Literal["bbmm", "dbbmm"] = "bbmm",
               location_error_m: float = 0.0, max_gap_h: float | None = None,
               window: int = 31, margin: int = 11,
-              time_step_s: float | None = None) -> UDSet:
+              time_step_s: float | None = None, client: Any = None) -> UDSet:
     """Brownian bridge UDs of every track of a ``tracks`` layer (one per value of ``by``).
 
     Parameters
@@ -616,6 +636,10 @@ def track_uds(tracks: gpd.GeoDataFrame, grid: Grid, *, by: str = "individual",
         dBBMM window and margin (fixes).
     time_step_s : float, optional
         See :func:`brownian_bridge_ud`.
+    client : dask.distributed.Client, optional
+        Run one task per track on this Dask cluster (a ``LocalCluster`` or any scheduler
+        address the caller connected to); the grid is scattered once. The result is the
+        same as without it. Default: serial in this process.
 
     Returns
     -------
@@ -645,28 +669,21 @@ def track_uds(tracks: gpd.GeoDataFrame, grid: Grid, *, by: str = "individual",
                        f"({grid.crs.to_string()}) have different CRSs; reproject the tracks "
                        "with tracks.to_crs(grid.crs).")
     max_gap_s = None if max_gap_h is None else float(max_gap_h) * 3600.0
-    uds: dict[str, Grid] = {}
-    rows = []
+    tasks = []
     for key, part in fixes.groupby(by, sort=True):
-        x = part.geometry.x.to_numpy()
-        y = part.geometry.y.to_numpy()
-        t = times_s(part["timestamp"])
-        if model == "bbmm":
-            mv = motion_variance(x, y, t, location_error_m=location_error_m,
-                                 max_gap_s=max_gap_s)
-            s2: float | np.ndarray = mv.sigma2_m2_per_s
-            s2_summary, se = mv.sigma2_m2_per_s, mv.se_m2_per_s
-        else:
-            s2 = dynamic_motion_variance(x, y, t, location_error_m=location_error_m,
-                                         window=window, margin=margin, max_gap_s=max_gap_s)
-            s2_summary, se = float(np.nanmedian(s2)), float("nan")
-        uds[str(key)] = brownian_bridge_ud(x, y, t, grid, sigma2_m2_per_s=s2,
-                                           location_error_m=location_error_m,
-                                           max_gap_s=max_gap_s, time_step_s=time_step_s)
-        rows.append(dict(
-            track=str(key), individual=str(part["individual"].iloc[0]),
-            species=part["species"].iloc[0] if "species" in part else None,
-            n_fixes=len(part), start=part["timestamp"].iloc[0],
-            end=part["timestamp"].iloc[-1], sigma2_m2_per_s=s2_summary,
-            sigma2_se_m2_per_s=se, model=model))
+        meta = dict(track=str(key), individual=str(part["individual"].iloc[0]),
+                    species=part["species"].iloc[0] if "species" in part else None,
+                    n_fixes=len(part), start=part["timestamp"].iloc[0],
+                    end=part["timestamp"].iloc[-1])
+        tasks.append((part.geometry.x.to_numpy(), part.geometry.y.to_numpy(),
+                      times_s(part["timestamp"]), meta))
+    opts = dict(model=model, location_error_m=location_error_m, max_gap_s=max_gap_s,
+                window=window, margin=margin, time_step_s=time_step_s)
+    if client is None:
+        done = [_track_ud(task, grid, **opts) for task in tasks]
+    else:  # a dask.distributed Client (or anything with map/scatter/gather): one task a track
+        shared = client.scatter(grid, broadcast=True)
+        done = client.gather(client.map(_track_ud, tasks, grid=shared, **opts, pure=False))
+    uds = {row["track"]: ud for ud, row in done}
+    rows = [row for _, row in done]
     return UDSet(grid, uds, pd.DataFrame(rows))
