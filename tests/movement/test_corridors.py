@@ -144,3 +144,34 @@ def test_footprint_contour_by_hand():
     assert footprint(ud, 1.0).tolist() == [True] * 5
     with pytest.raises(SchemaError, match="contour"):
         footprint(ud, 99)
+
+
+def test_barrier_analysis_of_an_atlas_uses_the_corridor_layers(herd_corridors):
+    import dataclasses
+
+    import geopandas as gpd
+
+    from cami_atlas.cli.barriers import analyse_atlas
+
+    _, uds, pc = herd_corridors
+    # shift the synthetic study area into Mongolia (UTM 48N) so the atlas region holds it
+    shift = np.array([600_000.0, 5_300_000.0])
+    corridors = pc.corridors.set_geometry(
+        shapely.transform(pc.corridors.geometry, lambda c: c + shift))
+    road = gpd.GeoDataFrame(
+        {"infra_type": ["road"], "road_surface": ["paved"]},
+        geometry=[shapely.LineString([(600_000, 5_330_100), (680_000, 5_330_100)])],
+        crs=uds.grid.crs)
+    atlas = Atlas("t", analysis_crs="EPSG:32648")
+    atlas.add_layer("roads", road, "infrastructure", source="synthetic", licence="CC0-1.0")
+    shifted = dataclasses.replace(pc, corridors=corridors, stopovers=pc.stopovers.iloc[:0])
+    add_corridor_layers(atlas, shifted, "gazelle_corridors", source="synthetic tracks",
+                        licence="CC0-1.0")
+    res = analyse_atlas(atlas, fragmentation=False)
+    assert res.species == ["Procapra_gutturosa"]
+    km = res.lengths["length_km"].sum()
+    # planar length of the road inside the corridor polygons (UTM scale error < 0.1 %)
+    inside = road.geometry.iloc[0].intersection(corridors.union_all())
+    assert shapely.get_num_geometries(inside) >= 2  # crosses both paths
+    expected = inside.length / 1000
+    assert km == pytest.approx(expected, rel=2e-3)
