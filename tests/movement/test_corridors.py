@@ -175,3 +175,15 @@ def test_barrier_analysis_of_an_atlas_uses_the_corridor_layers(herd_corridors):
     assert shapely.get_num_geometries(inside) >= 2  # crosses both paths
     expected = inside.length / 1000
     assert km == pytest.approx(expected, rel=2e-3)
+
+
+def test_grid_for_tracks_refuses_a_huge_grid():
+    import geopandas as gpd
+
+    t = gpd.GeoDataFrame({"individual": ["a", "a"],
+                          "timestamp": pd.to_datetime(["2021-01-01", "2021-01-02"], utc=True)},
+                         geometry=gpd.points_from_xy([0, 2_000_000], [0, 2_000_000]),
+                         crs="EPSG:32648")
+    with pytest.raises(SchemaError, match="use cells of at least 200 m"):
+        grid_for_tracks(t, cell_size_m=100, margin_m=0)
+    assert grid_for_tracks(t, cell_size_m=1000, margin_m=0).shape == (2000, 2000)

@@ -220,6 +220,8 @@ def test_resistance_from_coefficients_by_hand():
     assert cd.values[0, 1] == pytest.approx((4 + 6) / 2 * 100)
     with pytest.raises(SchemaError, match="no data for term 'forage'"):
         ssf_resistance(res, g, lines=road)
+    with pytest.raises(SchemaError, match="hold no infra_type 'road'"):
+        ssf_resistance(res, g, rasters={"forage": g}, lines=road.assign(infra_type="fence"))
 
 
 def test_fit_ssf_bad_input():

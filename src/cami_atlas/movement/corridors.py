@@ -53,8 +53,11 @@ USE_CLASSES: tuple[str, ...] = ("low", "medium", "high")
 
 
 def grid_for_tracks(tracks: gpd.GeoDataFrame, *, cell_size_m: float,
-                    margin_m: float = 5000.0) -> Grid:
+                    margin_m: float = 5000.0, max_cells: int = 100_000_000) -> Grid:
     """An empty north-up grid covering the fixes plus ``margin_m``, in the tracks' CRS.
+
+    A grid of more than ``max_cells`` cells is an error that gives the cell size that
+    would fit.
 
     Examples
     --------
@@ -76,6 +79,12 @@ def grid_for_tracks(tracks: gpd.GeoDataFrame, *, cell_size_m: float,
     ncols = int(np.ceil((x1 + margin_m - left) / cell_size_m))
     nrows = int(np.ceil((y1 + margin_m - bottom) / cell_size_m))
     top = bottom + nrows * cell_size_m
+    if nrows * ncols > max_cells:
+        fit = cell_size_m * np.sqrt(nrows * ncols / max_cells)
+        raise SchemaError(
+            f"grid_for_tracks: {nrows} x {ncols} cells of {cell_size_m:g} m exceed max_cells="
+            f"{max_cells:,}; use cells of at least {np.ceil(fit):.0f} m (--cell-size-m) or "
+            "split the tracks by region.")
     return Grid(np.zeros((max(nrows, 1), max(ncols, 1))),
                 Affine(cell_size_m, 0, left, 0, -cell_size_m, top), fixes.crs, None, "grid")
 

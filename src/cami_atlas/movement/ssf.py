@@ -324,6 +324,9 @@ def extract_covariates(steps: gpd.GeoDataFrame, *, rasters: Mapping[str, Grid] |
         if line_type not in lines:
             raise SchemaError(f"extract_covariates: the lines have no column {line_type!r}; "
                               f"present: {', '.join(map(str, lines.columns))}.")
+        if lines.crs is None:
+            raise CRSError("extract_covariates: the lines have no CRS; set the CRS they are "
+                           "actually in (lines.set_crs(...)).")
         lines = lines.to_crs(steps.crs) if not lines.crs.equals(steps.crs) else lines
         ends = shapely.points(x2, y2)
         geoms = out.geometry.to_numpy()
@@ -611,11 +614,14 @@ def ssf_resistance(result: SSFResult, template: Grid, *,
             kind = term.removeprefix("cross_") if term.startswith("cross_") else \
                 term.removeprefix("dist_").removesuffix("_m")
             part = lines[lines[line_type].map(_slug) == kind]
+            if len(part) == 0:
+                raise SchemaError(f"ssf_resistance: term {term!r} but the lines hold no "
+                                  f"{line_type} {kind!r}; pass the lines the SSF was fitted "
+                                  "with.")
             part = part.to_crs(template.crs) if not part.crs.equals(template.crs) else part
-            mask = (rasterio.features.rasterize(
+            mask = rasterio.features.rasterize(
                 ((g, 1) for g in part.geometry), out_shape=template.shape,
                 transform=template.transform, all_touched=True, dtype="uint8") > 0
-                    if len(part) else np.zeros(template.shape, dtype=bool))
             if term.startswith("cross_"):
                 eta += beta * mask
             else:
