@@ -151,3 +151,18 @@ def test_ssf_with_an_atlas_raster(herd_csv, tmp_path):
     coefs = pd.read_csv(out / "ssf_coefficients.csv")
     assert coefs["term"].iloc[0] == "east"
     assert not (out / "crossing_effects.csv").exists()
+
+
+def test_corridors_from_given_dates(herd_csv, tmp_path):
+    dates = tmp_path / "dates.csv"
+    pd.DataFrame({"individual": ["A0", "A1", "A2", "A3", "B0"], "start": "2021-04-11",
+                  "end": "2021-04-21", "season": "spring"}).to_csv(dates, index=False)
+    out = tmp_path / "corr"
+    res = run(["tracks", "corridors", str(herd_csv), "--dates", str(dates), "--cell-size-m",
+               "500", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    m = pd.read_csv(out / "migrations.csv")
+    assert m["method"].unique().tolist() == ["dates"]
+    assert m["duration_days"].tolist() == [10.0] * 5
+    mv = pd.read_csv(out / "motion_variance.csv")
+    assert mv["n_fixes"].tolist() == [121] * 5  # 10 days of 2-hourly fixes, both ends

@@ -15,7 +15,8 @@ The rule (per individual and *bio-year*, a year starting on ``year_start``, e.g.
    the start is the last day before it with ``d >= upper * D``. If the animal does
    not come back below ``lower * D`` within the bio-year there is no autumn row.
 
-Start and end times are those of the first and last fixes of the start and end days.
+Days are UTC calendar days. Start and end times are those of the first and last fixes of
+the start and end days.
 Distances are straight-line km between the mean positions of the start and end days.
 """
 
