@@ -50,15 +50,3 @@ def simulate_migrant(rng: np.random.Generator, ind: str, *, x_km: float, y_end_k
 @pytest.fixture
 def migrant() -> Callable[..., gpd.GeoDataFrame]:
     return simulate_migrant
-
-
-@pytest.fixture
-def herd() -> gpd.GeoDataFrame:
-    """8 animals on path A (x = 20 km) with a 3-day stopover at y = 30 km, 2 on path B (x = 60 km)."""
-    rng = np.random.default_rng(2021)
-    parts = [simulate_migrant(rng, f"A{i}", x_km=20, y_end_km=60, spring=(100, 112),
-                              pause=(105, 108, 30), noise_m=150)
-             for i in range(8)]
-    parts += [simulate_migrant(rng, f"B{i}", x_km=60, y_end_km=60, spring=(100, 110),
-                               noise_m=150) for i in range(2)]
-    return pd.concat(parts, ignore_index=True)
