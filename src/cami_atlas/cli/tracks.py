@@ -31,8 +31,9 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from .._atomic import atomic_path, prepare_outputs
+from .._atomic import atomic_path
 from ..errors import SchemaError
+from ..pipeline.staging import StagedOutputs
 from ._common import atlas_option, out_option, overwrite_option, split_multi
 
 __all__ = ["CORRIDOR_OUTPUTS", "SEGMENT_OUTPUTS", "SSF_OUTPUTS", "read_projected_tracks",
@@ -94,10 +95,16 @@ def _periods(tracks: gpd.GeoDataFrame, dates: Path | None, opts: dict[str, Any]
     return migration_periods(tracks, **opts)
 
 
-def _write_csv(out: Path, name: str, df: pd.DataFrame, overwrite: bool) -> Path:
-    with atomic_path(out / name, overwrite=overwrite) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
+def _write_csv(out: Path, name: str, df: pd.DataFrame) -> Path:
+    """Write ``df`` into the staging folder ``out`` at full precision (round-trip floats)."""
+    with atomic_path(out / name, overwrite=True) as tmp:
+        df.to_csv(tmp, index=False)
     return out / name
+
+
+def _echo_written(staged: StagedOutputs, written: list[Path]) -> None:
+    for p in written:
+        click.echo(f"wrote {staged.final(p)}")
 
 
 tracks_arg = click.argument("tracks_path", metavar="TRACKS",
@@ -150,13 +157,14 @@ def segment(tracks_path: Path, layer: str | None, crs: str | None, species: str 
             min_distance_km: float, dates: Path | None, out_dir: Path,
             overwrite: bool) -> None:
     """Spring and autumn migration periods from net squared displacement (migrations.csv)."""
-    out = prepare_outputs(out_dir, SEGMENT_OUTPUTS, overwrite=overwrite)
+    staged = StagedOutputs(out_dir, SEGMENT_OUTPUTS, overwrite=overwrite).check()
     fixes = read_projected_tracks(tracks_path, layer=layer, crs=crs, species=species,
                                   to_crs=to_crs)
     periods = _periods(fixes, dates, dict(year_start=year_start, lower=lower, upper=upper,
                                           min_distance_km=min_distance_km))
-    path = _write_csv(out, "migrations.csv", periods, overwrite)
-    click.echo(f"wrote {path}")
+    with staged as out:
+        written = [_write_csv(out, "migrations.csv", periods)]
+    _echo_written(staged, written)
     resident = periods.attrs.get("resident", [])
     click.echo(f"done: {len(periods)} migrations of {periods['individual'].nunique()} "
                f"individuals; {len(resident)} individual-years without migration")
@@ -218,7 +226,7 @@ def corridors(tracks_path: Path, layer: str | None, crs: str | None, species: st
         raise SchemaError("--add-to-atlas needs --licence (the licence of the tracks), "
                           "e.g. --licence CC-BY-4.0.")
     lo_hi = _thresholds(thresholds)
-    out = prepare_outputs(out_dir, CORRIDOR_OUTPUTS, overwrite=overwrite)
+    staged = StagedOutputs(out_dir, CORRIDOR_OUTPUTS, overwrite=overwrite).check()
     fixes = read_projected_tracks(tracks_path, layer=layer, crs=crs, species=species,
                                   to_crs=to_crs)
     periods = _periods(fixes, dates, dict(year_start=year_start, lower=lower, upper=upper,
@@ -241,18 +249,18 @@ def corridors(tracks_path: Path, layer: str | None, crs: str | None, species: st
         name = layer_name or f"{pc.corridors['species'].iloc[0].lower()}_corridors"
         add_corridor_layers(atlas, pc, name, source=source or f"GPS tracks {tracks_path.name}",
                             licence=licence or "", overwrite=overwrite)
-    written = [_write_csv(out, "migrations.csv", periods, overwrite),
-               _write_csv(out, "motion_variance.csv", uds.table, overwrite)]
-    with atomic_path(out / "corridors.gpkg", overwrite=overwrite) as tmp:
-        pc.corridors.to_file(tmp, layer="corridors", driver="GPKG")
-        if len(pc.stopovers):
-            pc.stopovers.to_file(tmp, layer="stopovers", driver="GPKG", mode="a")
-    written.append(out / "corridors.gpkg")
-    written.append(pc.share.to_geotiff(out / "corridor_share.tif", overwrite=overwrite))
+    with staged as out:
+        written = [_write_csv(out, "migrations.csv", periods),
+                   _write_csv(out, "motion_variance.csv", uds.table)]
+        with atomic_path(out / "corridors.gpkg", overwrite=True) as tmp:
+            pc.corridors.to_file(tmp, layer="corridors", driver="GPKG")
+            if len(pc.stopovers):
+                pc.stopovers.to_file(tmp, layer="stopovers", driver="GPKG", mode="a")
+        written.append(out / "corridors.gpkg")
+        written.append(pc.share.to_geotiff(out / "corridor_share.tif", overwrite=True))
+    _echo_written(staged, written)
     if atlas is not None:
-        written.append(atlas.save(atlas_out, overwrite=True))
-    for p in written:
-        click.echo(f"wrote {p}")
+        click.echo(f"wrote {atlas.save(atlas_out, overwrite=True)}")
     areas = pc.corridors.set_index("use_class")["area_km2"]
     click.echo("done: " + ", ".join(f"{k} {v:,.1f} km²" for k, v in areas.items())
                + f"; stopovers {pc.stopovers['area_km2'].sum():,.1f} km²; "
@@ -321,7 +329,7 @@ def ssf(tracks_path: Path, layer: str | None, crs: str | None, species: str | No
     species_list = sorted(fixes["species"].astype(str).unique())
     names = ["ssf_coefficients.csv", "crossing_effects.csv",
              *[f"ssf_resistance_{sp}.tif" for sp in species_list]]
-    out = prepare_outputs(out_dir, names, overwrite=overwrite)
+    staged = StagedOutputs(out_dir, names, overwrite=overwrite).check()
     atlas = Atlas.open(atlas_path) if atlas_path is not None else None
     template = grid_for_tracks(fixes, cell_size_m=cell_size_m, margin_m=5000)
     grids = {}
@@ -379,18 +387,17 @@ def ssf(tracks_path: Path, layer: str | None, crs: str | None, species: str | No
         if lines is not None:
             effect_tables.append(crossing_effects(result).assign(species=sp))
     coefs = pd.concat(coef_tables, ignore_index=True)
-    written = [_write_csv(out, "ssf_coefficients.csv",
-                          coefs[["species", *[c for c in coefs if c != "species"]]], overwrite)]
-    if effect_tables:
-        eff = pd.concat(effect_tables, ignore_index=True)
-        written.append(_write_csv(out, "crossing_effects.csv",
-                                  eff[["species", *[c for c in eff if c != "species"]]],
-                                  overwrite))
-    for sp, (_, resistance) in results.items():
-        written.append(resistance.to_geotiff(out / f"ssf_resistance_{sp}.tif",
-                                             overwrite=overwrite))
-    for p in written:
-        click.echo(f"wrote {p}")
+    with staged as out:
+        written = [_write_csv(out, "ssf_coefficients.csv",
+                              coefs[["species", *[c for c in coefs if c != "species"]]])]
+        if effect_tables:
+            eff = pd.concat(effect_tables, ignore_index=True)
+            written.append(_write_csv(out, "crossing_effects.csv",
+                                      eff[["species", *[c for c in eff if c != "species"]]]))
+        for sp, (_, resistance) in results.items():
+            written.append(resistance.to_geotiff(out / f"ssf_resistance_{sp}.tif",
+                                                 overwrite=True))
+    _echo_written(staged, written)
     for sp, (result, _) in results.items():
         click.echo(f"{sp}: {result.n_strata} strata ({result.dropped_strata} dropped); "
                    + ", ".join(f"{r.term} {r.coef:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
