@@ -595,7 +595,9 @@ class Atlas:
         """
         check_option("kind", kind, [k for k in KINDS if k != "raster"])
         target = self.analysis_crs if crs is None else CRS.from_user_input(crs)
-        parts = [self.read(n).to_crs(target).assign(layer=n) for n in self.layer_names(kind)]
+        from .measure import to_crs  # edges densified: reprojected ranges keep their area
+
+        parts = [to_crs(self.read(n), target).assign(layer=n) for n in self.layer_names(kind)]
         if not parts:
             cols = [*SCHEMAS[kind].names, "layer"]
             return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in cols},

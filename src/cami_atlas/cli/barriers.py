@@ -46,6 +46,7 @@ from ..barriers.crossings import corridor_crossings, track_crossings
 from ..barriers.matrix import _as_matrix
 from ..barriers.overlay import _select, infrastructure_in_ranges, species_polygons
 from ..barriers.species import matrix_species
+from ..measure import to_crs
 from ..schema import BARRIER_CLASSES
 from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir, split_multi
 
@@ -197,7 +198,7 @@ def analyse_atlas(
                 seg[f"barrier_{s}"] = (classes[msp[s]].to_numpy() if msp[s] is not None
                                        else "unknown")
             results.segments[name] = seg
-            infra_all.append(layer.to_crs(crs))
+            infra_all.append(to_crs(layer, crs))
             step(f"classified: {name}")
         lengths = pd.concat(tables, ignore_index=True)
         results.lengths = lengths[["layer", *[c for c in lengths.columns if c != "layer"]]]

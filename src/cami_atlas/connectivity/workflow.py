@@ -73,7 +73,7 @@ from ..errors import (
     SchemaError,
     UnknownSpeciesError,
 )
-from ..measure import area_km2, geodesic_length_km
+from ..measure import area_km2, geodesic_length_km, to_crs
 from ..raster import Grid
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from .circuit import CircuitResult, circuit_pairwise, effective_resistance, pinch_points
@@ -272,7 +272,7 @@ def _species_ranges(atlas: Any, crs: CRS) -> gpd.GeoSeries:
     names = atlas.layer_names("species_range")
     if not names:
         return gpd.GeoSeries([], crs=crs, dtype="geometry")
-    ranges = pd.concat([atlas.read(n).to_crs(_WGS84) for n in names], ignore_index=True)
+    ranges = pd.concat([to_crs(atlas.read(n), _WGS84) for n in names], ignore_index=True)
     ranges = gpd.GeoDataFrame(ranges, geometry=ranges.geometry.name, crs=_WGS84)
     ranges = ranges[ranges.geometry.notna() & ~ranges.geometry.is_empty]
     corridors = None
@@ -312,7 +312,7 @@ def _resolve(species: str, range_names: list[str], matrix: Any,
 
 # -- barrier segments -----------------------------------------------------------------------
 def _clip_layer(layer: gpd.GeoDataFrame, window: shapely.Polygon) -> gpd.GeoDataFrame:
-    layer = layer.to_crs(_WGS84) if not layer.crs.equals(_WGS84) else layer
+    layer = to_crs(layer, _WGS84)  # edges densified first
     hits = layer.sindex.query(window, predicate="intersects")
     sub = layer.iloc[np.sort(hits)]
     geoms = shapely.intersection(sub.geometry.to_numpy(), window)
@@ -427,7 +427,7 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
     seg = gpd.GeoDataFrame(seg, geometry="geometry", crs=_WGS84)
     seg.insert(0, "segment_id", seg["layer"] + ":" + seg["feature_id"])
     seg["length_km"] = geodesic_length_km(seg).to_numpy()
-    seg = seg.to_crs(crs)
+    seg = to_crs(seg, crs)
     return seg[["segment_id", "layer", "feature_id", "infra_type", "barrier_class",
                 "length_km", "geometry"]]
 
@@ -564,7 +564,8 @@ def _user_cores(cores: Any, grid: Grid, id_column: str | None,
     out = gpd.GeoDataFrame({
         "core_id": (cores[id_column].astype(str).to_numpy() if id_column
                     else [f"C{k + 1}" for k in range(len(cores))])},
-        geometry=geoms, crs=cores.crs).to_crs(grid.crs)
+        geometry=geoms, crs=cores.crs)
+    out = to_crs(out, grid.crs)
     if out["core_id"].duplicated().any():
         raise SchemaError(f"core ids must be unique; duplicated: "
                           f"{sorted(set(out['core_id'][out['core_id'].duplicated()]))[:10]}.")
@@ -845,7 +846,7 @@ def run_connectivity(
         base = slope_resistance(_crop(dem_grid, clipped), crs=target, cell_size_m=cell_size_m,
                                 max_resistance=slope_max_resistance, exponent=slope_exponent,
                                 impassable_above_deg=impassable_above_deg)
-        window_xy = gpd.GeoSeries([window], crs=_WGS84).to_crs(target).iloc[0]
+        window_xy = to_crs(gpd.GeoSeries([window], crs=_WGS84), target).iloc[0]
         base = _mask_outside(base, window_xy)
         if min(base.shape) < 3 or np.isfinite(base.values).sum() < 9:
             raise OptionError(

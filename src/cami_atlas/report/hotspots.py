@@ -41,7 +41,7 @@ import shapely
 
 from .._atomic import atomic_path, prepare_outputs
 from ..errors import EmptyLayerError, SchemaError, UnknownSpeciesError
-from ..measure import area_km2, geodesic_length_km
+from ..measure import area_km2, geodesic_length_km, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name
 
 __all__ = [
@@ -325,8 +325,7 @@ def rank_segments(
     hot = cells[hot_column].isin(list(hot_values)).to_numpy()
     hot_geoms = np.asarray(cells.geometry.values, dtype=object)[hot]
     hot_score = cells[score_column].to_numpy(dtype=float)[hot]
-    infra_geoms = np.asarray((infra.geometry if infra.crs.equals(cells.crs)
-                              else infra.geometry.to_crs(cells.crs)).values, dtype=object)
+    infra_geoms = np.asarray(to_crs(infra.geometry, cells.crs).values, dtype=object)
     ok = ~(shapely.is_missing(infra_geoms) | shapely.is_empty(infra_geoms))
     tree = shapely.STRtree(hot_geoms)
     seg, cell = tree.query(np.where(ok, infra_geoms, None), predicate="intersects")

@@ -21,7 +21,7 @@ from ..barriers import classify_barriers_many, corridor_crossings, matrix_specie
 from ..barriers.fragmentation import effective_mesh_size
 from ..barriers.matrix import MatrixLike, _as_matrix
 from ..errors import OptionError, SchemaError, UnknownSpeciesError
-from ..measure import GEOD, area_km2, geodesic_length_km
+from ..measure import GEOD, area_km2, geodesic_length_km, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from .attributes import (
     FENCE_COLUMNS,
@@ -630,7 +630,7 @@ def screen_route(
         infra_ll, names = _read(atl, "infrastructure")
         layers_used += names
         if len(infra_ll):
-            infra_a = infra_ll.to_crs(acrs)
+            infra_a = to_crs(infra_ll, acrs)
             rated = [s for s in chosen if pd.notna(classes.loc[s, "matrix_species"])]
             infra_classes = (classify_barriers_many(infra_a, rated, matrix=m) if rated
                              else pd.DataFrame(index=infra_a.index))
