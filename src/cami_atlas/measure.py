@@ -102,6 +102,36 @@ def _segment_length_in_units(crs: CRS, max_segment_km: float) -> float:
     return max_segment_km * 1000.0 / (factor or 1.0)  # factor = metres per unit
 
 
+def _segmentize(values: np.ndarray, step: float) -> np.ndarray:
+    """``shapely.segmentize`` of an object array, robust to degenerate parts.
+
+    Only geometries longer than ``step`` can hold an edge to cut; zero-length parts of
+    multi-lines (GEOS refuses them) are kept as they are, and polygonal or mixed
+    geometries that GEOS cannot densify (invalid, collapsed rings) are left unchanged.
+    """
+    out = values.copy()
+    need = np.nan_to_num(shapely.length(values), nan=0.0) > step
+    if not need.any():
+        return out
+    kind = shapely.get_type_id(values)
+    simple = need & np.isin(kind, (1, 2))  # LineString, LinearRing: length > 0
+    out[simple] = shapely.segmentize(values[simple], step)
+    multi = need & (kind == 5)  # MultiLineString: densify the parts of non-zero length
+    if multi.any():
+        parts, idx = shapely.get_parts(values[multi], return_index=True)
+        ok = shapely.length(parts) > 0
+        parts[ok] = shapely.segmentize(parts[ok], step)
+        out[np.flatnonzero(multi)] = shapely.multilinestrings(parts, indices=idx)
+    rest = np.flatnonzero(need & ~np.isin(kind, (1, 2, 5)))
+    if len(rest):
+        try:
+            out[rest] = shapely.segmentize(values[rest], step)
+        except shapely.errors.GEOSException:
+            valid = rest[shapely.is_valid(values[rest])]
+            out[valid] = shapely.segmentize(values[valid], step)
+    return out
+
+
 def _make_valid_polygonal(geoms: np.ndarray) -> np.ndarray:
     """Repair polygons and keep only their polygon parts (MultiPolygon, or None if none)."""
     try:  # shapely >= 2.1: "structure" keeps polygon areas and drops collapsed parts
@@ -139,7 +169,7 @@ def densify(geoms: _Geo, *, max_segment_km: float = MAX_SEGMENT_KM) -> _Geo:
     require_crs(geoms, "geometries")
     step = _segment_length_in_units(geoms.crs, _check_segment(max_segment_km))
     series = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
-    dense = gpd.GeoSeries(shapely.segmentize(np.asarray(series.values, dtype=object), step),
+    dense = gpd.GeoSeries(_segmentize(np.asarray(series.values, dtype=object), step),
                           index=series.index, crs=series.crs, name=series.name)
     return _with_geometry(geoms, dense)
 
@@ -204,7 +234,7 @@ def to_crs(geoms: _Geo, crs: Any, *, max_segment_km: float = MAX_SEGMENT_KM) -> 
         return geoms.copy()
     values = np.asarray(series.values, dtype=object)
     step = _segment_length_in_units(series.crs, max_segment_km)
-    dense = gpd.GeoSeries(shapely.segmentize(values, step), index=series.index,
+    dense = gpd.GeoSeries(_segmentize(values, step), index=series.index,
                           crs=series.crs, name=series.name)
     out = np.asarray(dense.to_crs(target).values, dtype=object)
     polygonal = shapely.get_dimensions(values) == 2
