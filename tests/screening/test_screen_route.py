@@ -303,3 +303,30 @@ def test_atlas_without_optional_layers(tmp_path) -> None:
     assert len(res.protected_areas) == 0
     assert any("no migration corridors" in n for n in res.notes)
     assert res.species["km_in_range"].iloc[0] == pytest.approx(arc_km(42, 48), abs=1e-3)
+
+
+def test_unchanged_mesh_is_reported_as_zero(toy_atlas) -> None:
+    from cami_atlas.screening.screen import MESH_CHANGE_TOLERANCE, mesh_change_pct
+
+    assert MESH_CHANGE_TOLERANCE == 1e-9
+    # rounding of the same fragments summed in another order: exactly 0, never -2e-10 %
+    assert mesh_change_pct(4321.5, 4321.5 * (1 - 2e-12)) == 0.0
+    assert mesh_change_pct(4321.5, 4321.5 * (1 + 5e-10)) == 0.0
+    assert mesh_change_pct(100.0, 100.0 * (1 - 2e-9)) == pytest.approx(-2e-7)  # kept
+    assert mesh_change_pct(5000.0, 2500.0) == -50.0
+    assert np.isnan(mesh_change_pct(0.0, 1.0))
+    # a complete barrier that enters the saiga range and stops inside it splits nothing
+    dangle = gpd.GeoDataFrame(geometry=[LineString([(65.0, 41.0), (65.0, 43.0)])],
+                              crs="EPSG:4326")
+    res = screen_route(dangle, toy_atlas, infra_type="railway",
+                       attributes={"track": "double"}, buffers_km=(1,), connectivity=False)
+    fr = res.fragmentation.set_index("species")
+    assert fr.loc["Saiga_tatarica", "barrier_class"] == "complete barrier"
+    assert fr.loc["Saiga_tatarica", "n_fragments_after"] == fr.loc[
+        "Saiga_tatarica", "n_fragments_before"]
+    assert fr.loc["Saiga_tatarica", "m_eff_change_pct"] == 0.0
+    assert not str(fr.loc["Saiga_tatarica", "m_eff_change_pct"]).startswith("-")
+    from cami_atlas.screening import screening_report_html
+
+    html = screening_report_html(res)
+    assert "relative change below 1e-09" in html and "is reported as 0" in html

@@ -343,7 +343,7 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
 
     def csv(name: str, df: pd.DataFrame) -> None:
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            df.to_csv(tmp, index=False, float_format="%.6g")
+            df.to_csv(tmp, index=False)  # full precision: floats round-trip
         done(out / name)
 
     csv("barrier_lengths.csv", res.lengths)

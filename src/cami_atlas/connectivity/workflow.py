@@ -1127,7 +1127,7 @@ def write_connectivity(result: ConnectivityResult, out_dir: str | os.PathLike[st
 
     def csv(name: str, df: pd.DataFrame, *, index: bool = False) -> None:
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            df.to_csv(tmp, index=index, float_format="%.10g")
+            df.to_csv(tmp, index=index)  # full precision: floats round-trip
         done(out / name)
 
     tif("resistance.tif", result.resistance)

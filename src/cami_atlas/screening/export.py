@@ -16,6 +16,7 @@ from ..errors import OutputExistsError
 from ..geojson import write_geojson
 from ..schema import BARRIER_CLASSES
 from .reference import CMS_SOURCE, PS6_CRITERIA, PS6_SOURCE, SPACING_NOTE
+from .screen import MESH_CHANGE_TOLERANCE
 
 __all__ = ["output_names", "screening_map", "screening_report_html", "write_screening"]
 
@@ -314,6 +315,7 @@ def screening_report_html(result: Any, *, map_file: str | None = "screening_map.
         "buffers": result.buffers,
         "protected_areas": pas,
         "fragmentation": result.fragmentation,
+        "mesh_tolerance": f"{MESH_CHANGE_TOLERANCE:g}",
         "connectivity": con[keep] if keep else con,
         "candidates": cand,
         "spacing": result.spacing,
