@@ -65,7 +65,8 @@ def _check_free(out_dir: Path, names: list[str], overwrite: bool) -> None:
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """A CSV-friendly copy: point geometries as lon/lat, other geometries dropped."""
+    """A CSV-friendly copy: point geometries as lon/lat (6 decimals, <= 0.11 m), other
+    geometries dropped; every other number at full precision."""
     if isinstance(frame, gpd.GeoDataFrame):
         geoms = frame.geometry
         out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
