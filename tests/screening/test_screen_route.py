@@ -330,3 +330,17 @@ def test_unchanged_mesh_is_reported_as_zero(toy_atlas) -> None:
 
     html = screening_report_html(res)
     assert "relative change below 1e-09" in html and "is reported as 0" in html
+
+
+def test_range_area_is_the_one_every_output_states() -> None:
+    from cami_atlas.atlas import Atlas
+    from cami_atlas.measure import area_km2
+
+    rail = gpd.GeoDataFrame(geometry=[LineString([(66.9, 47.8), (67.4, 48.3)])],
+                            crs="EPSG:4326")
+    res = screen_route(rail, infra_type="railway", attributes={"track": "double"},
+                       buffers_km=(5,), species=["saiga"], connectivity=False)
+    ranges = Atlas.default().read("species_ranges")  # stored in EPSG:6933
+    saiga = float(area_km2(ranges[ranges["species"] == "Saiga_tatarica"]).iloc[0])
+    got = res.buffers.set_index("species").loc["Saiga_tatarica", "range_area_km2"]
+    assert got == pytest.approx(saiga, rel=1e-12)

@@ -264,7 +264,7 @@ def unknown_class_rule(weights: pd.DataFrame) -> str:
 
     Examples
     --------
-    >>> unknown_class_rule(score_weights()).split(". ")[0][-42:]
+    >>> unknown_class_rule(score_weights()).split(". ")[0][-49:]
     "'unknown' is weighted 0.5, like a partial barrier"
     """
     return (f"In the score, infrastructure of barrier class 'unknown' is "

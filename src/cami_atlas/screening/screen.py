@@ -451,7 +451,9 @@ def screen_route(
 
     # -- layers -----------------------------------------------------------------------------
     layers_used: list[str] = []
-    ranges, names = _read(atl, "species_range")
+    # in the analysis CRS straight from the stored one (one reprojection, as in every other
+    # output, so a range has the same area here as in `cami-atlas run`)
+    ranges, names = atl.read_kind("species_range"), atl.layer_names("species_range")
     layers_used += names
     corridors, names = _read(atl, "corridor")
     layers_used += names
