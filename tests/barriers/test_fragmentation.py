@@ -398,9 +398,14 @@ def test_real_mongolian_gazelle_range_cut_by_railways(real_data):
     assert len(fr) == cut["n_fragments"]
     assert cut["m_eff_km2"] == pytest.approx((fr["area_km2"] ** 2).sum() / range_area, rel=1e-9)
 
-    # independent split: the range minus the railways buffered by 1 m, in the same CRS
-    g = gazelle.to_crs("ESRI:102025").geometry.iloc[0]
-    rail_ea = rail.to_crs("ESRI:102025").geometry.values
+    # independent split: the range minus the railways buffered by 1 m, in the same CRS; the
+    # edges are cut finely in their own CRS first (range: Behrmann metres, rail: lon/lat) so
+    # that they keep their course in ESRI:102025
+    assert gazelle.crs.to_epsg() == 6933 and rail.crs.to_epsg() == 4326
+    g = gpd.GeoSeries(shapely.segmentize(gazelle.geometry.values, 1000.0),
+                      crs=gazelle.crs).to_crs("ESRI:102025").iloc[0]
+    rail_ea = gpd.GeoSeries(shapely.segmentize(rail.geometry.values, 0.01),
+                            crs=rail.crs).to_crs("ESRI:102025").values
     rail_ea = rail_ea[shapely.intersects(rail_ea, g)]
     cuts = shapely.union_all(shapely.buffer(rail_ea, 1.0))
     pieces = np.sort(shapely.area(shapely.get_parts(shapely.difference(g, cuts))) / 1e6)
