@@ -140,3 +140,25 @@ def test_synthetic_atlas_with_corridors_and_tracks(tmp_path):
     seg = gpd.read_file(out / "classified_segments.gpkg", layer="rail")
     assert seg["segment_id"].tolist() == ["rail:0"]
     assert seg["species_in_range"].tolist() == ["Saiga_tatarica"]
+
+
+def test_csvs_read_back_exactly(tmp_path):
+    from cami_atlas.cli.barriers import BarrierResults, write_results
+
+    lengths = pd.DataFrame({"layer": ["rail", "road"], "species": ["Saiga_tatarica"] * 2,
+                            "barrier_class": ["complete barrier", "unknown"],
+                            "country": ["KAZ", "RUS"], "length_km": [1 / 3, 123_456.789_012_345_6],
+                            "range_area_km2": [10_811_657.919_107_39, 2.0 ** -40]})
+    frag = pd.DataFrame({"species": ["Saiga_tatarica"], "procedure": ["CUT"],
+                         "area_km2": [1_275_794.245_095_395_5], "m_eff_km2": [168_919.576_498],
+                         "n_fragments": [7], "largest_fragment_share": [0.123_456_789_012_345]})
+    seg = gpd.GeoDataFrame({"infra_type": ["railway"]},
+                           geometry=[LineString([(0, 0), (1, 1)])], crs="EPSG:4326")
+    res = BarrierResults(species=["Saiga_tatarica"], matrix_species={"Saiga_tatarica": None},
+                         lengths=lengths, segments={"rail": seg}, fragmentation=frag)
+    write_results(res, Atlas("demo"), tmp_path)
+    # every digit survives (a %.6g format wrote 123457 and 1.07e+07)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "barrier_lengths.csv"), lengths,
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "fragmentation.csv"), frag,
+                                  check_exact=True)

@@ -12,6 +12,7 @@ import dataclasses
 import re
 import types
 import zlib
+from html import unescape
 from html.parser import HTMLParser
 
 import geopandas as gpd
@@ -415,6 +416,51 @@ def test_write_outputs_and_refusal(analysis, tmp_path):
     with pytest.raises(OutputExistsError, match="exists already"):
         write_hotspot_outputs(analysis, out)
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_report_prints_the_score_weights(analysis):
+    from cami_atlas.hotspots import default_weights_path
+    from cami_atlas.report.hotspots import score_weights
+
+    shipped = pd.read_csv(default_weights_path(), comment="#")  # read independently
+    html = hotspot_report(analysis, figures=False)
+    parsed = check_html(html)
+    assert "Score weights" in parsed.h2 and "weights" in parsed.ids
+    start = html.index('id="weights"')
+    section = html[start:html.index("</table>", start)]
+    text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section)))
+    for row in shipped.itertuples(index=False):
+        assert f" {row.group} {row.name} {row.weight:.3f} {row.note} " in text, row
+    assert "shipped hotspot_weights.csv" in text
+    assert ("In the score, infrastructure of barrier class 'unknown' is weighted 0.5, like a "
+            "partial barrier.") in text
+    assert analysis.weights.equals(score_weights())
+    # own weights: the sentence follows the table it is given
+    for unknown, phrase in ((1.0, "weighted 1, like a complete barrier."),
+                            (0.0, "weighted 0, like 'not a barrier'."),
+                            (0.7, "weighted 0.7.")):
+        w = load_weights()
+        w.loc[w["name"] == "unknown", "weight"] = unknown
+        own = dataclasses.replace(analysis, weights=score_weights(w),
+                                  parameters={**analysis.parameters, "weights": "custom table"})
+        html = hotspot_report(own, figures=False)
+        text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+        assert f"class 'unknown' is {phrase}" in text
+        assert f"unknown {unknown:.3f}" in text and "(custom table)" in text
+
+
+def test_csvs_keep_full_precision(analysis, tmp_path):
+    from cami_atlas.report.hotspots import _cells_table, _segments_table
+
+    write_hotspot_outputs(analysis, tmp_path, offline=True, figures=False)
+    for name, frame in (("hotspot_cells.csv", _cells_table(analysis.cells)),
+                        ("hotspot_segments.csv", _segments_table(analysis))):
+        back = pd.read_csv(tmp_path / name)
+        floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+        assert floats, name
+        for c in floats:  # bit for bit, not to 6 significant digits
+            np.testing.assert_array_equal(back[c].to_numpy(float), frame[c].to_numpy(float),
+                                          err_msg=f"{name}: {c}")
 
 
 def _weasyprint_works() -> bool:

@@ -80,7 +80,7 @@ from ..errors import (
     SchemaError,
     UnknownSpeciesError,
 )
-from ..measure import area_km2, geodesic_length_km
+from ..measure import area_km2, geodesic_length_km, to_crs
 from ..raster import Grid
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from .circuit import CircuitResult, circuit_pairwise, effective_resistance, pinch_points
@@ -280,7 +280,7 @@ def _species_ranges(atlas: Any, crs: CRS) -> gpd.GeoSeries:
     names = atlas.layer_names("species_range")
     if not names:
         return gpd.GeoSeries([], crs=crs, dtype="geometry")
-    ranges = pd.concat([atlas.read(n).to_crs(_WGS84) for n in names], ignore_index=True)
+    ranges = pd.concat([to_crs(atlas.read(n), _WGS84) for n in names], ignore_index=True)
     ranges = gpd.GeoDataFrame(ranges, geometry=ranges.geometry.name, crs=_WGS84)
     ranges = ranges[ranges.geometry.notna() & ~ranges.geometry.is_empty]
     corridors = None
@@ -320,7 +320,7 @@ def _resolve(species: str, range_names: list[str], matrix: Any,
 
 # -- barrier segments -----------------------------------------------------------------------
 def _clip_layer(layer: gpd.GeoDataFrame, window: shapely.Polygon) -> gpd.GeoDataFrame:
-    layer = layer.to_crs(_WGS84) if not layer.crs.equals(_WGS84) else layer
+    layer = to_crs(layer, _WGS84)  # edges densified first
     hits = layer.sindex.query(window, predicate="intersects")
     sub = layer.iloc[np.sort(hits)]
     geoms = shapely.intersection(sub.geometry.to_numpy(), window)
@@ -438,7 +438,7 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
     seg = gpd.GeoDataFrame(seg, geometry="geometry", crs=_WGS84)
     seg.insert(0, "segment_id", seg["layer"] + ":" + seg["feature_id"])
     seg["length_km"] = geodesic_length_km(seg).to_numpy()
-    seg = seg.to_crs(crs)
+    seg = to_crs(seg, crs)
     return seg[["segment_id", "layer", "feature_id", "infra_type", "barrier_class",
                 "length_km", "geometry"]]
 
@@ -575,7 +575,8 @@ def _user_cores(cores: Any, grid: Grid, id_column: str | None,
     out = gpd.GeoDataFrame({
         "core_id": (cores[id_column].astype(str).to_numpy() if id_column
                     else [f"C{k + 1}" for k in range(len(cores))])},
-        geometry=geoms, crs=cores.crs).to_crs(grid.crs)
+        geometry=geoms, crs=cores.crs)
+    out = to_crs(out, grid.crs)
     if out["core_id"].duplicated().any():
         raise SchemaError(f"core ids must be unique; duplicated: "
                           f"{sorted(set(out['core_id'][out['core_id'].duplicated()]))[:10]}.")
@@ -776,7 +777,7 @@ def _base_resistance(dem_grid: Grid, bbox: tuple[float, float, float, float],
     base = slope_resistance(_crop(dem_grid, bbox), crs=crs, cell_size_m=cell_size_m,
                             max_resistance=max_resistance, exponent=exponent,
                             impassable_above_deg=impassable_above_deg)
-    window_xy = gpd.GeoSeries([window], crs=_WGS84).to_crs(crs).iloc[0]
+    window_xy = to_crs(gpd.GeoSeries([window], crs=_WGS84), crs).iloc[0]
     base = _mask_outside(base, window_xy)
     if min(base.shape) < 3 or np.isfinite(base.values).sum() < 9:
         raise OptionError(
@@ -1320,7 +1321,7 @@ def write_connectivity(result: ConnectivityResult, out_dir: str | os.PathLike[st
 
     def csv(name: str, df: pd.DataFrame, *, index: bool = False) -> None:
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            df.to_csv(tmp, index=index, float_format="%.10g")
+            df.to_csv(tmp, index=index)  # full precision: floats round-trip
         done(out / name)
 
     tif("resistance.tif", result.resistance)

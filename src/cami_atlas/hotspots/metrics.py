@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from ..errors import CRSError, SchemaError, UnknownValueError
-from ..measure import geodesic_length_km
+from ..measure import MAX_SEGMENT_KM, area_km2, geodesic_length_km, to_crs
 from ..raster import Grid
 from ..schema import BARRIER_CLASSES, SPECIES_NAME_PATTERN, canonical_species_name
 from ._common import (
@@ -482,9 +482,10 @@ def cell_raster_mean(cells: gpd.GeoDataFrame, grid: Grid, *, name: str = "raster
         raise CRSError("the raster grid has no CRS; give the CRS its values are in.")
     geoms = cells.geometry
     if not cells.crs.equals(grid.crs):
-        width = float(np.sqrt(np.median(geoms.area.to_numpy())))
-        geoms = gpd.GeoSeries(shapely.segmentize(geoms.values, width / 10.0),
-                              crs=cells.crs).to_crs(grid.crs)
+        # edges densified to a tenth of a cell's width (at most 10 km), then reprojected
+        width_km = float(np.sqrt(np.median(area_km2(geoms).to_numpy())))
+        step_km = min(MAX_SEGMENT_KM, width_km / 10.0) if width_km > 0 else MAX_SEGMENT_KM
+        geoms = to_crs(geoms, grid.crs, max_segment_km=step_km)
     labels = rasterize(
         zip(np.asarray(geoms.values, dtype=object), range(1, len(cells) + 1), strict=True),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="int32",

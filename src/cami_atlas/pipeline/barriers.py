@@ -38,6 +38,7 @@ from ..barriers.matrix import _as_matrix
 from ..barriers.overlay import _select, infrastructure_in_ranges, species_polygons
 from ..barriers.segments import classify_segments
 from ..barriers.species import matrix_species
+from ..measure import to_crs
 from ..schema import BARRIER_CLASSES
 from .progress import ProgressFactory, no_progress, rich_progress
 from .staging import StagedOutputs
@@ -181,7 +182,7 @@ def analyse_atlas(
                                                        species=chosen, matrix=m,
                                                        analysis_crs=crs)
             # indexed by segment_id: crossing tables name segments as every output does
-            infra_all.append(layer.to_crs(crs).set_axis(pd.Index(
+            infra_all.append(to_crs(layer, crs).set_axis(pd.Index(
                 results.segments[name]["segment_id"].to_numpy(), name="segment_id")))
             step(f"classified: {name}")
         lengths = pd.concat(tables, ignore_index=True)
@@ -327,7 +328,7 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
 
     def csv(name: str, df: pd.DataFrame) -> None:
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            df.to_csv(tmp, index=False, float_format="%.6g")
+            df.to_csv(tmp, index=False)  # full precision: floats round-trip
         done(out / name)
 
     csv("barrier_lengths.csv", res.lengths)

@@ -41,7 +41,7 @@ import shapely
 
 from .._atomic import atomic_path, prepare_outputs
 from ..errors import EmptyLayerError, SchemaError, UnknownSpeciesError
-from ..measure import area_km2, geodesic_length_km
+from ..measure import area_km2, geodesic_length_km, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name
 
 __all__ = [
@@ -55,8 +55,10 @@ __all__ = [
     "hotspot_report",
     "output_names",
     "rank_segments",
+    "score_weights",
     "segments_from_impact",
     "select_species",
+    "unknown_class_rule",
     "write_hotspot_atlas",
     "write_hotspot_outputs",
 ]
@@ -120,6 +122,9 @@ class HotspotAnalysis:
         Limitations and choices the report states.
     corridors : GeoDataFrame or None
         The species' corridors, if the atlas has any.
+    weights : DataFrame or None
+        The hotspot weights used (:func:`score_weights`): ``group``, ``name``, ``weight``,
+        ``note``; the report prints them.
     """
 
     atlas_name: str
@@ -140,6 +145,7 @@ class HotspotAnalysis:
     parameters: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     corridors: gpd.GeoDataFrame | None = None
+    weights: pd.DataFrame | None = None
 
 
 # -- species -------------------------------------------------------------------------------
@@ -221,6 +227,66 @@ def _class_weights(weights: Any) -> dict[str, float]:
     w = load_weights(weights)
     sel = w[w["group"] == "barrier_class"]
     return dict(zip(sel["name"], sel["weight"].astype(float), strict=True))
+
+
+def score_weights(weights: str | os.PathLike[str] | pd.DataFrame | None = None) -> pd.DataFrame:
+    """The hotspot weights as the report prints them: ``group, name, weight, note``.
+
+    The table is checked by :func:`cami_atlas.hotspots.load_weights`; ``note`` comes from
+    the table's own ``note`` column (the shipped ``hotspot_weights.csv`` has one), empty
+    where there is none.
+
+    Examples
+    --------
+    >>> w = score_weights()
+    >>> w[w["group"] == "barrier_class"][["name", "weight"]].to_records(index=False).tolist()
+    [('complete barrier', 1.0), ('partial barrier', 0.5), ('unknown', 0.5), ('not a barrier', 0.0)]
+    """
+    from ..hotspots import load_weights
+    from ..hotspots.score import _read_weights
+
+    table = load_weights(weights)
+    raw, _ = _read_weights(weights)
+    notes: dict[tuple[str, str], str] = {}
+    if "note" in raw.columns:
+        keys = zip(raw["group"].astype(str).str.strip(), raw["name"].astype(str).str.strip(),
+                   strict=True)
+        notes = {k: ("" if pd.isna(n) else str(n).strip())
+                 for k, n in zip(keys, raw["note"], strict=True)}
+    table["note"] = [notes.get((g, n), "") for g, n in zip(table["group"], table["name"],
+                                                           strict=True)]
+    return table
+
+
+def unknown_class_rule(weights: pd.DataFrame) -> str:
+    """One sentence saying how the ``unknown`` barrier class is weighted in the score.
+
+    ``weights`` is a table of :func:`score_weights` (or
+    :func:`cami_atlas.hotspots.load_weights`); the sentence names the class whose weight
+    ``unknown`` shares, if any.
+
+    Examples
+    --------
+    >>> unknown_class_rule(score_weights()).split(". ")[0][-49:]
+    "'unknown' is weighted 0.5, like a partial barrier"
+    """
+    return (f"In the score, infrastructure of barrier class 'unknown' is "
+            f"{_unknown_weight(weights)}. A segment is 'unknown' for a species when the "
+            "barrier matrix rates none of its attribute values, does not rate its "
+            "infrastructure type, or does not rate the species at all.")
+
+
+def _unknown_weight(weights: pd.DataFrame) -> str:
+    """'weighted 0.5, like a partial barrier' (the class whose weight it shares, if any)."""
+    cls = weights[weights["group"] == "barrier_class"].set_index("name")["weight"].astype(float)
+    u = float(cls["unknown"])
+    same = [c for c in ("complete barrier", "partial barrier", "not a barrier")
+            if c in cls.index and float(cls[c]) == u]
+    if not same:
+        return f"weighted {u:g}"
+    if same[0] == "not a barrier":
+        return f"weighted {u:g}, like 'not a barrier'"
+    return f"weighted {u:g}, like a {same[0]}"
 
 
 def rank_segments(
@@ -333,8 +399,7 @@ def rank_segments(
     hot = cells[hot_column].isin(list(hot_values)).to_numpy()
     hot_geoms = np.asarray(cells.geometry.values, dtype=object)[hot]
     hot_score = cells[score_column].to_numpy(dtype=float)[hot]
-    infra_geoms = np.asarray((infra.geometry if infra.crs.equals(cells.crs)
-                              else infra.geometry.to_crs(cells.crs)).values, dtype=object)
+    infra_geoms = np.asarray(to_crs(infra.geometry, cells.crs).values, dtype=object)
     ok = ~(shapely.is_missing(infra_geoms) | shapely.is_empty(infra_geoms))
     tree = shapely.STRtree(hot_geoms)
     seg, cell = tree.query(np.where(ok, infra_geoms, None), predicate="intersects")
@@ -565,6 +630,7 @@ def hotspot_analysis(
     m = load_matrix(matrix) if isinstance(matrix, str | os.PathLike) else matrix
     if m is None:
         m = load_matrix()
+    weights_table = score_weights(weights)
     crs = atlas.analysis_crs
     if not atlas.layer_names("infrastructure"):
         raise EmptyLayerError(
@@ -607,7 +673,7 @@ def hotspot_analysis(
     if unrated:
         notes.append(
             f"Not rated by the barrier matrix, so all infrastructure in their range is "
-            f"'unknown' (weighted like a partial barrier in the score): {', '.join(unrated)}.")
+            f"'unknown' (in the score {_unknown_weight(weights_table)}): {', '.join(unrated)}.")
 
     step("km of infrastructure in ranges")
     lengths = infrastructure_in_ranges(infra, ranges, corridors=corridors, countries=countries,
@@ -686,7 +752,7 @@ def hotspot_analysis(
         matrix_species=msp, cells=cells, infra=infra, ranges=ranges, lengths=lengths,
         fragmentation=fragmentation, segments=segments, segment_method=method,
         transboundary=transboundary, countries=countries, borders=borders, sources=sources,
-        parameters=parameters, notes=notes, corridors=corridors)
+        parameters=parameters, notes=notes, corridors=corridors, weights=weights_table)
 
 
 # -- map -------------------------------------------------------------------------------------
@@ -836,8 +902,8 @@ def _segments_table(a: HotspotAnalysis) -> pd.DataFrame:
         mid = shapely.line_interpolate_point(
             np.asarray(a.segments.geometry.values, dtype=object), 0.5, normalized=True)
         pts = gpd.GeoSeries(mid, crs=a.segments.crs).to_crs("EPSG:4326")
-        seg["lon"] = np.round(pts.x.to_numpy(), 3)
-        seg["lat"] = np.round(pts.y.to_numpy(), 3)
+        seg["lon"] = np.round(pts.x.to_numpy(), 6)  # 6 decimals of a degree: <= 0.11 m
+        seg["lat"] = np.round(pts.y.to_numpy(), 6)
     if "segment_id" not in seg.columns:
         seg.insert(0, "segment_id", seg.index.astype(str))
     empty = [c for c in ("name", "status") if c in seg.columns and seg[c].isna().all()]
@@ -992,6 +1058,9 @@ def hotspot_report(
         "border_distance_km": a.parameters.get("border_distance_km"),
         "alpha": a.parameters.get("alpha"),
         "pages": [_species_page(a, s, figures=figures) for s in a.species],
+        "weights": a.weights,
+        "weights_source": a.parameters.get("weights", ""),
+        "unknown_rule": unknown_class_rule(a.weights) if a.weights is not None else "",
         "notes": list(a.notes),
         "parameters": dict(a.parameters),
         "sources": a.sources[[c for c in ("name", "kind", "source", "licence", "attribution",
@@ -1074,7 +1143,7 @@ def write_hotspot_outputs(
     for name, table in (("hotspot_cells.csv", _cells_table(a.cells)),
                         ("hotspot_segments.csv", _segments_table(a))):
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6g")
+            table.to_csv(tmp, index=False)  # full precision: floats round-trip
         written.append(out / name)
     step("drawing the map")
     m = hotspot_map(a, basemap=None if offline else basemap, offline=offline)
