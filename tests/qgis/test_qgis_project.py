@@ -19,6 +19,7 @@ from xml.etree import ElementTree as ET
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 from affine import Affine
 from shapely import LineString, Point, box
@@ -216,3 +217,47 @@ def test_project_opens_valid_and_renders_in_qgis(out_dir, tmp_path):
     for name, r in report["per_layer"].items():
         assert r["nonwhite"] > 50, (name, r)
         assert Path(r["png"]).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_default_atlas_layers_open_in_qgis(tmp_path):
+    """The real default atlas (one GeoPackage, many layers) as a styled project."""
+    if not _has_qgis():
+        pytest.skip(f"PyQGIS is not importable by {QGIS_PYTHON}")
+    out = tmp_path / "atlas"
+    out.mkdir()
+    shutil.copy(HERE.parents[1] / "data/layers/cami_default_atlas.gpkg", out / "atlas.gpkg")
+    specs = [LayerSpec("atlas.gpkg", "Places", "single", layer="places", color="#333333",
+                       visible=False),
+             LayerSpec("atlas.gpkg", "Railways", "infrastructure", layer="railways"),
+             LayerSpec("atlas.gpkg", "Roads", "infrastructure", layer="roads"),
+             LayerSpec("atlas.gpkg", "Species ranges", "range", layer="species_ranges"),
+             LayerSpec("atlas.gpkg", "Countries", "single", layer="countries",
+                       color="#f0f0f0")]
+    write_qgis_project(out, specs, name="atlas", crs="ESRI:102025")
+    assert sorted(p.name for p in out.glob("*.qml")) == [
+        "atlas_countries.qml", "atlas_places.qml", "atlas_railways.qml", "atlas_roads.qml",
+        "atlas_species_ranges.qml"]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(tmp_path))
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([QGIS_PYTHON, str(HERE / "qgis_check.py"), str(out / "atlas.qgz"),
+                           str(tmp_path)], capture_output=True, text=True, timeout=900, env=env)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("REPORT ")), None)
+    assert proc.returncode == 0 and line, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(line[len("REPORT "):])
+    if os.environ.get("CAMI_TEST_ARTEFACTS"):
+        shutil.copytree(tmp_path, Path(os.environ["CAMI_TEST_ARTEFACTS"]) / "qgis_atlas",
+                        ignore=shutil.ignore_patterns("*.gpkg", "*.qgz", "*.qml"),
+                        dirs_exist_ok=True)
+    assert report["read"] and report["crs"] == "ESRI:102025"
+    layers = {lyr["name"]: lyr for lyr in report["layers"]}
+    assert all(lyr["valid"] for lyr in layers.values()), layers
+    for spec in specs:  # every feature of the source layer is there
+        n = pyogrio.read_info(out / "atlas.gpkg", layer=spec.layer)["features"]
+        assert layers[spec.name]["features"] == n
+    rail = dict(map(tuple, layers["Railways"]["categories"]))
+    assert rail["railway"] == INFRA_STYLES["railway"]["color"]
+    assert dict(map(tuple, layers["Roads"]["categories"]))["road"] == \
+        INFRA_STYLES["road"]["color"]
+    assert not report["map"]["errors"] and report["map"]["nonwhite"] > 5000
+    assert all(r["nonwhite"] > 50 for r in report["per_layer"].values()), report["per_layer"]
