@@ -286,6 +286,8 @@ def render_report(template_name: str, context: Mapping[str, Any], *,
     search_path : sequence of paths, optional
         Extra template folders, searched first.
 
+    Notes
+    -----
     Filters available in templates: ``table`` (:func:`table_html`), ``figure`` (a
     matplotlib figure or PNG data URI -> ``<img>``), ``num`` (number formatting).
 
