@@ -1,0 +1,235 @@
+"""Omniscape against an independent dense brute force, and its error contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+
+from cami_atlas.connectivity.omniscape import omniscape, source_strength
+from cami_atlas.errors import CRSError, OptionError, SchemaError
+from cami_atlas.raster import Grid
+
+CRS = "EPSG:32643"
+
+
+def _grid(values: np.ndarray, cell: float = 100.0) -> Grid:
+    return Grid(np.asarray(values, dtype=float), Affine(cell, 0, 500_000, 0, -cell, 4_500_000),
+                CRS)
+
+
+def _random_resistance(rows: int, cols: int, seed: int, *, holes: bool = True) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    r = 1.0 + 9.0 * rng.random((rows, cols))
+    if holes:
+        r[rng.random((rows, cols)) < 0.08] = np.inf
+        r[rng.random((rows, cols)) < 0.05] = np.nan
+    return r
+
+
+# -- the brute force: every window solved densely, written from the Omniscape docs --------
+def _conductance(ra: float, rb: float, diagonal: bool, average: str) -> float:
+    if not (np.isfinite(ra) and np.isfinite(rb)):
+        return 0.0
+    g = 0.5 / ra + 0.5 / rb if average == "conductance" else 2.0 / (ra + rb)
+    return g / np.sqrt(2.0) if diagonal else g
+
+
+def _window_current(res: np.ndarray, inj: dict, target: tuple[int, int], cells: list,
+                    neighbours: int, average: str, out: np.ndarray) -> None:
+    steps = [(0, 1), (1, 0), (0, -1), (-1, 0)]
+    if neighbours == 8:
+        steps += [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+    cellset = set(cells)
+
+    def g_of(a, b):
+        diag = a[0] != b[0] and a[1] != b[1]
+        return _conductance(res[a], res[b], diag, average)
+
+    # component of the target (only it is solved, as in Circuitscape)
+    if not np.isfinite(res[target]):
+        return
+    comp, todo = {target}, [target]
+    while todo:
+        a = todo.pop()
+        for dr, dc in steps:
+            b = (a[0] + dr, a[1] + dc)
+            if b in cellset and b not in comp and g_of(a, b) > 0:
+                comp.add(b)
+                todo.append(b)
+    nodes = sorted(comp)
+    if not any(inj.get(c, 0.0) > 0 for c in nodes):
+        return
+    idx = {c: i for i, c in enumerate(nodes)}
+    n = len(nodes)
+    G = np.zeros((n, n))
+    for a in nodes:
+        for dr, dc in steps:
+            b = (a[0] + dr, a[1] + dc)
+            if b in idx:
+                G[idx[a], idx[b]] = g_of(a, b)
+    L = np.diag(G.sum(axis=1)) - G
+    keep = [i for i, c in enumerate(nodes) if c != target]
+    rhs = np.array([inj.get(nodes[i], 0.0) for i in keep])
+    v = np.zeros(n)
+    v[keep] = np.linalg.solve(L[np.ix_(keep, keep)], rhs)
+    F = G * (v[:, None] - v[None, :])
+    cur = np.maximum(np.clip(F, 0, None).sum(axis=1), np.clip(-F, 0, None).sum(axis=1))
+    for c, i in idx.items():
+        out[c] += cur[i]
+
+
+def brute_force(res: np.ndarray, src: np.ndarray, radius: int, block_size: int,
+                neighbours: int = 8, average: str = "conductance") -> tuple[np.ndarray, ...]:
+    rows, cols = res.shape
+    br = (block_size - 1) // 2
+    cum = np.zeros(res.shape)
+    fp = np.zeros(res.shape)
+    uniform = np.ones(res.shape)
+    for tr in range(br, rows - br, block_size):
+        for tc in range(br, cols - br, block_size):
+            amps = src[tr - br:tr + br + 1, tc - br:tc + br + 1].sum()
+            if amps <= 0:
+                continue
+            cells = [(r, c) for r in range(rows) for c in range(cols)
+                     if (r - tr) ** 2 + (c - tc) ** 2 <= radius ** 2]
+            s = {c: (0.0 if (abs(c[0] - tr) <= br and abs(c[1] - tc) <= br) else src[c])
+                 for c in cells}
+            total = sum(s.values())
+            if total <= 0:
+                continue
+            inj = {c: v * amps / total for c, v in s.items()}
+            _window_current(res, inj, (tr, tc), cells, neighbours, average, cum)
+            _window_current(uniform, inj, (tr, tc), cells, neighbours, average, fp)
+    outside = np.isnan(res)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        norm = np.where(fp > 0, cum / fp, 0.0)
+    return (np.where(outside, np.nan, cum), np.where(outside, np.nan, fp),
+            np.where(outside, np.nan, norm))
+
+
+def _src_from_res(res: np.ndarray, r_cutoff: float = np.inf) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(res) & (res <= r_cutoff), 1.0 / res, 0.0)
+
+
+@pytest.mark.parametrize(("neighbours", "average", "block_size", "radius", "seed"), [
+    (8, "conductance", 1, 3, 1),
+    (4, "resistance", 1, 4, 2),
+    (8, "conductance", 3, 4, 3),
+    (8, "resistance", 3, 3, 4),
+])
+def test_equals_dense_brute_force(neighbours, average, block_size, radius, seed):
+    res = _random_resistance(13, 11, seed)
+    src = _src_from_res(res, 8.0)
+    want = brute_force(res, src, radius, block_size, neighbours, average)
+    got = omniscape(_grid(res), radius=radius, block_size=block_size, r_cutoff=8.0,
+                    neighbours=neighbours, average=average, n_threads=1)
+    for have, ref in zip((got.cumulative_current, got.flow_potential, got.normalized_current),
+                         want, strict=True):
+        np.testing.assert_array_equal(np.isnan(have.values), np.isnan(ref))
+        np.testing.assert_allclose(have.values, ref, rtol=1e-9, atol=1e-12)
+    assert np.nanmax(want[0]) > 0
+
+
+def test_threads_and_source_grid_match_brute_force():
+    res = _random_resistance(40, 36, 7)
+    rng = np.random.default_rng(8)
+    src = np.where(rng.random(res.shape) < 0.3, rng.random(res.shape), 0.0)
+    want = brute_force(res, src, 5, 1)
+    got = omniscape(_grid(res), radius=5, sources=_grid(src), n_threads=2)
+    np.testing.assert_allclose(got.cumulative_current.values, want[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.flow_potential.values, want[1], rtol=1e-9, atol=1e-12)
+
+
+def test_uniform_surface_flow_potential_equals_current():
+    out = omniscape(_grid(np.full((25, 30), 7.0)), radius=6, block_size=3)
+    np.testing.assert_allclose(out.cumulative_current.values, out.flow_potential.values,
+                               rtol=1e-12)
+    np.testing.assert_allclose(out.normalized_current.values, 1.0, rtol=1e-12)
+    assert out.cumulative_current.values.min() > 0
+
+
+def test_barrier_gap_concentrates_current():
+    res = np.ones((31, 31))
+    res[:, 15] = np.inf
+    res[15, 15] = 1.0  # the one gap
+    out = omniscape(_grid(res), radius=10)
+    cum = out.cumulative_current.values
+    norm = out.normalized_current.values
+    wall = np.delete(cum[:, 15], 15)
+    assert (wall == 0).all()
+    # the gap carries far more current than any other cell and than on open ground
+    assert cum[15, 15] == cum.max()
+    assert cum[15, 15] > 3 * np.median(cum)
+    assert norm[15, 15] > 2.0
+
+
+def test_block_size_approximation():
+    """block_size 3 approximates block_size 1 (Omniscape.jl docs: one solve per block
+    with the block's summed strength). The grounds concentrate at the block centres (the
+    "block artifacts"); elsewhere, and summed over blocks, the maps agree closely."""
+    res = _random_resistance(45, 45, 11, holes=False)
+    one = omniscape(_grid(res), radius=8, block_size=1).cumulative_current.values[9:36, 9:36]
+    three = omniscape(_grid(res), radius=8, block_size=3).cumulative_current.values[9:36, 9:36]
+    rr, cc = np.mgrid[9:36, 9:36]
+    centre = ((rr - 1) % 3 == 0) & ((cc - 1) % 3 == 0)
+    a, b = one[~centre], three[~centre]
+    assert np.corrcoef(a, b)[0, 1] > 0.99
+    assert np.median(np.abs(b - a) / a) < 0.1
+    blocks_one = one.reshape(9, 3, 9, 3).sum(axis=(1, 3))
+    blocks_three = three.reshape(9, 3, 9, 3).sum(axis=(1, 3))
+    assert np.max(np.abs(blocks_three - blocks_one) / blocks_one) < 0.1
+    # and the artifact itself: a block centre carries at least its block's strength
+    assert (three[centre] > one[centre]).all()
+
+
+def test_source_strength_within_range():
+    from shapely.geometry import box
+
+    g = _grid(np.full((10, 10), 4.0))
+    left, bottom, _, top = g.bounds
+    s = source_strength(g, within=box(left, bottom, left + 500, top))
+    assert s.values[:, :5].tolist() == [[0.25] * 5] * 10
+    assert (s.values[:, 5:] == 0).all()
+
+
+# -- bad input ---------------------------------------------------------------------------
+def test_radius_larger_than_grid():
+    with pytest.raises(OptionError, match="larger than the grid"):
+        omniscape(_grid(np.ones((10, 12))), radius=12)
+
+
+def test_all_zero_sources():
+    with pytest.raises(SchemaError, match="no cell has a source strength"):
+        omniscape(_grid(np.ones((10, 10))), radius=3, sources=_grid(np.zeros((10, 10))))
+
+
+def test_latlon_resistance():
+    g = Grid(np.ones((10, 10)), Affine(0.01, 0, 70, 0, -0.01, 42), "EPSG:4326")
+    with pytest.raises(CRSError, match="lat/lon"):
+        omniscape(g, radius=3)
+
+
+def test_even_block_size():
+    with pytest.raises(OptionError, match="odd"):
+        omniscape(_grid(np.ones((10, 10))), radius=3, block_size=2)
+
+
+def test_radius_in_metres():
+    g = _grid(np.ones((20, 20)))
+    a = omniscape(g, radius_m=420)  # 4.2 cells -> 4
+    b = omniscape(g, radius=4)
+    np.testing.assert_array_equal(a.cumulative_current.values, b.cumulative_current.values)
+    assert a.settings.radius_cells == 4
+
+
+def test_write_refuses_to_overwrite(tmp_path):
+    out = omniscape(_grid(np.ones((12, 12))), radius=3)
+    paths = out.write(tmp_path / "o")
+    assert [p.name for p in paths][:3] == ["cumulative_current.tif", "flow_potential.tif",
+                                          "normalized_current.tif"]
+    back = Grid.from_geotiff(paths[0])
+    np.testing.assert_allclose(back.values, out.cumulative_current.values, rtol=1e-12)
+    with pytest.raises(FileExistsError, match="exists already"):
+        out.write(tmp_path / "o")
