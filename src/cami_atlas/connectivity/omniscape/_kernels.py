@@ -175,120 +175,264 @@ def _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr,
 
 
 @njit(cache=True, nogil=True)
+def numeric_ldl_batch(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt, yi, dk,
+                      bad):  # pragma: no cover - compiled
+    """:func:`numeric_ldl` of W matrices of one pattern at once (values ``ax[:, w]``).
+
+    The inner loops run over the W windows, contiguous in memory, so the compiler
+    vectorizes them and the index arithmetic of the sparse pattern is paid once per W
+    windows. ``bad[w]`` is set where a pivot is not positive.
+    """
+    nw = ax.shape[1]
+    for k in range(m):
+        cnt[k] = 0
+    for w in range(nw):
+        bad[w] = False
+    for k in range(m):
+        for p in range(ap[k], ap[k + 1]):
+            i = ai[p]
+            for w in range(nw):
+                y[i, w] += ax[p, w]
+        for w in range(nw):
+            dk[w] = y[k, w]
+            y[k, w] = 0.0
+        for q in range(rp[k], rp[k + 1]):
+            i = ri[q]
+            for w in range(nw):
+                yi[w] = y[i, w]
+                y[i, w] = 0.0
+            p2 = lp[i] + cnt[i]
+            for p in range(lp[i], p2):
+                r = li[p]
+                for w in range(nw):
+                    y[r, w] -= lx[p, w] * yi[w]
+            for w in range(nw):
+                lki = yi[w] / d[i, w]
+                dk[w] -= lki * yi[w]
+                lx[p2, w] = lki
+            cnt[i] += 1
+        for w in range(nw):
+            if not dk[w] > 0.0:
+                bad[w] = True
+                dk[w] = 1.0
+            d[k, w] = dk[w]
+
+
+@njit(cache=True, nogil=True)
+def ldl_solve_batch(m, lp, li, lx, d, b):  # pragma: no cover - compiled
+    """Solve L_w D_w L_w^T x = b[:, w] in place for W factors of one pattern."""
+    nw = b.shape[1]
+    for j in range(m):
+        for p in range(lp[j], lp[j + 1]):
+            r = li[p]
+            for w in range(nw):
+                b[r, w] -= lx[p, w] * b[j, w]
+    for j in range(m):
+        for w in range(nw):
+            b[j, w] /= d[j, w]
+    for j in range(m - 1, -1, -1):
+        for p in range(lp[j], lp[j + 1]):
+            r = li[p]
+            for w in range(nw):
+                b[j, w] -= lx[p, w] * b[r, w]
+
+
+@njit(cache=True, nogil=True)
+def ldl_solve_shared(m, lp, li, lx, d, b):  # pragma: no cover - compiled
+    """Solve L D L^T x = b[:, w] in place for W right-hand sides and one factor."""
+    nw = b.shape[1]
+    for j in range(m):
+        for p in range(lp[j], lp[j + 1]):
+            r = li[p]
+            lv = lx[p]
+            for w in range(nw):
+                b[r, w] -= lv * b[j, w]
+    for j in range(m):
+        dj = d[j]
+        for w in range(nw):
+            b[j, w] /= dj
+    for j in range(m - 1, -1, -1):
+        for p in range(lp[j], lp[j + 1]):
+            r = li[p]
+            lv = lx[p]
+            for w in range(nw):
+                b[j, w] -= lv * b[r, w]
+
+
+@njit(cache=True, nogil=True)
 def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_unit, src,
                     dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell, nbr_edge,
                     perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u,
-                    cum, fp, do_current, do_fp):  # pragma: no cover - compiled
+                    cum, fp, do_current, do_fp, batch):  # pragma: no cover - compiled
     """Solve the windows of targets ``t0 .. t1-1`` and add their currents to the grids.
 
     ``g[d, r, c]`` is the conductance of the edge from cell (r, c) along the forward
     direction ``d`` (0 off the grid or where a cell is not passable); ``g_unit[d]``
     the same on a uniform surface of resistance 1. ``lx_u, d_u`` factor the uniform
     full-disk system (the flow potential of every window that lies inside the grid).
-    Returns the number of windows whose matrix was not positive definite (0).
+    Windows are factorized ``batch`` at a time. Returns the number of windows whose
+    matrix was not positive definite (0 for any valid input).
     """
     rows, cols = passable.shape
     n = dr.shape[0]
     m = n - 1
     ne = edge_a.shape[0]
     nnz = lp[m]
+    nw = batch
+    # per batch: values, factors and right-hand sides, windows along the last axis
+    axb = np.zeros((ai.shape[0], nw))
+    lxb = np.zeros((nnz, nw))
+    db = np.ones((m, nw))
+    yb = np.zeros((m, nw))
+    bb = np.zeros((m, nw))
+    fb = np.zeros((m, nw))
+    yi = np.zeros(nw)
+    dk = np.zeros(nw)
+    bad = np.zeros(nw, np.bool_)
+    cnt = np.zeros(m, np.int64)
     ax = np.zeros(ai.shape[0])
     lx = np.zeros(nnz)
     d = np.zeros(m)
     y = np.zeros(m)
-    cnt = np.zeros(m, np.int64)
     b = np.zeros(m)
-    v = np.zeros(n)
-    sv = np.zeros(n)
-    gw = np.zeros(ne)
+    # per window of the batch
+    sv = np.zeros((nw, n))
+    gw = np.zeros((nw, ne))
+    node = np.zeros((nw, n), np.bool_)
+    inside = np.zeros((nw, n), np.bool_)
+    active = np.zeros(nw, np.bool_)
+    full = np.zeros(nw, np.bool_)
+    scale = np.zeros(nw)
+    tw = np.zeros(nw, np.int64)
     gu = np.zeros(ne)
-    inside = np.zeros(n, np.bool_)
-    node = np.zeros(n, np.bool_)
+    v = np.zeros(n)
     stack = np.zeros(n, np.int64)
     fout = np.zeros(n)
     fin = np.zeros(n)
     failed = 0
-    for t in range(t0, t1):
-        tr = t_row[t]
-        tc = t_col[t]
-        total = 0.0
-        full = True
-        for k in range(n):
-            r = tr + dr[k]
-            c = tc + dc[k]
-            ok = r >= 0 and r < rows and c >= 0 and c < cols
-            inside[k] = ok
-            if not ok:
-                full = False
-            s = 0.0
-            if ok and (abs(dr[k]) > block_radius or abs(dc[k]) > block_radius):
-                s = src[r, c]
-            sv[k] = s
-            total += s
-        if not total > 0.0:
+    t = t0
+    while t < t1:
+        # ---- gather up to nw windows that have sources --------------------------
+        cnt_w = 0
+        while t < t1 and cnt_w < nw:
+            w = cnt_w
+            tr = t_row[t]
+            tc = t_col[t]
+            total = 0.0
+            isfull = True
+            for k in range(n):
+                r = tr + dr[k]
+                c = tc + dc[k]
+                ok = r >= 0 and r < rows and c >= 0 and c < cols
+                inside[w, k] = ok
+                if not ok:
+                    isfull = False
+                s = 0.0
+                if ok and (abs(dr[k]) > block_radius or abs(dc[k]) > block_radius):
+                    s = src[r, c]
+                sv[w, k] = s
+                total += s
+            t += 1
+            if not total > 0.0:
+                continue
+            tw[w] = t - 1
+            full[w] = isfull
+            scale[w] = t_amps[t - 1] / total
+            active[w] = False
+            if do_current and passable[tr, tc]:
+                for e in range(ne):
+                    a = edge_a[e]
+                    gw[w, e] = g[edge_dir[e], tr + dr[a], tc + dc[a]] if inside[w, a] else 0.0
+                for k in range(n):
+                    node[w, k] = False
+                node[w, centre] = True
+                stack[0] = centre
+                top = 1
+                while top > 0:
+                    top -= 1
+                    k = stack[top]
+                    for q in range(nbr_ptr[k], nbr_ptr[k + 1]):
+                        j = nbr_cell[q]
+                        if not node[w, j] and gw[w, nbr_edge[q]] > 0.0:
+                            node[w, j] = True
+                            stack[top] = j
+                            top += 1
+                injected = 0.0
+                for k in range(n):
+                    if node[w, k] and k != centre:
+                        injected += sv[w, k]
+                active[w] = injected > 0.0
+            if active[w]:
+                _assemble(n, ne, edge_a, edge_b, edge_pos, diag_pos, centre, gw[w], node[w], ax)
+            else:
+                ax[:] = 0.0
+                for k in range(n):
+                    if k != centre:
+                        ax[diag_pos[k]] = 1.0
+            for p in range(ax.shape[0]):
+                axb[p, w] = ax[p]
+            cnt_w += 1
+        if cnt_w == 0:
             continue
-        scale = t_amps[t] / total
-        # --- current on the resistance surface ------------------------------------
-        if do_current and passable[tr, tc]:
-            for e in range(ne):
-                a = edge_a[e]
-                gw[e] = g[edge_dir[e], tr + dr[a], tc + dc[a]] if inside[a] else 0.0
-            # the component of the target (Circuitscape solves only that one)
-            for k in range(n):
-                node[k] = False
-            node[centre] = True
-            stack[0] = centre
-            top = 1
-            while top > 0:
-                top -= 1
-                k = stack[top]
-                for q in range(nbr_ptr[k], nbr_ptr[k + 1]):
-                    j = nbr_cell[q]
-                    if not node[j] and gw[nbr_edge[q]] > 0.0:
-                        node[j] = True
-                        stack[top] = j
-                        top += 1
-            injected = 0.0
-            for k in range(n):
-                if node[k] and k != centre:
-                    injected += sv[k]
-            if injected > 0.0:
-                _assemble(n, ne, edge_a, edge_b, edge_pos, diag_pos, centre, gw, node, ax)
-                y[:] = 0.0
-                if numeric_ldl(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt):
-                    for k in range(n):
-                        if k != centre:
-                            b[perm[k]] = sv[k] * scale if node[k] else 0.0
-                    ldl_solve(m, lp, li, lx, d, b)
-                    for k in range(n):
-                        v[k] = b[perm[k]] if (k != centre and node[k]) else 0.0
-                    _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, cum,
-                                tr, tc, dr, dc)
-                else:
-                    failed += 1
-        # --- flow potential: the same sources on a uniform surface -----------------
-        if do_fp:
-            for e in range(ne):
-                gu[e] = g_unit[edge_dir[e]] if (inside[edge_a[e]] and inside[edge_b[e]]) \
-                    else 0.0
+        for w in range(cnt_w, nw):  # unused slots: identity
+            active[w] = False
+            for p in range(ax.shape[0]):
+                axb[p, w] = 0.0
             for k in range(n):
                 if k != centre:
-                    b[perm[k]] = sv[k] * scale if inside[k] else 0.0
-            if full:
-                ldl_solve(m, lp, li, lx_u, d_u, b)
+                    axb[diag_pos[k], w] = 1.0
+        # ---- current: batched factorization and solve ----------------------------
+        if do_current:
+            yb[:, :] = 0.0
+            numeric_ldl_batch(m, ap, ai, axb, lp, li, rp, ri, lxb, db, yb, cnt, yi, dk, bad)
+            for w in range(nw):
                 for k in range(n):
-                    v[k] = b[perm[k]] if k != centre else 0.0
-            else:
-                _assemble(n, ne, edge_a, edge_b, edge_pos, diag_pos, centre, gu, inside, ax)
-                y[:] = 0.0
-                if numeric_ldl(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt):
-                    ldl_solve(m, lp, li, lx, d, b)
-                    for k in range(n):
-                        v[k] = b[perm[k]] if (k != centre and inside[k]) else 0.0
-                else:
+                    if k != centre:
+                        bb[perm[k], w] = sv[w, k] * scale[w] if (active[w] and node[w, k]) \
+                            else 0.0
+            ldl_solve_batch(m, lp, li, lxb, db, bb)
+            for w in range(cnt_w):
+                if not active[w]:
+                    continue
+                if bad[w]:
                     failed += 1
                     continue
-            _accumulate(n, ne, edge_a, edge_b, gu, v, inside, fout, fin, fp, tr, tc, dr, dc)
+                for k in range(n):
+                    v[k] = bb[perm[k], w] if (k != centre and node[w, k]) else 0.0
+                _accumulate(n, ne, edge_a, edge_b, gw[w], v, node[w], fout, fin, cum,
+                            t_row[tw[w]], t_col[tw[w]], dr, dc)
+        # ---- flow potential: the same sources on a uniform surface ---------------
+        if do_fp:
+            for w in range(nw):
+                for k in range(n):
+                    if k != centre:
+                        fb[perm[k], w] = sv[w, k] * scale[w] if (w < cnt_w and full[w]) \
+                            else 0.0
+            ldl_solve_shared(m, lp, li, lx_u, d_u, fb)
+            for w in range(cnt_w):
+                tr = t_row[tw[w]]
+                tc = t_col[tw[w]]
+                for e in range(ne):
+                    gu[e] = g_unit[edge_dir[e]] if (inside[w, edge_a[e]]
+                                                    and inside[w, edge_b[e]]) else 0.0
+                if full[w]:
+                    for k in range(n):
+                        v[k] = fb[perm[k], w] if k != centre else 0.0
+                else:  # a window clipped by the grid edge: its own factorization
+                    _assemble(n, ne, edge_a, edge_b, edge_pos, diag_pos, centre, gu,
+                              inside[w], ax)
+                    y[:] = 0.0
+                    if not numeric_ldl(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt):
+                        failed += 1
+                        continue
+                    for k in range(n):
+                        if k != centre:
+                            b[perm[k]] = sv[w, k] * scale[w] if inside[w, k] else 0.0
+                    ldl_solve(m, lp, li, lx, d, b)
+                    for k in range(n):
+                        v[k] = b[perm[k]] if (k != centre and inside[w, k]) else 0.0
+                _accumulate(n, ne, edge_a, edge_b, gu, v, inside[w], fout, fin, fp, tr, tc,
+                            dr, dc)
     return failed
 
 
@@ -296,7 +440,7 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
 def process_bands(starts, stops, t_row, t_col, t_amps, block_radius, passable, g, g_unit, src,
                   dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell, nbr_edge,
                   perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u,
-                  cum, fp, do_current, do_fp):  # pragma: no cover - compiled
+                  cum, fp, do_current, do_fp, batch):  # pragma: no cover - compiled
     """Run bands of targets in parallel; bands in one call must not share output cells."""
     nb = starts.shape[0]
     failed = np.zeros(nb, np.int64)
@@ -305,7 +449,7 @@ def process_bands(starts, stops, t_row, t_col, t_amps, block_radius, passable, g
             starts[i], stops[i], t_row, t_col, t_amps, block_radius, passable, g,
             g_unit, src, dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell,
             nbr_edge, perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u, cum, fp,
-            do_current, do_fp)
+            do_current, do_fp, batch)
     return failed.sum()
 
 

@@ -355,8 +355,8 @@ def _bands(t_row: np.ndarray, radius: int, n_threads: int
 
 def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np.ndarray,
                   t_amps: np.ndarray, *, radius: int, block_size: int, neighbours: int,
-                  average: str, n_threads: int = 1,
-                  flow_potential: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                  average: str, n_threads: int = 1, flow_potential: bool = True,
+                  batch: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative current and flow potential of the given targets on arrays ``res``/``src``.
 
     The kernel of :func:`omniscape` and of the tiled run: ``res`` may be one tile with
@@ -379,7 +379,8 @@ def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np
     args = (t_row, t_col, t_amps, (block_size - 1) // 2, passable, g, g_unit, src,
             pat.dr, pat.dc, pat.centre, pat.edge_a, pat.edge_b, pat.edge_dir, pat.nbr_ptr,
             pat.nbr_cell, pat.nbr_edge, pat.perm, pat.ap, pat.ai, pat.edge_pos, pat.diag_pos,
-            pat.lp, pat.li, pat.rp, pat.ri, lx_u, d_u, cum, fp, True, bool(flow_potential))
+            pat.lp, pat.li, pat.rp, pat.ri, lx_u, d_u, cum, fp, True, bool(flow_potential),
+            int(batch))
     failed = 0
     if n_threads <= 1 or len(t_row) < 2:
         failed += _kernels.process_targets(0, len(t_row), *args)
