@@ -233,3 +233,81 @@ def test_write_refuses_to_overwrite(tmp_path):
     np.testing.assert_allclose(back.values, out.cumulative_current.values, rtol=1e-12)
     with pytest.raises(FileExistsError, match="exists already"):
         out.write(tmp_path / "o")
+
+
+# -- tiled and distributed ---------------------------------------------------------------
+def _tif(tmp_path, values, name="resistance.tif"):
+    return _grid(values).to_geotiff(tmp_path / name, dtype="float64")
+
+
+def _read_outputs(paths):
+    return [Grid.from_geotiff(paths[k]).values for k in
+            ("cumulative_current", "flow_potential", "normalized_current")]
+
+
+def _assert_same(tiled, untiled):
+    want = (untiled.cumulative_current.values, untiled.flow_potential.values,
+            untiled.normalized_current.values)
+    for have, ref in zip(tiled, want, strict=True):
+        np.testing.assert_array_equal(np.isnan(have), np.isnan(ref))
+        np.testing.assert_allclose(have, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_tiled_equals_untiled(tmp_path):
+    from cami_atlas.connectivity.omniscape import omniscape_tiled, work_folder
+
+    res = _random_resistance(57, 49, 21)
+    path = _tif(tmp_path, res)
+    out = omniscape_tiled(path, tmp_path / "out", radius=5, block_size=3, r_cutoff=8.0,
+                          tile_size=16, n_workers=1, threads_per_worker=2, progress=False)
+    assert out.n_tiles == 16 and out.tiles_computed == 16 and out.tiles_reused == 0
+    untiled = omniscape(_grid(res), radius=5, block_size=3, r_cutoff=8.0)
+    _assert_same(_read_outputs(out.paths), untiled)
+    assert out.n_targets == untiled.n_targets
+    assert not work_folder(tmp_path / "out").exists()
+    with pytest.raises(FileExistsError, match="exists already"):
+        omniscape_tiled(path, tmp_path / "out", radius=5, tile_size=16, progress=False)
+
+
+def test_tiled_with_source_raster(tmp_path):
+    from cami_atlas.connectivity.omniscape import omniscape_tiled
+
+    res = _random_resistance(30, 34, 5)
+    rng = np.random.default_rng(6)
+    src = np.where(rng.random(res.shape) < 0.4, rng.random(res.shape), np.nan)
+    out = omniscape_tiled(_tif(tmp_path, res), tmp_path / "o", radius=4,
+                          sources=_tif(tmp_path, src, "src.tif"), source_threshold=0.2,
+                          tile_size=10, progress=False)
+    untiled = omniscape(_grid(res), radius=4, sources=_grid(src), source_threshold=0.2)
+    _assert_same(_read_outputs(out.paths), untiled)
+
+
+def test_tiled_errors_write_nothing(tmp_path):
+    import socket
+
+    from cami_atlas.connectivity.omniscape import (
+        SchedulerUnreachableError,
+        omniscape_tiled,
+        work_folder,
+    )
+
+    path = _tif(tmp_path, np.ones((30, 30)))
+    out = tmp_path / "o"
+    with pytest.raises(OptionError, match="smaller than the halo"):
+        omniscape_tiled(path, out, radius=6, tile_size=5, progress=False)
+    with pytest.raises(OptionError, match="larger than the grid"):
+        omniscape_tiled(path, out, radius=30, tile_size=40, progress=False)
+    zero = _tif(tmp_path, np.zeros((30, 30)), "zero.tif")
+    with pytest.raises(SchemaError, match="no cell has a source strength"):
+        omniscape_tiled(path, out, radius=3, sources=zero, tile_size=10, progress=False)
+    ll = tmp_path / "ll.tif"
+    Grid(np.ones((30, 30)), Affine(0.01, 0, 70, 0, -0.01, 42), "EPSG:4326").to_geotiff(ll)
+    with pytest.raises(CRSError, match="lat/lon"):
+        omniscape_tiled(ll, out, radius=3, tile_size=10, progress=False)
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(SchedulerUnreachableError, match="no Dask scheduler answers"):
+        omniscape_tiled(path, out, radius=3, tile_size=10, progress=False,
+                        dask_scheduler=f"tcp://127.0.0.1:{port}", scheduler_timeout_s=2)
+    assert not out.exists() and not work_folder(out).exists()

@@ -19,12 +19,17 @@ from .core import (
     radius_in_cells,
     source_strength,
 )
+from .tiled import SchedulerUnreachableError, TiledResult, omniscape_tiled, work_folder
 
 __all__ = [
     "OUTPUT_FILES",
     "OmniscapeResult",
     "OmniscapeSettings",
+    "SchedulerUnreachableError",
+    "TiledResult",
     "omniscape",
+    "omniscape_tiled",
     "radius_in_cells",
     "source_strength",
+    "work_folder",
 ]
