@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from affine import Affine
@@ -311,3 +313,95 @@ def test_tiled_errors_write_nothing(tmp_path):
         omniscape_tiled(path, out, radius=3, tile_size=10, progress=False,
                         dask_scheduler=f"tcp://127.0.0.1:{port}", scheduler_timeout_s=2)
     assert not out.exists() and not work_folder(out).exists()
+
+
+def _src_dir() -> str:
+    import cami_atlas
+
+    return str(Path(cami_atlas.__file__).resolve().parents[1])
+
+
+def test_killed_tiled_job_resumes(tmp_path):
+    """A job killed (SIGKILL) after 3 tiles resumes without recomputing them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from cami_atlas.connectivity.omniscape import omniscape_tiled, work_folder
+
+    res = _random_resistance(40, 40, 31)
+    path = _tif(tmp_path, res)
+    out = tmp_path / "out"
+    script = (
+        "import os, signal\n"
+        "from cami_atlas.connectivity.omniscape import omniscape_tiled\n"
+        "def on_tile(done, total):\n"
+        "    if done >= 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"omniscape_tiled({str(path)!r}, {str(out)!r}, radius=4, tile_size=8, n_workers=1,\n"
+        "                threads_per_worker=1, progress=False, on_tile=on_tile)\n")
+    env = {**os.environ, "PYTHONPATH": _src_dir()}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, timeout=600)
+    assert proc.returncode == -9  # killed, not finished
+    assert not out.exists()
+    manifest = json.loads((work_folder(out) / "manifest.json").read_text())
+    assert len(manifest["done"]) >= 3
+    again = omniscape_tiled(path, out, radius=4, tile_size=8, progress=False)
+    assert again.tiles_reused == len(manifest["done"])
+    assert again.tiles_computed == again.n_tiles - again.tiles_reused == 25 - again.tiles_reused
+    _assert_same(_read_outputs(again.paths), omniscape(_grid(res), radius=4))
+    # a work folder left by a job of other settings is not mixed in
+    other = tmp_path / "other"
+    work_folder(other).mkdir()
+    (work_folder(other) / "manifest.json").write_text(json.dumps({**manifest, "tile_size": 9}))
+    with pytest.raises(OptionError, match="belongs to a job with other settings"):
+        omniscape_tiled(path, other, radius=4, tile_size=8, progress=False)
+    assert not other.exists()
+
+
+@pytest.mark.slow
+def test_tiled_on_a_real_dask_cluster(tmp_path):
+    """A scheduler and two worker processes on 127.0.0.1; the job goes through the address."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from distributed import Client
+
+    from cami_atlas.connectivity.omniscape import omniscape_tiled
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": _src_dir()}
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                               "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        time.sleep(1.0)
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
+                 "--host", "127.0.0.1", "--no-dashboard"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with Client(addr, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+            workers = set(client.scheduler_info()["workers"])
+        assert len(workers) == 2
+        res = _random_resistance(36, 44, 41)
+        out = omniscape_tiled(_tif(tmp_path, res), tmp_path / "out", radius=5, block_size=3,
+                              tile_size=12, dask_scheduler=addr, progress=False)
+        assert out.tiles_computed == out.n_tiles == 12
+        _assert_same(_read_outputs(out.paths), omniscape(_grid(res), radius=5, block_size=3))
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()

@@ -444,7 +444,7 @@ def _assemble(res_path: Path, work: Path, shape: tuple[int, int], tile: int, rad
                 for dj in (-1, 0, 1):
                     if (i + di, j + dj) not in index:
                         continue
-                    q0, q1, p0, p1 = index[(i + di, j + dj)]
+                    q0, _, p0, _ = index[(i + di, j + dj)]
                     e0, f0 = max(0, q0 - radius), max(0, p0 - radius)
                     arr = np.load(work / f"tile_{i + di}_{j + dj}.npy", mmap_mode="r")
                     e1, f1 = e0 + arr.shape[1], f0 + arr.shape[2]
