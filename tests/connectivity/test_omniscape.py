@@ -405,3 +405,14 @@ def test_tiled_on_a_real_dask_cluster(tmp_path):
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def test_amg_solver_matches_direct():
+    res = _random_resistance(30, 28, 51)
+    direct = omniscape(_grid(res), radius=6, block_size=3, solver="direct")
+    amg = omniscape(_grid(res), radius=6, block_size=3, solver="amg")
+    for a, d in ((amg.cumulative_current, direct.cumulative_current),
+                 (amg.flow_potential, direct.flow_potential)):
+        np.testing.assert_allclose(a.values, d.values, rtol=1e-7, atol=1e-10)
+    with pytest.raises(OptionError, match="'auto', 'direct', 'amg'"):
+        omniscape(_grid(res), radius=6, solver="cholmod")

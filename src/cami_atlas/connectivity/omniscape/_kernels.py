@@ -469,3 +469,58 @@ def uniform_factor(m, n, ne, edge_a, edge_b, edge_dir, edge_pos, diag_pos, centr
     cnt = np.zeros(m, np.int64)
     ok = numeric_ldl(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt)
     return ok, lx, d
+
+
+@njit(cache=True, nogil=True)
+def window_graph(tr, tc, block_radius, passable, g, g_unit, src, dr, dc, centre, edge_a,
+                 edge_dir, nbr_ptr, nbr_cell, nbr_edge):  # pragma: no cover - compiled
+    """One window's inputs for the iterative solver: inside mask, source strengths,
+    total source strength, whether the window lies inside the grid, the edge
+    conductances and the target's component (all-False if the target is no node)."""
+    rows, cols = passable.shape
+    n = dr.shape[0]
+    ne = edge_a.shape[0]
+    inside = np.zeros(n, np.bool_)
+    sv = np.zeros(n)
+    total = 0.0
+    full = True
+    for k in range(n):
+        r = tr + dr[k]
+        c = tc + dc[k]
+        ok = r >= 0 and r < rows and c >= 0 and c < cols
+        inside[k] = ok
+        if not ok:
+            full = False
+        if ok and (abs(dr[k]) > block_radius or abs(dc[k]) > block_radius):
+            sv[k] = src[r, c]
+            total += sv[k]
+    gw = np.zeros(ne)
+    node = np.zeros(n, np.bool_)
+    for e in range(ne):
+        a = edge_a[e]
+        if inside[a]:
+            gw[e] = g[edge_dir[e], tr + dr[a], tc + dc[a]]
+    if passable[tr, tc]:
+        stack = np.zeros(n, np.int64)
+        node[centre] = True
+        stack[0] = centre
+        top = 1
+        while top > 0:
+            top -= 1
+            k = stack[top]
+            for q in range(nbr_ptr[k], nbr_ptr[k + 1]):
+                j = nbr_cell[q]
+                if not node[j] and gw[nbr_edge[q]] > 0.0:
+                    node[j] = True
+                    stack[top] = j
+                    top += 1
+    return inside, sv, total, full, gw, node
+
+
+@njit(cache=True, nogil=True)
+def accumulate(ne, edge_a, edge_b, gw, v, node, out, tr, tc, dr, dc):  # pragma: no cover
+    """Add one window's node currents (voltages ``v`` over its cells) to ``out``."""
+    n = dr.shape[0]
+    fout = np.zeros(n)
+    fin = np.zeros(n)
+    _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr, dc)

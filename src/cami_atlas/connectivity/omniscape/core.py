@@ -337,6 +337,90 @@ def _unit_conductance(neighbours: int) -> np.ndarray:
                      for dr, dc in FORWARD[neighbours]])
 
 
+Solver = Literal["auto", "direct", "amg"]
+#: windows up to this many cells are factorized directly (radius <= 79); larger: AMG-CG
+DIRECT_MAX_WINDOW_CELLS = 20_000
+AMG_RTOL = 1e-11
+
+
+def pick_solver(solver: str, radius: int) -> str:
+    """``"direct"`` or ``"amg"`` for a window radius (``"auto"``: by window size).
+
+    Examples
+    --------
+    >>> pick_solver("auto", 25), pick_solver("auto", 120)
+    ('direct', 'amg')
+    """
+    check_option("solver", solver, ("auto", "direct", "amg"))
+    if solver != "auto":
+        return solver
+    cells = int(np.pi * radius * radius)
+    return "direct" if cells <= DIRECT_MAX_WINDOW_CELLS else "amg"
+
+
+def _amg_voltages(pat: Any, gw: np.ndarray, node: np.ndarray, rhs: np.ndarray,
+                  cache: dict[str, Any] | None = None) -> np.ndarray:
+    """Voltages of one window by smoothed-aggregation AMG preconditioned CG (pyamg)."""
+    import pyamg
+    import scipy.sparse as sp
+
+    n = pat.n_cells
+    cells = np.flatnonzero(node & (np.arange(n) != pat.centre))
+    v = np.zeros(n)
+    if not len(cells):
+        return v
+    if cache is not None and "ml" in cache:
+        ml = cache["ml"]
+    else:
+        local = np.full(n, -1, dtype=np.int64)
+        local[cells] = np.arange(len(cells))
+        e = (gw > 0) & node[pat.edge_a]
+        a, b, w = pat.edge_a[e], pat.edge_b[e], gw[e]
+        diag = np.bincount(a, weights=w, minlength=n) + np.bincount(b, weights=w, minlength=n)
+        inner = (local[a] >= 0) & (local[b] >= 0)
+        ia, ib, wi = local[a[inner]], local[b[inner]], w[inner]
+        m = len(cells)
+        mat = sp.coo_matrix((np.concatenate([-wi, -wi, diag[cells]]),
+                             (np.concatenate([ia, ib, np.arange(m)]),
+                              np.concatenate([ib, ia, np.arange(m)]))), shape=(m, m)).tocsr()
+        ml = pyamg.smoothed_aggregation_solver(mat, symmetry="symmetric", max_coarse=500)
+        if cache is not None:
+            cache["ml"] = ml
+    b_local = rhs[cells]
+    x = ml.solve(b_local, tol=AMG_RTOL, accel="cg", maxiter=1000)
+    v[cells] = x
+    return v
+
+
+def _solve_windows_amg(pat: Any, res: np.ndarray, src: np.ndarray, t_row: np.ndarray,
+                       t_col: np.ndarray, t_amps: np.ndarray, passable: np.ndarray,
+                       g: np.ndarray, g_unit: np.ndarray, block_radius: int,
+                       flow_potential: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The windows one by one with AMG-CG (large windows, where a factor is too big)."""
+    cum = np.zeros(res.shape)
+    fp = np.zeros(res.shape)
+    ne = len(pat.edge_a)
+    full_cache: dict[str, Any] = {}
+    for tr, tc, amps in zip(t_row.tolist(), t_col.tolist(), t_amps.tolist(), strict=True):
+        inside, sv, total, full, gw, node = _kernels.window_graph(
+            tr, tc, block_radius, passable, g, g_unit, src, pat.dr, pat.dc, pat.centre,
+            pat.edge_a, pat.edge_dir, pat.nbr_ptr, pat.nbr_cell, pat.nbr_edge)
+        if not total > 0:
+            continue
+        inj = sv * (amps / total)
+        if node.any() and (inj[node] > 0).any():
+            v = _amg_voltages(pat, gw, node, np.where(node, inj, 0.0))
+            _kernels.accumulate(ne, pat.edge_a, pat.edge_b, gw, v, node, cum, tr, tc,
+                                pat.dr, pat.dc)
+        if flow_potential:
+            gu = np.where(inside[pat.edge_a] & inside[pat.edge_b], g_unit[pat.edge_dir], 0.0)
+            v = _amg_voltages(pat, gu, inside, np.where(inside, inj, 0.0),
+                              full_cache if full else None)
+            _kernels.accumulate(ne, pat.edge_a, pat.edge_b, gu, v, inside, fp, tr, tc,
+                                pat.dr, pat.dc)
+    return cum, fp
+
+
 def _bands(t_row: np.ndarray, radius: int, n_threads: int
            ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Split targets (sorted by row) into row bands of two colours, as (starts, stops).
@@ -356,16 +440,20 @@ def _bands(t_row: np.ndarray, radius: int, n_threads: int
 def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np.ndarray,
                   t_amps: np.ndarray, *, radius: int, block_size: int, neighbours: int,
                   average: str, n_threads: int = 1, flow_potential: bool = True,
-                  batch: int = 8) -> tuple[np.ndarray, np.ndarray]:
+                  batch: int = 8, solver: Solver = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Cumulative current and flow potential of the given targets on arrays ``res``/``src``.
 
     The kernel of :func:`omniscape` and of the tiled run: ``res`` may be one tile with
     its halo; the targets are positions in it.
     """
+    solver = pick_solver(solver, radius)
     pat = window_pattern(radius, neighbours)
     passable = np.isfinite(res)
     g = _edge_grids(res, neighbours, average)
     g_unit = _unit_conductance(neighbours)
+    if solver == "amg":
+        return _solve_windows_amg(pat, res, src, t_row, t_col, t_amps, passable, g, g_unit,
+                                  (block_size - 1) // 2, flow_potential)
     m, n, ne = pat.n_cells - 1, pat.n_cells, len(pat.edge_a)
     ok, lx_u, d_u = _kernels.uniform_factor(m, n, ne, pat.edge_a, pat.edge_b, pat.edge_dir,
                                             pat.edge_pos, pat.diag_pos, pat.centre, g_unit,
@@ -404,7 +492,7 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
               source_threshold: float = 0.0, block_size: int = 1,
               neighbours: Literal[8, 4] = 8,
               average: Literal["conductance", "resistance"] = "conductance",
-              n_threads: int | None = None,
+              solver: Solver = "auto", n_threads: int | None = None,
               extra_settings: Mapping[str, Any] | None = None) -> OmniscapeResult:
     """Omniscape moving-window connectivity of a resistance grid (in memory).
 
@@ -429,6 +517,11 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
     neighbours : {8, 4}
     average : {"conductance", "resistance"}
         Edge conductance ``mean(1/r)`` (Circuitscape's default) or ``1/mean(r)``.
+    solver : {"auto", "direct", "amg"}
+        Per-window solver: sparse LDL^T factorization (one symbolic analysis for all
+        windows, numeric factorization per window, batched) or smoothed-aggregation AMG
+        preconditioned CG (pyamg, relative residual 1e-11). ``"auto"``: direct up to
+        ``DIRECT_MAX_WINDOW_CELLS`` cells per window (radius 79), AMG-CG above.
     n_threads : int, optional
         Threads of the compiled kernel (default: all numba threads).
 
@@ -447,6 +540,7 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
     res = _check_grid(resistance)
     rad = radius_in_cells(resistance, radius=radius, radius_m=radius_m)
     _check_options(res.shape, rad, block_size, neighbours, average)
+    check_option("solver", solver, ("auto", "direct", "amg"))
     src = _prepare_sources(resistance, res, sources, r_cutoff, source_threshold)
     if not (src > 0).any():
         raise SchemaError(
@@ -467,7 +561,7 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
         n_threads = numba.get_num_threads()
     cum, fp = solve_windows(res, src, t_row, t_col, t_amps, radius=rad,
                             block_size=int(block_size), neighbours=int(neighbours),
-                            average=average, n_threads=int(n_threads))
+                            average=average, n_threads=int(n_threads), solver=solver)
     return _result(resistance, res, cum, fp, settings, len(t_row))
 
 

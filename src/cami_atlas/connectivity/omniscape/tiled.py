@@ -38,6 +38,7 @@ from pyproj import CRS
 from rasterio.windows import Window
 
 from ..._atomic import atomic_path, check_writable
+from ..._options import check_option
 from ...errors import CamiAtlasError, CRSError, LayerReadError, OptionError, SchemaError
 from .core import (
     OUTPUT_FILES,
@@ -125,7 +126,8 @@ def _tile_task(spec: dict[str, Any]) -> int:
                                          core=(r0, r1, c0, c1), shape=(rows, cols))
     cum, fp = solve_windows(res, src, t_row, t_col, t_amps, radius=h,
                             block_size=spec["block_size"], neighbours=spec["neighbours"],
-                            average=spec["average"], n_threads=spec["n_threads"])
+                            average=spec["average"], n_threads=spec["n_threads"],
+                            solver=spec["solver"])
     out = Path(spec["file"])
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".npy", dir=out.parent)
     with os.fdopen(fd, "wb") as fh:
@@ -244,6 +246,7 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
                     r_cutoff: float = float("inf"), source_threshold: float = 0.0,
                     block_size: int = 1, neighbours: Literal[8, 4] = 8,
                     average: Literal["conductance", "resistance"] = "conductance",
+                    solver: Literal["auto", "direct", "amg"] = "auto",
                     tile_size: int = 1024, dask_scheduler: str | None = None,
                     n_workers: int | None = None, threads_per_worker: int | None = None,
                     scheduler_timeout_s: float = 10.0, progress: bool = True,
@@ -262,7 +265,8 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
     out_dir : path
         Folder for ``cumulative_current.tif``, ``flow_potential.tif``,
         ``normalized_current.tif`` (float64, tiled, deflate) and the settings JSON.
-    radius, radius_m, sources, r_cutoff, source_threshold, block_size, neighbours, average
+    radius, radius_m, sources, r_cutoff, source_threshold, block_size, neighbours, average,
+    solver
         As for :func:`~cami_atlas.connectivity.omniscape.omniscape`; ``sources`` is a
         raster aligned with the resistance raster.
     tile_size : int
@@ -312,6 +316,7 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
         raise OptionError(f"radius={radius!r} must be a whole number of cells >= 1.")
     rad = int(radius)  # type: ignore[arg-type]
     _check_options(shape, rad, block_size, neighbours, average)
+    check_option("solver", solver, ("auto", "direct", "amg"))
     if int(tile_size) != tile_size or tile_size < rad:
         raise OptionError(
             f"tile_size={tile_size} is smaller than the halo (the window radius, {rad} "
@@ -353,7 +358,7 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
                           "sources": str(src_path.resolve()) if src_path else None,
                           "r_cutoff": float(r_cutoff), "source_threshold": float(source_threshold),
                           "block_size": int(block_size), "neighbours": int(neighbours),
-                          "average": average, "n_threads": 1,
+                          "average": average, "n_threads": 1, "solver": solver,
                           "file": str((work / name).resolve()), "name": name})
         n_targets = _run(client, specs, work, manifest, done, len(tiles), reused, progress,
                           on_tile)
