@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def symbolic_ldl(m, ap, ai):  # pragma: no cover - compiled
     """Elimination tree, column pointers/rows of L, and each row's pattern (topological)."""
     parent = np.full(m, -1, np.int64)
@@ -84,7 +84,7 @@ def symbolic_ldl(m, ap, ai):  # pragma: no cover - compiled
     return parent, lp, li, rp, ri
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def numeric_ldl(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt):  # pragma: no cover
     """Numeric LDL^T of the upper-CSC matrix (ap, ai, ax) on a precomputed pattern.
 
@@ -114,7 +114,7 @@ def numeric_ldl(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt):  # pragma: no cov
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def ldl_solve(m, lp, li, lx, d, b):  # pragma: no cover - compiled
     """Solve L D L^T x = b in place."""
     for j in range(m):
@@ -131,7 +131,7 @@ def ldl_solve(m, lp, li, lx, d, b):  # pragma: no cover - compiled
         b[j] = s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _assemble(n, ne, edge_a, edge_b, edge_pos, diag_pos, centre, gw, node, ax):  # pragma: no cover
     ax[:] = 0.0
     for e in range(ne):
@@ -150,7 +150,7 @@ def _assemble(n, ne, edge_a, edge_b, edge_pos, diag_pos, centre, gw, node, ax): 
             ax[diag_pos[k]] = 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr,
                 dc):  # pragma: no cover
     for k in range(n):
@@ -174,7 +174,7 @@ def _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr,
             out[tr + dr[k], tc + dc[k]] += c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def numeric_ldl_batch(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt, yi, dk,
                       bad):  # pragma: no cover - compiled
     """:func:`numeric_ldl` of W matrices of one pattern at once (values ``ax[:, w]``).
@@ -218,7 +218,7 @@ def numeric_ldl_batch(m, ap, ai, ax, lp, li, rp, ri, lx, d, y, cnt, yi, dk,
             d[k, w] = dk[w]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def ldl_solve_batch(m, lp, li, lx, d, b):  # pragma: no cover - compiled
     """Solve L_w D_w L_w^T x = b[:, w] in place for W factors of one pattern."""
     nw = b.shape[1]
@@ -237,7 +237,7 @@ def ldl_solve_batch(m, lp, li, lx, d, b):  # pragma: no cover - compiled
                 b[j, w] -= lx[p, w] * b[r, w]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def ldl_solve_shared(m, lp, li, lx, d, b):  # pragma: no cover - compiled
     """Solve L D L^T x = b[:, w] in place for W right-hand sides and one factor."""
     nw = b.shape[1]
@@ -259,7 +259,7 @@ def ldl_solve_shared(m, lp, li, lx, d, b):  # pragma: no cover - compiled
                 b[j, w] -= lv * b[r, w]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_unit, src,
                     dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell, nbr_edge,
                     perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u,
@@ -436,7 +436,7 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
     return failed
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def process_bands(starts, stops, t_row, t_col, t_amps, block_radius, passable, g, g_unit, src,
                   dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell, nbr_edge,
                   perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u,
@@ -453,7 +453,7 @@ def process_bands(starts, stops, t_row, t_col, t_amps, block_radius, passable, g
     return failed.sum()
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def uniform_factor(m, n, ne, edge_a, edge_b, edge_dir, edge_pos, diag_pos, centre, g_unit,
                    ap, ai, lp, li, rp, ri):  # pragma: no cover - compiled
     """LDL^T of the full-disk window on a uniform surface (shared by all windows)."""
@@ -471,7 +471,7 @@ def uniform_factor(m, n, ne, edge_a, edge_b, edge_dir, edge_pos, diag_pos, centr
     return ok, lx, d
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def window_graph(tr, tc, block_radius, passable, g, g_unit, src, dr, dc, centre, edge_a,
                  edge_dir, nbr_ptr, nbr_cell, nbr_edge):  # pragma: no cover - compiled
     """One window's inputs for the iterative solver: inside mask, source strengths,
@@ -517,7 +517,7 @@ def window_graph(tr, tc, block_radius, passable, g, g_unit, src, dr, dc, centre,
     return inside, sv, total, full, gw, node
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def accumulate(ne, edge_a, edge_b, gw, v, node, out, tr, tc, dr, dc):  # pragma: no cover
     """Add one window's node currents (voltages ``v`` over its cells) to ``out``."""
     n = dr.shape[0]
