@@ -441,7 +441,8 @@ def _bands(t_row: np.ndarray, radius: int, n_threads: int
 def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np.ndarray,
                   t_amps: np.ndarray, *, radius: int, block_size: int, neighbours: int,
                   average: str, n_threads: int = 1, flow_potential: bool = True,
-                  batch: int | None = None, solver: Solver = "auto") -> tuple[np.ndarray, np.ndarray]:
+                  batch: int | None = None,
+                  solver: Solver = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Cumulative current and flow potential of the given targets on arrays ``res``/``src``.
 
     The kernel of :func:`omniscape` and of the tiled run: ``res`` may be one tile with
@@ -461,7 +462,7 @@ def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np
                                             pat.ap, pat.ai, pat.lp, pat.li, pat.rp, pat.ri)
     if not ok:  # pragma: no cover - a uniform Laplacian with a ground is positive definite
         raise RuntimeError("the uniform window matrix is not positive definite")
-    if batch is None:  # windows factorized together: factors of about 16 MB per thread
+    if batch is None:  # windows factorized together: about 16 MB of factors per thread
         batch = int(np.clip(BATCH_BYTES // max(1, 8 * pat.nnz_l), 1, 32))
     cum = np.zeros(res.shape)
     fp = np.zeros(res.shape)
