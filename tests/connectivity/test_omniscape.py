@@ -416,3 +416,45 @@ def test_amg_solver_matches_direct():
         np.testing.assert_allclose(a.values, d.values, rtol=1e-7, atol=1e-10)
     with pytest.raises(OptionError, match="'auto', 'direct', 'amg'"):
         omniscape(_grid(res), radius=6, solver="cholmod")
+
+
+# -- species inputs from the default atlas ------------------------------------------------
+def test_species_inputs_distance_outside_range():
+    """Outside the range the resistance grows as r * (1 + d / radius); sources only inside."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from cami_atlas.atlas import Atlas
+    from cami_atlas.barriers.overlay import species_polygons
+    from cami_atlas.connectivity.omniscape.species import species_inputs, species_movement_km
+
+    inp = species_inputs(species="snow leopard", cell_size_m=20000, radius_km=100)
+    assert inp.species == "Panthera_uncia" and species_movement_km("Panthera uncia") == 8.1
+    atlas = Atlas.default()
+    ranges = gpd.GeoDataFrame(
+        pd.concat([atlas.read(n).to_crs("EPSG:4326")
+                   for n in atlas.layer_names("species_range")]),
+        crs="EPSG:4326")
+    rng = species_polygons(ranges, crs=inp.resistance.crs).loc["Panthera_uncia"]
+    res = inp.resistance.values
+    rows, cols = np.nonzero(np.isfinite(res))
+    x, y = inp.resistance.xy(rows, cols)
+    pts = shapely.points(x, y)
+    inside = shapely.contains(rng, pts)
+    src = inp.sources.values[rows, cols]
+    assert (src[~inside] == 0).all() and (src[inside] > 0).mean() > 0.9
+    from cami_atlas.connectivity.workflow import run_connectivity
+
+    base = run_connectivity(species="snow leopard", cell_size_m=20000, modes=(),
+                            cores=gpd.GeoDataFrame(geometry=[shapely.box(67, 37, 70, 44),
+                                                             shapely.box(80, 37, 83, 44)],
+                                                   crs="EPSG:4326")).resistance.values
+    factor = res[rows, cols] / base[rows, cols]
+    d_km = shapely.distance(rng, pts) / 1000
+    far = ~inside & (d_km > 40) & (d_km < 300)  # the padding is three radii
+    assert far.sum() > 50
+    # cell-centre distance (distance transform) vs exact distance to the polygon: within
+    # about one cell (20 km) of each other
+    np.testing.assert_allclose(factor[far], 1 + d_km[far] / 100, atol=0.25)
+    np.testing.assert_allclose(factor[inside], 1.0)

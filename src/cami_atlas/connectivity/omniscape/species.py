@@ -4,7 +4,9 @@ The species' resistance is the one :func:`~cami_atlas.connectivity.workflow.run_
 builds (slope resistance from the atlas DEM, the infrastructure burned in by the species'
 barrier class of the CAMI expert matrix); outside the species' range it grows with the
 distance to the range: ``r * (1 + d / radius)``, doubling one window radius away (a
-choice of this package, stated in every settings file). Sources are ``1 / resistance``
+choice of this package, stated in every settings file; ``d`` between cell centres, with
+the range rasterized three radii beyond the window, so parts of the range outside the
+window count). Sources are ``1 / resistance``
 inside the range (with ``r_cutoff``), 0 outside. The window radius comes from the
 species' movement scale (``data/species_movement_scale.csv``, a cited value per
 species) unless given.
@@ -147,13 +149,21 @@ def species_inputs(atlas: Any = None, *, species: str, radius_km: float | None =
     notes = list(base.notes)
     values = np.asarray(res.values, dtype=float)
     if outside_range and not inside.all():
+        from affine import Affine
         from scipy.ndimage import distance_transform_edt
 
-        d_m = distance_transform_edt(~inside) * res.cell_size_m
-        factor = 1.0 + d_m / (radius_km * 1000.0)
+        # the range may go on beyond the window: rasterize it on the grid padded by three
+        # radii, so that distances up to three radii (a factor of 4) are exact to a cell
+        pad = int(np.ceil(3 * radius_km * 1000.0 / res.cell_size_m))
+        shifted = res.transform * Affine.translation(-pad, -pad)
+        big = Grid(np.zeros((res.shape[0] + 2 * pad, res.shape[1] + 2 * pad)), shifted,
+                   res.crs)
+        d_cells = distance_transform_edt(~_inside_mask(big, rng))[pad:-pad or None,
+                                                                  pad:-pad or None]
+        factor = 1.0 + d_cells * res.cell_size_m / (radius_km * 1000.0)
         values = np.where(np.isfinite(values), values * factor, values)
         notes.append("resistance outside the range multiplied by 1 + distance / radius "
-                     f"(radius {radius_km} km).")
+                     f"(radius {radius_km} km; distances exact up to 3 radii).")
     res = res.with_values(values, name="resistance")
     src = source_strength(res, r_cutoff=r_cutoff, within=rng)
     return SpeciesInputs(species=name, resistance=res, sources=src, radius_km=float(radius_km),
