@@ -80,6 +80,30 @@ print(json.dumps({"wall_s": wall, "cpu_s": cpu, "windows": out.attrs.get("n_targ
 """
 
 
+_TILED = r"""
+import json, resource, sys, time, tempfile, pathlib
+import numpy as np
+from affine import Affine
+from cami_atlas.raster import Grid
+from cami_atlas.connectivity.omniscape import omniscape_tiled
+a = json.loads(sys.argv[1])
+tmp = pathlib.Path(tempfile.mkdtemp())
+res = np.load(a["grid"])
+Grid(res, Affine(100, 0, 0, 0, -100, 0), "EPSG:32643").to_geotiff(tmp / "r.tif",
+                                                                   dtype="float64")
+del res
+t0, c0 = time.perf_counter(), time.process_time()
+out = omniscape_tiled(tmp / "r.tif", tmp / "out", radius=a["radius"], block_size=a["block"],
+                      r_cutoff=a["r_cutoff"], tile_size=a["tile"], n_workers=a["workers"],
+                      threads_per_worker=1, progress=False)
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+cum = Grid.from_geotiff(out.paths["cumulative_current"]).values
+np.save(a["out"], cum)
+print(json.dumps({"wall_s": wall, "cpu_s": cpu, "windows": out.n_targets,
+                  "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
 def _run(python: str, code: str, args: dict, env: dict | None = None) -> dict:
     proc = subprocess.run([python, "-c", code, json.dumps(args)], capture_output=True,
                           text=True, env=env, timeout=24 * 3600)
@@ -100,6 +124,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261203)
     ap.add_argument("--landschaft-python", default=None,
                     help="python of a separate venv with landschaft installed (GPL, optional)")
+    ap.add_argument("--tiled", type=int, default=None, metavar="TILE",
+                    help="also run omniscape_tiled (tiles of TILE cells) with 1 and 2 Dask "
+                         "workers of one thread each (a LocalCluster)")
     ap.add_argument("--markdown", action="store_true", help="print a table for RESULTS.md")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
@@ -128,6 +155,15 @@ def main() -> None:
                 ok = np.isfinite(x) & np.isfinite(y) & (np.abs(y) > 0)
                 theirs["max_rel_diff"] = float(np.max(np.abs(x[ok] - y[ok]) / np.abs(y[ok])))
         rows.append(("landschaft", theirs))
+    if a.tiled:
+        for workers in (1, 2):
+            r = _run(sys.executable, _TILED, {**common, "tile": a.tiled, "workers": workers,
+                                              "out": str(tmp / f"tiled{workers}.npy")}, env)
+            if "error" not in r and "error" not in ours:
+                x, y = np.load(tmp / f"tiled{workers}.npy"), np.load(tmp / "ours.npy")
+                ok = np.abs(y) > 0
+                r["max_rel_diff"] = float(np.max(np.abs(x[ok] - y[ok]) / np.abs(y[ok])))
+            rows.append((f"cami_atlas tiled {a.tiled}, {workers} worker(s)", r))
     load1 = os.getloadavg()[0]
     cells = a.size * a.size
     head = (f"SYNTHETIC log-normal resistance {a.size}x{a.size} ({cells:,} cells), radius "

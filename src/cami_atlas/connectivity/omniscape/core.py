@@ -304,13 +304,13 @@ def block_targets(src: np.ndarray, block_size: int, *, row0: int = 0, col0: int 
     tc = lattice(c0, c1, cols)
     if not len(tr) or not len(tc):
         return (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
-    # block sums by a summed-area table on the window
-    sat = np.zeros((src.shape[0] + 1, src.shape[1] + 1))
-    np.cumsum(np.cumsum(src, axis=0), axis=1, out=sat[1:, 1:])
+    # block sums added cell by cell in a fixed order: the same in every tile, and exactly
+    # 0 for a block without sources (a summed-area table would leave round-off there)
     lr, lc = tr - row0, tc - col0
-    a0, a1 = lr - br, lr + br + 1
-    b0, b1 = lc - br, lc + br + 1
-    s = (sat[a1][:, b1] - sat[a0][:, b1] - sat[a1][:, b0] + sat[a0][:, b0])
+    s = np.zeros((len(lr), len(lc)))
+    for i in range(-br, br + 1):
+        for j in range(-br, br + 1):
+            s += src[np.ix_(lr + i, lc + j)]
     rr, cc = np.meshgrid(lr, lc, indexing="ij")
     keep = s > 0
     return rr[keep].astype(np.int64), cc[keep].astype(np.int64), s[keep].astype(np.float64)
