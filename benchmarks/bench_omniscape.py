@@ -68,10 +68,10 @@ import landschaft
 a = json.loads(sys.argv[1])
 res = np.load(a["grid"])
 t0, c0 = time.perf_counter(), time.process_time()
-# Omniscape's defaults except correct_artifacts (not implemented by cami_atlas): off
+# Omniscape's defaults (correct_artifacts on, as in cami_atlas)
 out = landschaft.omniscape(res, radius=a["radius"], block_size=a["block"],
                            r_cutoff=a["r_cutoff"], flow_potential=True,
-                           normalized_current=True, correct_artifacts=False,
+                           normalized_current=True, correct_artifacts=True,
                            n_threads=a["threads"])
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 np.save(a["out"], np.asarray(out["cum_currmap"].values, dtype=float))

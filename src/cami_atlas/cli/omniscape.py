@@ -55,6 +55,8 @@ QUICKLOOK = "omniscape_quicklook.png"
 @click.option("--radius-cells", type=int, default=None, help="Window radius in cells.")
 @click.option("--block-size", type=int, default=1, show_default=True,
               help="Odd block side: one window per block (Omniscape's block_size).")
+@click.option("--correct-artifacts/--no-correct-artifacts", default=True, show_default=True,
+              help="Omniscape's block-artifact correction (with --block-size > 1).")
 @click.option("--r-cutoff", type=float, default=float("inf"), show_default=True,
               help="Cells of higher resistance are not sources.")
 @click.option("--source-threshold", type=float, default=0.0, show_default=True,
@@ -75,7 +77,7 @@ QUICKLOOK = "omniscape_quicklook.png"
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
 def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Path | None,
               sources_file: Path | None, radius_km: float | None, radius_cells: int | None,
-              block_size: int, r_cutoff: float, source_threshold: float, cell_size_m: float,
+              block_size: int, correct_artifacts: bool, r_cutoff: float, source_threshold: float, cell_size_m: float,
               bbox: str | None, solver: str, scheduler: str | None, tile_size: int | None,
               out_dir: Path, overwrite: bool) -> None:
     """Omniscape moving-window connectivity: cumulative, flow potential, normalized current."""
@@ -105,7 +107,8 @@ def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Pat
         check_writable(out_dir / n, overwrite=overwrite)
     extra: dict[str, object] = {}
     common = dict(r_cutoff=r_cutoff, source_threshold=source_threshold,
-                  block_size=block_size, solver=solver)
+                  block_size=block_size, solver=solver,
+                  correct_artifacts=correct_artifacts)
     if species is not None:
         from ..atlas import Atlas
 

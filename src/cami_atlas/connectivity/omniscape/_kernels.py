@@ -152,7 +152,7 @@ def _assemble(n, ne, edge_a, edge_b, edge_pos, diag_pos, centre, gw, node, ax): 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr,
-                dc):  # pragma: no cover
+                dc, corr):  # pragma: no cover
     for k in range(n):
         fout[k] = 0.0
         fin[k] = 0.0
@@ -171,7 +171,7 @@ def _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr,
     for k in range(n):
         if node[k]:
             c = fout[k] if fout[k] > fin[k] else fin[k]
-            out[tr + dr[k], tc + dc[k]] += c
+            out[tr + dr[k], tc + dc[k]] += c * corr[k]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -263,15 +263,16 @@ def ldl_solve_shared(m, lp, li, lx, d, b):  # pragma: no cover - compiled
 def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_unit, src,
                     dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell, nbr_edge,
                     perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u,
-                    cum, fp, do_current, do_fp, batch):  # pragma: no cover - compiled
+                    cum, fp, do_current, do_fp, batch, corr):  # pragma: no cover - compiled
     """Solve the windows of targets ``t0 .. t1-1`` and add their currents to the grids.
 
     ``g[d, r, c]`` is the conductance of the edge from cell (r, c) along the forward
     direction ``d`` (0 off the grid or where a cell is not passable); ``g_unit[d]``
     the same on a uniform surface of resistance 1. ``lx_u, d_u`` factor the uniform
     full-disk system (the flow potential of every window that lies inside the grid).
-    Windows are factorized ``batch`` at a time. Returns the number of windows whose
-    matrix was not positive definite (0 for any valid input).
+    ``corr`` multiplies each window cell's current (Omniscape's block-artifact
+    correction; ones without it). Windows are factorized ``batch`` at a time. Returns
+    the number of windows whose matrix was not positive definite (0 for valid input).
     """
     rows, cols = passable.shape
     n = dr.shape[0]
@@ -400,7 +401,7 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
                 for k in range(n):
                     v[k] = bb[perm[k], w] if (k != centre and node[w, k]) else 0.0
                 _accumulate(n, ne, edge_a, edge_b, gw[w], v, node[w], fout, fin, cum,
-                            t_row[tw[w]], t_col[tw[w]], dr, dc)
+                            t_row[tw[w]], t_col[tw[w]], dr, dc, corr)
         # ---- flow potential: the same sources on a uniform surface ---------------
         if do_fp:
             for w in range(nw):
@@ -432,7 +433,7 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
                     for k in range(n):
                         v[k] = b[perm[k]] if (k != centre and inside[w, k]) else 0.0
                 _accumulate(n, ne, edge_a, edge_b, gu, v, inside[w], fout, fin, fp, tr, tc,
-                            dr, dc)
+                            dr, dc, corr)
     return failed
 
 
@@ -440,7 +441,7 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
 def process_bands(starts, stops, t_row, t_col, t_amps, block_radius, passable, g, g_unit, src,
                   dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell, nbr_edge,
                   perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u,
-                  cum, fp, do_current, do_fp, batch):  # pragma: no cover - compiled
+                  cum, fp, do_current, do_fp, batch, corr):  # pragma: no cover - compiled
     """Run bands of targets in parallel; bands in one call must not share output cells."""
     nb = starts.shape[0]
     failed = np.zeros(nb, np.int64)
@@ -449,7 +450,7 @@ def process_bands(starts, stops, t_row, t_col, t_amps, block_radius, passable, g
             starts[i], stops[i], t_row, t_col, t_amps, block_radius, passable, g,
             g_unit, src, dr, dc, centre, edge_a, edge_b, edge_dir, nbr_ptr, nbr_cell,
             nbr_edge, perm, ap, ai, edge_pos, diag_pos, lp, li, rp, ri, lx_u, d_u, cum, fp,
-            do_current, do_fp, batch)
+            do_current, do_fp, batch, corr)
     return failed.sum()
 
 
@@ -518,9 +519,10 @@ def window_graph(tr, tc, block_radius, passable, g, g_unit, src, dr, dc, centre,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def accumulate(ne, edge_a, edge_b, gw, v, node, out, tr, tc, dr, dc):  # pragma: no cover
+def accumulate(ne, edge_a, edge_b, gw, v, node, out, tr, tc, dr, dc,
+               corr):  # pragma: no cover - compiled
     """Add one window's node currents (voltages ``v`` over its cells) to ``out``."""
     n = dr.shape[0]
     fout = np.zeros(n)
     fin = np.zeros(n)
-    _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr, dc)
+    _accumulate(n, ne, edge_a, edge_b, gw, v, node, fout, fin, out, tr, tc, dr, dc, corr)

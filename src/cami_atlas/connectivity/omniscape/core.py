@@ -52,6 +52,7 @@ __all__ = [
     "OUTPUT_FILES",
     "OmniscapeResult",
     "OmniscapeSettings",
+    "artifact_correction",
     "omniscape",
     "source_strength",
 ]
@@ -88,6 +89,9 @@ class OmniscapeSettings:
         ``"conductance"`` (Circuitscape's default) or ``"resistance"``.
     cell_size_m : float or None
         Cell side of the resistance grid in metres (None for a grid without CRS).
+    correct_artifacts : bool
+        Omniscape's block-artifact correction (``correct_artifacts``; only with
+        ``block_size > 1``).
     """
 
     radius_cells: int
@@ -98,6 +102,7 @@ class OmniscapeSettings:
     neighbours: int = 8
     average: str = "conductance"
     cell_size_m: float | None = None
+    correct_artifacts: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -396,7 +401,7 @@ def _amg_voltages(pat: Any, gw: np.ndarray, node: np.ndarray, rhs: np.ndarray,
 def _solve_windows_amg(pat: Any, res: np.ndarray, src: np.ndarray, t_row: np.ndarray,
                        t_col: np.ndarray, t_amps: np.ndarray, passable: np.ndarray,
                        g: np.ndarray, g_unit: np.ndarray, block_radius: int,
-                       flow_potential: bool) -> tuple[np.ndarray, np.ndarray]:
+                       flow_potential: bool, corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The windows one by one with AMG-CG (large windows, where a factor is too big)."""
     cum = np.zeros(res.shape)
     fp = np.zeros(res.shape)
@@ -412,14 +417,73 @@ def _solve_windows_amg(pat: Any, res: np.ndarray, src: np.ndarray, t_row: np.nda
         if node.any() and (inj[node] > 0).any():
             v = _amg_voltages(pat, gw, node, np.where(node, inj, 0.0))
             _kernels.accumulate(ne, pat.edge_a, pat.edge_b, gw, v, node, cum, tr, tc,
-                                pat.dr, pat.dc)
+                                pat.dr, pat.dc, corr)
         if flow_potential:
             gu = np.where(inside[pat.edge_a] & inside[pat.edge_b], g_unit[pat.edge_dir], 0.0)
             v = _amg_voltages(pat, gu, inside, np.where(inside, inj, 0.0),
                               full_cache if full else None)
             _kernels.accumulate(ne, pat.edge_a, pat.edge_b, gu, v, inside, fp, tr, tc,
-                                pat.dr, pat.dc)
+                                pat.dr, pat.dc, corr)
     return cum, fp
+
+
+def artifact_correction(radius: int, block_size: int, neighbours: int = 8) -> np.ndarray:
+    """Omniscape's block-artifact correction: a factor per window cell (``block_size > 1``).
+
+    On a uniform full window: the current of ``b x b`` single-cell targets spread over
+    the block (each with unit total source, the sources the circle without the target)
+    summed, over the current of one block target of strength ``b**2`` (sources the
+    circle without the block); 1 where either is 0. Omniscape.jl's ``calc_correction``
+    (``correct_artifacts = true``, its default). Ones for ``block_size = 1``.
+
+    Examples
+    --------
+    >>> c = artifact_correction(6, 3)
+    >>> c.shape == (len(window_pattern(6).dr),), bool((c > 0).all())
+    (True, True)
+    """
+    pat = window_pattern(radius, neighbours)
+    n = pat.n_cells
+    if block_size == 1:
+        return np.ones(n)
+    g_unit = _unit_conductance(neighbours)
+    m = n - 1
+    _, lx_u, d_u = _kernels.uniform_factor(m, n, len(pat.edge_a), pat.edge_a, pat.edge_b,
+                                            pat.edge_dir, pat.edge_pos, pat.diag_pos,
+                                            pat.centre, g_unit, pat.ap, pat.ai, pat.lp,
+                                            pat.li, pat.rp, pat.ri)
+    gu = g_unit[pat.edge_dir]
+    br = (block_size - 1) // 2
+    side = 2 * radius + 1
+    ones = np.ones(n)
+    every = np.ones(n, dtype=bool)
+
+    def current(inj: np.ndarray) -> np.ndarray:
+        b = np.zeros(m)
+        keep = np.arange(n) != pat.centre
+        b[pat.perm[keep]] = inj[keep]
+        _kernels.ldl_solve(m, pat.lp, pat.li, lx_u, d_u, b)
+        v = np.zeros(n)
+        v[keep] = b[pat.perm[keep]]
+        out = np.zeros((side, side))
+        _kernels.accumulate(len(pat.edge_a), pat.edge_a, pat.edge_b, gu, v, every, out,
+                            radius, radius, pat.dr, pat.dc, ones)
+        return out
+
+    single = np.where(np.arange(n) == pat.centre, 0.0, 1.0 / (n - 1))
+    in_block = (np.abs(pat.dr) <= br) & (np.abs(pat.dc) <= br)
+    blocked = np.where(in_block, 0.0, float(block_size) ** 2 / (~in_block).sum())
+    one, block = current(single), current(blocked)
+    total = np.zeros((side + 2 * br, side + 2 * br))
+    for i in range(block_size):
+        for j in range(block_size):
+            total[i:i + side, j:j + side] += one
+    total = total[br:br + side, br:br + side]
+    total[block == 0] = 0.0
+    total[total == 0] = 1.0
+    block[block == 0] = 1.0
+    corr = total / block
+    return corr[pat.dr + radius, pat.dc + radius]
 
 
 def _bands(t_row: np.ndarray, radius: int, n_threads: int
@@ -441,8 +505,8 @@ def _bands(t_row: np.ndarray, radius: int, n_threads: int
 def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np.ndarray,
                   t_amps: np.ndarray, *, radius: int, block_size: int, neighbours: int,
                   average: str, n_threads: int = 1, flow_potential: bool = True,
-                  batch: int | None = None,
-                  solver: Solver = "auto") -> tuple[np.ndarray, np.ndarray]:
+                  batch: int | None = None, solver: Solver = "auto",
+                  correct_artifacts: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative current and flow potential of the given targets on arrays ``res``/``src``.
 
     The kernel of :func:`omniscape` and of the tiled run: ``res`` may be one tile with
@@ -453,9 +517,11 @@ def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np
     passable = np.isfinite(res)
     g = _edge_grids(res, neighbours, average)
     g_unit = _unit_conductance(neighbours)
+    corr = (artifact_correction(radius, block_size, neighbours) if correct_artifacts
+            else np.ones(pat.n_cells))
     if solver == "amg":
         return _solve_windows_amg(pat, res, src, t_row, t_col, t_amps, passable, g, g_unit,
-                                  (block_size - 1) // 2, flow_potential)
+                                  (block_size - 1) // 2, flow_potential, corr)
     m, n, ne = pat.n_cells - 1, pat.n_cells, len(pat.edge_a)
     ok, lx_u, d_u = _kernels.uniform_factor(m, n, ne, pat.edge_a, pat.edge_b, pat.edge_dir,
                                             pat.edge_pos, pat.diag_pos, pat.centre, g_unit,
@@ -472,7 +538,7 @@ def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np
             pat.dr, pat.dc, pat.centre, pat.edge_a, pat.edge_b, pat.edge_dir, pat.nbr_ptr,
             pat.nbr_cell, pat.nbr_edge, pat.perm, pat.ap, pat.ai, pat.edge_pos, pat.diag_pos,
             pat.lp, pat.li, pat.rp, pat.ri, lx_u, d_u, cum, fp, True, bool(flow_potential),
-            int(batch))
+            int(batch), corr)
     failed = 0
     if n_threads <= 1 or len(t_row) < 2:
         failed += _kernels.process_targets(0, len(t_row), *args)
@@ -496,7 +562,8 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
               source_threshold: float = 0.0, block_size: int = 1,
               neighbours: Literal[8, 4] = 8,
               average: Literal["conductance", "resistance"] = "conductance",
-              solver: Solver = "auto", n_threads: int | None = None,
+              correct_artifacts: bool = True, solver: Solver = "auto",
+              n_threads: int | None = None,
               extra_settings: Mapping[str, Any] | None = None) -> OmniscapeResult:
     """Omniscape moving-window connectivity of a resistance grid (in memory).
 
@@ -518,6 +585,9 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
         Source strengths below this are set to 0.
     block_size : int
         Odd block side; one window per block, with the block's summed strength.
+    correct_artifacts : bool
+        With ``block_size > 1``, multiply each window's currents by Omniscape's
+        block-artifact correction (:func:`artifact_correction`; Omniscape's default).
     neighbours : {8, 4}
     average : {"conductance", "resistance"}
         Edge conductance ``mean(1/r)`` (Circuitscape's default) or ``1/mean(r)``.
@@ -557,6 +627,7 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
         r_cutoff=float(r_cutoff), source_from_resistance=sources is None,
         neighbours=int(neighbours), average=average,
         cell_size_m=resistance.cell_size_m if resistance.crs is not None else None,
+        correct_artifacts=bool(correct_artifacts) and int(block_size) > 1,
         extra=dict(extra_settings or {}))
     t_row, t_col, t_amps = block_targets(src, int(block_size))
     if n_threads is None:
@@ -565,7 +636,8 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
         n_threads = numba.get_num_threads()
     cum, fp = solve_windows(res, src, t_row, t_col, t_amps, radius=rad,
                             block_size=int(block_size), neighbours=int(neighbours),
-                            average=average, n_threads=int(n_threads), solver=solver)
+                            average=average, n_threads=int(n_threads), solver=solver,
+                            correct_artifacts=settings.correct_artifacts)
     return _result(resistance, res, cum, fp, settings, len(t_row))
 
 

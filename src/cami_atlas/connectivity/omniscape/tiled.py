@@ -127,7 +127,8 @@ def _tile_task(spec: dict[str, Any]) -> int:
     cum, fp = solve_windows(res, src, t_row, t_col, t_amps, radius=h,
                             block_size=spec["block_size"], neighbours=spec["neighbours"],
                             average=spec["average"], n_threads=spec["n_threads"],
-                            solver=spec["solver"])
+                            solver=spec["solver"],
+                            correct_artifacts=spec["correct_artifacts"])
     out = Path(spec["file"])
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".npy", dir=out.parent)
     with os.fdopen(fd, "wb") as fh:
@@ -247,7 +248,8 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
                     block_size: int = 1, neighbours: Literal[8, 4] = 8,
                     average: Literal["conductance", "resistance"] = "conductance",
                     solver: Literal["auto", "direct", "amg"] = "auto",
-                    tile_size: int = 1024, dask_scheduler: str | None = None,
+                    correct_artifacts: bool = True, tile_size: int = 1024,
+                    dask_scheduler: str | None = None,
                     n_workers: int | None = None, threads_per_worker: int | None = None,
                     scheduler_timeout_s: float = 10.0, progress: bool = True,
                     overwrite: bool = False, keep_work: bool = False,
@@ -266,7 +268,7 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
         Folder for ``cumulative_current.tif``, ``flow_potential.tif``,
         ``normalized_current.tif`` (float64, tiled, deflate) and the settings JSON.
     radius, radius_m, sources, r_cutoff, source_threshold, block_size, neighbours, average,
-    solver
+    solver, correct_artifacts
         As for :func:`~cami_atlas.connectivity.omniscape.omniscape`; ``sources`` is a
         raster aligned with the resistance raster.
     tile_size : int
@@ -336,6 +338,7 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
         radius_cells=rad, block_size=int(block_size), source_threshold=float(source_threshold),
         r_cutoff=float(r_cutoff), source_from_resistance=src_path is None,
         neighbours=int(neighbours), average=average, cell_size_m=cell_m,
+        correct_artifacts=bool(correct_artifacts) and int(block_size) > 1,
         extra={"tile_size": int(tile_size), **(extra_settings or {})})
     _scan(res_path, src_path, shape, int(tile_size), float(r_cutoff), float(source_threshold))
     client, cluster = _client(dask_scheduler, n_workers, threads_per_worker,
@@ -359,6 +362,7 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
                           "r_cutoff": float(r_cutoff), "source_threshold": float(source_threshold),
                           "block_size": int(block_size), "neighbours": int(neighbours),
                           "average": average, "n_threads": 1, "solver": solver,
+                          "correct_artifacts": settings.correct_artifacts,
                           "file": str((work / name).resolve()), "name": name})
         n_targets = _run(client, specs, work, manifest, done, len(tiles), reused, progress,
                           on_tile)
