@@ -77,7 +77,8 @@ QUICKLOOK = "omniscape_quicklook.png"
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
 def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Path | None,
               sources_file: Path | None, radius_km: float | None, radius_cells: int | None,
-              block_size: int, correct_artifacts: bool, r_cutoff: float, source_threshold: float, cell_size_m: float,
+              block_size: int, correct_artifacts: bool, r_cutoff: float,
+              source_threshold: float, cell_size_m: float,
               bbox: str | None, solver: str, scheduler: str | None, tile_size: int | None,
               out_dir: Path, overwrite: bool) -> None:
     """Omniscape moving-window connectivity: cumulative, flow potential, normalized current."""
