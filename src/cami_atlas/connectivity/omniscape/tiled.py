@@ -345,9 +345,12 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
                               scheduler_timeout_s)
     try:
         work = work_folder(out)
+        # the inputs as they are now: a changed file is not mixed with old tiles
         manifest = {"settings_digest": settings.digest(), "tile_size": int(tile_size),
                     "resistance": str(res_path.resolve()), "shape": list(shape),
-                    "sources": str(src_path.resolve()) if src_path else None}
+                    "resistance_stat": _stat(res_path),
+                    "sources": str(src_path.resolve()) if src_path else None,
+                    "sources_stat": _stat(src_path) if src_path else None}
         done = _open_work(work, manifest, overwrite)
         tiles = _tiles(shape, int(tile_size))
         specs, reused = [], 0
@@ -377,6 +380,11 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
         shutil.rmtree(work, ignore_errors=True)
     return TiledResult(paths=paths, settings=settings, n_tiles=len(tiles),
                        tiles_computed=len(specs), tiles_reused=reused, n_targets=n_targets)
+
+
+def _stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [int(st.st_size), int(st.st_mtime_ns)]
 
 
 def _open_work(work: Path, manifest: dict[str, Any], overwrite: bool) -> dict[str, Any]:
