@@ -78,3 +78,18 @@ def test_errors_are_one_line(run, tmp_path):
     assert r.exit_code == 1 and "smaller than the halo" in r.output
     assert len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_unreachable_scheduler_is_one_line(run, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = _tif(tmp_path / "r.tif", np.ones((20, 20)))
+    r = run("--resistance", str(path), "--radius-cells", "3", "--scheduler",
+            f"tcp://127.0.0.1:{port}", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1
+    assert "no Dask scheduler answers" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
