@@ -1,22 +1,28 @@
 """Compiled (numba) kernels of the Omniscape moving window.
 
-Why these are hand-written although libraries factorize sparse matrices:
+Why these are hand-written although libraries factorize sparse matrices (each kernel):
 
-* ``scipy.sparse.linalg.splu`` / ``cholmod`` / ``qdldl`` are called once per window
-  from Python. One window of radius 25 (1,961 cells) costs 7-10 ms with ``splu`` and
-  1.7 ms with ``qdldl`` (symbolic once, numeric per window, see
-  ``docs/omniscape.md``), and each call also pays Python overhead to build the matrix.
-  With 10^5 windows per map, the per-window cost must be a fraction of a millisecond.
-* Every window has the same sparsity pattern (cells that are not nodes are kept as
-  decoupled unit rows), so the fill-reducing ordering and the symbolic factorization
-  are done once (:mod:`._pattern`), and the numeric LDL^T factorization reads the
-  window's conductances straight from the grid through precomputed index maps,
-  without building a matrix object. No library offers "numeric factorization of a
-  pattern analysed once, for many value arrays, in a compiled loop over windows".
-* The loop over windows, the connected-component search of each window (Circuitscape
-  solves only the component that holds the ground), the node currents and the
-  accumulation into the output grids run in the same compiled loop, so the per-window
-  Python overhead is zero.
+* ``symbolic_ldl`` / ``numeric_ldl`` / ``numeric_ldl_batch`` (LDL^T factorization):
+  ``scipy.sparse.linalg.splu`` (SuperLU, BSD) and CHOLMOD (``scikit-sparse``, LGPL/GPL
+  parts) are called once per window from Python, analyse the pattern every time and cost
+  7-10 ms per radius-25 window (1,961 cells); ``qdldl`` (Apache-2.0) separates the
+  symbolic and numeric phases (1.7 ms per window) but takes one matrix per Python call.
+  With 10^5 windows per map the per-window cost must be a fraction of a millisecond, with
+  no Python per window. Every window has the same sparsity pattern (cells that are not
+  nodes stay as decoupled unit rows), so the ordering and the symbolic analysis are done
+  once (:mod:`._pattern`) and the numeric factorization reads the window's conductances
+  straight from the grid through precomputed index maps; ``numeric_ldl_batch`` factorizes
+  32 windows of one pattern at once, the windows along the contiguous axis, so the inner
+  loops vectorize and the sparse index arithmetic is paid once per batch. No library
+  offers a numeric factorization of many value arrays of one analysed pattern.
+* ``ldl_solve`` / ``ldl_solve_batch`` / ``ldl_solve_shared`` (triangular solves): the
+  same reasons; ``ldl_solve_shared`` solves the flow potential of many windows with the
+  one factor of the uniform disk.
+* ``process_targets`` (the loop over windows): gathering a window from the grids, the
+  connected-component search of the target's part (Circuitscape solves only that one),
+  Circuitscape's node currents and the accumulation into the output grids run in the same
+  compiled loop, so the per-window Python overhead is zero; ``process_bands`` runs bands
+  of rows on several threads (bands of one colour never write the same cells).
 
 The factorization is the classical up-looking LDL^T (T. Davis, "Algorithm 849: a
 concise sparse Cholesky factorization package", ACM TOMS 31, 2005), written from the
