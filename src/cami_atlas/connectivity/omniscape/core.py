@@ -295,6 +295,12 @@ def block_targets(src: np.ndarray, block_size: int, *, row0: int = 0, col0: int 
     ``src`` may be a window of the full grid starting at (``row0``, ``col0``); only
     targets whose centre lies in ``core`` = (r0, r1, c0, c1) (full-grid rows/cols,
     default: all of ``src``) are returned. ``shape`` is the full grid's shape.
+
+    Examples
+    --------
+    >>> src = np.zeros((7, 7)); src[0, 0] = 1.0; src[4, 4] = 2.0
+    >>> [a.tolist() for a in block_targets(src, 3)]
+    [[1, 4], [1, 4], [1.0, 2.0]]
     """
     br = (block_size - 1) // 2
     rows, cols = shape if shape is not None else src.shape
@@ -511,6 +517,14 @@ def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np
 
     The kernel of :func:`omniscape` and of the tiled run: ``res`` may be one tile with
     its halo; the targets are positions in it.
+
+    Examples
+    --------
+    >>> res = np.ones((9, 9)); src = np.ones((9, 9))
+    >>> cum, fp = solve_windows(res, src, *block_targets(src, 1), radius=2, block_size=1,
+    ...                         neighbours=8, average="conductance")
+    >>> bool(np.allclose(cum, fp)), bool(cum.min() > 0)
+    (True, True)
     """
     solver = pick_solver(solver, radius)
     pat = window_pattern(radius, neighbours)
@@ -642,7 +656,14 @@ def omniscape(resistance: Grid, *, radius: int | None = None, radius_m: float | 
 
 
 def normalize(cum: np.ndarray, fp: np.ndarray, res: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Mask the outside (``NaN`` resistance) and divide: the three output arrays."""
+    """Mask the outside (``NaN`` resistance) and divide: the three output arrays.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in normalize(np.array([2.0, 0.0, 1.0]), np.array([1.0, 0.0, 1.0]),
+    ...                                np.array([1.0, 1.0, np.nan]))]
+    [[2.0, 0.0, nan], [1.0, 0.0, nan], [2.0, 0.0, nan]]
+    """
     outside = np.isnan(res)
     with np.errstate(divide="ignore", invalid="ignore"):
         norm = np.where(fp > 0, cum / fp, 0.0)

@@ -222,6 +222,18 @@ def quicklook_png(cumulative: Grid, normalized: Grid, path: str | os.PathLike[st
 
     Normalized current on a diverging scale centred on 1 (Omniscape's reading: below 1
     impeded, about 1 diffuse, above 1 channelled flow).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from affine import Affine
+    >>> from cami_atlas.connectivity.omniscape import omniscape
+    >>> r = Grid(np.ones((12, 12)), Affine(100, 0, 0, 0, -100, 1200), "EPSG:32643")
+    >>> out = omniscape(r, radius=3)
+    >>> png = quicklook_png(out.cumulative_current, out.normalized_current,
+    ...                     pathlib.Path(tempfile.mkdtemp()) / "q.png")
+    >>> png.read_bytes()[1:4]
+    b'PNG'
     """
     import matplotlib
 
@@ -259,7 +271,18 @@ def quicklook_png(cumulative: Grid, normalized: Grid, path: str | os.PathLike[st
 
 
 def read_decimated(path: str | os.PathLike[str], *, max_side: int = 2000) -> Grid:
-    """Read a GeoTIFF at most ``max_side`` cells on its long side (nearest, for previews)."""
+    """Read a GeoTIFF at most ``max_side`` cells on its long side (nearest, for previews).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from affine import Affine
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.tif"
+    >>> _ = Grid(np.ones((40, 30)), Affine(10, 0, 0, 0, -10, 400), "EPSG:32643").to_geotiff(p)
+    >>> g = read_decimated(p, max_side=10)
+    >>> g.shape, g.bounds == (0.0, 0.0, 300.0, 400.0)
+    ((10, 8), True)
+    """
     import rasterio
 
     with rasterio.open(path) as ds:

@@ -236,7 +236,13 @@ class _Bar:
 
 # -- the job -----------------------------------------------------------------------------
 def work_folder(out_dir: str | os.PathLike[str]) -> Path:
-    """The work folder of a tiled run: beside ``out_dir``, named ``<out_dir>.work``."""
+    """The work folder of a tiled run: beside ``out_dir``, named ``<out_dir>.work``.
+
+    Examples
+    --------
+    >>> work_folder("/data/maps").as_posix()
+    '/data/maps.work'
+    """
     out = Path(out_dir)
     return out.with_name(out.name + ".work")
 
