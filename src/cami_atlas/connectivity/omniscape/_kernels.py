@@ -312,6 +312,9 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
     scale = np.zeros(nw)
     tw = np.zeros(nw, np.int64)
     gu = np.zeros(ne)
+    gu_full = np.zeros(ne)
+    for e in range(ne):
+        gu_full[e] = g_unit[edge_dir[e]]
     v = np.zeros(n)
     stack = np.zeros(n, np.int64)
     fout = np.zeros(n)
@@ -327,6 +330,7 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
             tc = t_col[t]
             total = 0.0
             isfull = True
+            allpass = True
             for k in range(n):
                 r = tr + dr[k]
                 c = tc + dc[k]
@@ -334,6 +338,9 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
                 inside[w, k] = ok
                 if not ok:
                     isfull = False
+                    allpass = False
+                elif not passable[r, c]:
+                    allpass = False
                 s = 0.0
                 if ok and (abs(dr[k]) > block_radius or abs(dc[k]) > block_radius):
                     s = src[r, c]
@@ -350,11 +357,12 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
                 for e in range(ne):
                     a = edge_a[e]
                     gw[w, e] = g[edge_dir[e], tr + dr[a], tc + dc[a]] if inside[w, a] else 0.0
+                # a window of passable cells only is one component; else search it
                 for k in range(n):
-                    node[w, k] = False
+                    node[w, k] = allpass
                 node[w, centre] = True
                 stack[0] = centre
-                top = 1
+                top = 0 if allpass else 1
                 while top > 0:
                     top -= 1
                     k = stack[top]
@@ -419,9 +427,10 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
             for w in range(cnt_w):
                 tr = t_row[tw[w]]
                 tc = t_col[tw[w]]
-                for e in range(ne):
-                    gu[e] = g_unit[edge_dir[e]] if (inside[w, edge_a[e]]
-                                                    and inside[w, edge_b[e]]) else 0.0
+                if not full[w]:
+                    for e in range(ne):
+                        gu[e] = g_unit[edge_dir[e]] if (inside[w, edge_a[e]]
+                                                        and inside[w, edge_b[e]]) else 0.0
                 if full[w]:
                     for k in range(n):
                         v[k] = fb[perm[k], w] if k != centre else 0.0
@@ -438,8 +447,8 @@ def process_targets(t0, t1, t_row, t_col, t_amps, block_radius, passable, g, g_u
                     ldl_solve(m, lp, li, lx, d, b)
                     for k in range(n):
                         v[k] = b[perm[k]] if (k != centre and inside[w, k]) else 0.0
-                _accumulate(n, ne, edge_a, edge_b, gu, v, inside[w], fout, fin, fp, tr, tc,
-                            dr, dc, corr)
+                _accumulate(n, ne, edge_a, edge_b, gu_full if full[w] else gu, v, inside[w],
+                            fout, fin, fp, tr, tc, dr, dc, corr)
     return failed
 
 
