@@ -88,7 +88,7 @@ def hotspots_run_step(ctx: StepContext) -> None:
          f"pressure; Getis-Ord Gi* hot and cold spots (999 permutations); {n_tb} "
          "transboundary hot cells. Map: hotspot_map.html; report with one factsheet per "
          "species: hotspot_report.html; cells: hotspot_cells.gpkg/.csv. For finer cells run "
-         "`cami-atlas hotspots --cell-km 25 --out DIR`."],
+         "`cami-atlas hotspots --cell-size-m 25000 --out DIR`."],
         table))
 
 
