@@ -550,8 +550,8 @@ def check_rename(rename: Mapping[str, str], columns: Sequence[str],
     >>> try:
     ...     check_rename({"tpye": "infra_type"}, ["type", "geometry"], "roads.gpkg")
     ... except MissingColumnError as exc:
-    ...     print(exc)
-    roads.gpkg: column mapping names source column 'tpye', which is not in the file; did you mean 'type'? (columns: type, geometry)
+    ...     print(str(exc).split("; ")[1])
+    did you mean 'type'? (columns: type, geometry)
     """
     cols = [str(c) for c in columns]
     out: dict[str, str] = {}
