@@ -72,7 +72,7 @@ def hotspots_run_step(ctx: StepContext) -> None:
         return
     with quiet_islands(), ctx.progress(N_PROGRESS, "hotspots") as step:
         analysis = hotspot_analysis(ctx.atlas, cell_km=RUN_CELL_KM, permutations=999,
-                                    progress=step)
+                                    species=ctx.options.get("species"), progress=step)
         for path in _write_outputs(analysis, ctx.out_dir, overwrite=ctx.overwrite,
                                    command="cami-atlas run", progress=step):
             ctx.wrote(path)
