@@ -58,6 +58,13 @@ def test_old_and_new_spelling_together_is_a_usage_error(tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+def test_old_cell_size_spelling_is_checked(tmp_path):
+    result = CliRunner().invoke(main, ["hotspots", "--cell-km", "0", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 2
+    assert "0 is not a cell size; it must be > 0." in result.stderr
+    assert not (tmp_path / "a").exists()
+
+
 def test_connectivity_old_spellings(monkeypatch, tmp_path):
     calls: list = []
     monkeypatch.setattr(conn_cli, "run_connectivity", _recorder(calls))

@@ -114,7 +114,9 @@ def cell_size_option(default_m: float, help: str) -> Callable[[F], F]:
 
 
 def km_to_m(value: float) -> float:
-    """Kilometres of an old ``--cell-km``-style option to metres."""
+    """Kilometres of an old ``--cell-km``-style option to metres (a cell size: > 0)."""
+    if not float(value) > 0:
+        raise click.BadParameter(f"{value:g} is not a cell size; it must be > 0.")
     return float(value) * 1000.0
 
 
