@@ -1,4 +1,4 @@
-"""``omniscape`` command (registered by the merger as ``cami-atlas connectivity omniscape``)."""
+"""``cami-atlas connectivity omniscape``: wall-to-wall Omniscape maps from the command line."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from cami_atlas.raster import Grid
 
 
 @pytest.fixture
-def run(monkeypatch):
-    monkeypatch.setitem(cli._COMMANDS, "omniscape", "omniscape:omniscape")
+def run():
 
     def invoke(*args: str):
-        return CliRunner().invoke(cli.main, ["omniscape", *args])
+        return CliRunner().invoke(cli.main, ["connectivity", "omniscape", *args])
 
     return invoke
 
