@@ -435,8 +435,8 @@ def classify_segments(infra: gpd.GeoDataFrame, ranges: gpd.GeoDataFrame,
     ...     geometry=[LineString([(0, 5_000), (9_000, 5_000)]),
     ...               LineString([(50_000, 0), (50_000, 9_000)])], crs="ESRI:102025")
     >>> out, _ = classify_segments(rail, r, ["Saiga_tatarica"])
-    >>> out["Saiga_tatarica"].tolist()   # 2017 matrix: double track is complete
-    ['complete barrier', None]
+    >>> out["Saiga_tatarica"].fillna("outside").tolist()  # 2017 matrix: double track complete
+    ['complete barrier', 'outside']
     """
     crs = crs if crs is not None else infra.crs
     habitat = species_polygons(ranges, corridors=corridors, crs=crs)
