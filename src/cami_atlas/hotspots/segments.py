@@ -28,6 +28,7 @@ from ..errors import CRSError, SchemaError
 from ..measure import geodesic_length_km, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from ._common import check_cells, check_frame, require_column
+from .gistar import HOT_CLASSES
 from .score import load_weights
 
 __all__ = [
@@ -41,8 +42,6 @@ __all__ = [
     "weighted_piece_km",
 ]
 
-#: The Gi* classes that count as hot (``cami_atlas.hotspots.GI_CLASSES``).
-HOT_CLASSES: tuple[str, ...] = ("hot spot 99%", "hot spot 95%", "hot spot 90%")
 #: Barrier classes from the least to the most severe (for "most severe over species").
 SEVERITY: tuple[str, ...] = ("not a barrier", "unknown", "partial barrier", "complete barrier")
 
@@ -330,14 +329,16 @@ def weighted_piece_km(pieces: gpd.GeoDataFrame, classes: pd.DataFrame,
     --------
     >>> import geopandas as gpd, pandas as pd
     >>> from shapely import LineString, box
-    >>> cell = gpd.GeoSeries([box(0, 0, 10_000, 10_000)], crs="ESRI:102025")
-    >>> hab = gpd.GeoSeries([box(0, 0, 5_000, 10_000)], index=["Saiga_tatarica"],
-    ...                     crs="ESRI:102025")
+    >>> x, y = 500_000, 5_000_000  # UTM 43N, near its central meridian: 1 m is 1 m
+    >>> cell = gpd.GeoSeries([box(x, y, x + 10_000, y + 10_000)], crs="EPSG:32643")
+    >>> hab = gpd.GeoSeries([box(x, y, x + 5_000, y + 10_000)], index=["Saiga_tatarica"],
+    ...                     crs="EPSG:32643")
     >>> pieces = gpd.GeoDataFrame({"seg": [0], "cell": [0], "km": [10.0]},
-    ...     geometry=[LineString([(0, 5_000), (10_000, 5_000)])], crs="ESRI:102025")
+    ...     geometry=[LineString([(x, y + 5_000), (x + 10_000, y + 5_000)])],
+    ...     crs="EPSG:32643")
     >>> classes = pd.DataFrame({"Saiga_tatarica": ["partial barrier"]})
     >>> w = weighted_piece_km(pieces, classes, hab, cell, {"partial barrier": 0.5})
-    >>> [round(float(v), 3) for v in w]   # 0.5 x the 5 km inside the range
+    >>> [round(float(v), 2) for v in w]   # 0.5 x the 5 km inside the range
     [2.5]
     """
     seg = pieces["seg"].to_numpy(dtype=np.int64)

@@ -90,9 +90,6 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(target), name)
 
 
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MOVED])
-
 
 # -- map -------------------------------------------------------------------------------------
 _CELL_POPUP = ("cell_id", "score", "gi_class", "gi_z", "gi_p", "n_species", "species",

@@ -93,7 +93,3 @@ def __getattr__(name: str) -> Any:
         "(the old name will be removed in a future release).",
         DeprecationWarning, stacklevel=2)
     return getattr(importlib.import_module(target), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MOVED])
