@@ -73,6 +73,7 @@ from pyproj import CRS
 from .._atomic import atomic_path, prepare_outputs, write_text_atomic
 from .._memory import check_raster_memory
 from .._options import check_option
+from .._progress import RichBar
 from ..errors import (
     DisconnectedGraphWarning,
     LayerNotFoundError,
@@ -615,47 +616,6 @@ def _core_attribute(cores: gpd.GeoDataFrame) -> pd.Series:
 
 
 # -- progress ----------------------------------------------------------------------------
-class _Progress:
-    """Steps (and the impact scenarios) on a rich progress bar; silent when disabled."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.bar: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            console = Console(stderr=True)
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                                transient=True, disable=not console.is_terminal)
-            self.task = self.bar.add_task("connectivity", total=total)
-
-    def __enter__(self) -> _Progress:
-        if self.bar is not None:
-            self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-    def step(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, description=text)
-
-    def sub(self, text: str, total: int) -> Callable[[], None]:
-        if self.bar is None:
-            return lambda: None
-        task = self.bar.add_task(text, total=total)
-        return lambda: self.bar.update(task, advance=1)
-
-
 def _record(notes: list[str], caught: list[warnings.WarningMessage], what: str) -> None:
     seen = set()
     for w in caught:
@@ -1102,7 +1062,7 @@ def run_connectivity(
 
     n_steps = 4 + sum(m in modes for m in MODES) + int("current" in modes
                                                        and "corridors" in modes)
-    with _Progress(progress, n_steps) as bar:
+    with RichBar("connectivity", n_steps, enabled=progress, counts=True) as bar:
         # 2. resistance: slope of the DEM on the analysis grid
         base = _base_resistance(dem_grid, clipped, window, target, cell_size_m=cell_size_m,
                                 max_resistance=slope_max_resistance, exponent=slope_exponent,

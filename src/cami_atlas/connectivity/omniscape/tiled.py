@@ -39,6 +39,7 @@ from rasterio.windows import Window
 
 from ..._atomic import atomic_path, check_writable
 from ..._options import check_option
+from ..._progress import RichBar
 from ...errors import CamiAtlasError, CRSError, LayerReadError, OptionError, SchemaError
 from .core import (
     OUTPUT_FILES,
@@ -201,37 +202,6 @@ def _client(dask_scheduler: str | None, n_workers: int | None, threads: int | No
             f"no Dask scheduler answers at {dask_scheduler} ({type(exc).__name__}: {exc}). "
             "Start one (`dask scheduler`), check the address and port, or leave the "
             "scheduler out to run on a LocalCluster.") from exc
-
-
-class _Bar:
-    def __init__(self, enabled: bool, total: int, done: int) -> None:
-        self.bar: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            console = Console(stderr=True)
-            self.bar = Progress(TextColumn("omniscape tiles"), BarColumn(),
-                                MofNCompleteColumn(), TimeElapsedColumn(),
-                                TimeRemainingColumn(), console=console,
-                                disable=not console.is_terminal)
-            self.task = self.bar.add_task("tiles", total=total, completed=done)
-            self.bar.start()
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 # -- the job -----------------------------------------------------------------------------
@@ -418,7 +388,8 @@ def _run(client: Any, specs: list[dict[str, Any]], work: Path, manifest: dict[st
     from distributed import as_completed
 
     n_targets = sum(int(v) for v in done.values())
-    bar = _Bar(progress, total, reused)
+    bar = RichBar("omniscape tiles", total, done=reused, enabled=progress, counts=True,
+                  transient=False).start()
     finished = reused
     try:
         futures = {client.submit(_tile_task, s, key=f"omniscape-{manifest['settings_digest']}-"
