@@ -21,7 +21,8 @@ file, such as ``map --out map.html``):
    new set; files of the set that the new run does not write (for example an old
    ``hotspot_report.pdf`` when ``--pdf`` is not given) do not survive a swap, so old and
    new files are never mixed.
-4. On failure, the staging folder is removed and ``--out`` is left as it was. A killed
+4. On failure, the staging folder is removed and ``--out`` is left as it was (removed again
+   if this job created it and it is still empty). A killed
    process leaves at most its staging (or old) folder; the next run towards the same
    ``--out`` removes it once its process id is dead, and restores ``--out`` from an
    ``.old-<pid>`` folder if the kill fell between the two renames of the fallback.
@@ -246,6 +247,7 @@ class StagedOutputs:
         self.staging: Path | None = None
         self.swap = True
         self._checked = False
+        self._created = False
 
     # -- before any work ------------------------------------------------------------------
     def existing(self) -> list[str]:
@@ -336,6 +338,7 @@ class StagedOutputs:
         if not self._checked:
             self.check()
         try:
+            self._created = not self.out.exists()
             self.out.mkdir(parents=True, exist_ok=True)
             if self.swap:
                 self.staging = self.out.parent / f".{self.out.name}{_STAGING}{os.getpid()}"
@@ -364,6 +367,9 @@ class StagedOutputs:
             isinstance(exc, CamiAtlasError) and not isinstance(exc, OSError))
         file = self._file_of(exc) if disk else ""
         _rmtree(self.staging)
+        if self._created:  # a failed job leaves no empty --out behind
+            with contextlib.suppress(OSError):
+                self.out.rmdir()
         if disk:
             raise self._write_error(exc, file=file) from exc
         if exc_type is None:
