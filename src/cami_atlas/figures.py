@@ -40,7 +40,7 @@ from matplotlib.path import Path as MplPath
 from pyproj import CRS
 
 from .errors import CRSError, EmptyLayerError, MissingColumnError, SchemaError, UnknownValueError
-from .measure import EQUAL_AREA_CRS
+from .measure import EQUAL_AREA_CRS, to_crs
 from .schema import BARRIER_CLASSES, canonical_species_name
 
 __all__ = [
@@ -129,9 +129,7 @@ def _check_frame(data: Any, what: str, types: Sequence[str] | None = None) -> gp
 
 
 def _geoms(data: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
-    g = data.geometry
-    if not g.crs.equals(crs):
-        g = g.to_crs(crs)
+    g = to_crs(data.geometry, crs)  # edges densified: drawn as measured
     arr = np.asarray(g.values, dtype=object)
     ok = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
     return arr[ok]
@@ -329,8 +327,7 @@ def range_barrier_figure(
         ax.add_collection(coll)
 
     classes = _classes_for(infra, name, barrier_column).to_numpy()
-    lines = np.asarray(infra.geometry.to_crs(crs).values if not infra.crs.equals(crs)
-                       else infra.geometry.values, dtype=object)
+    lines = np.asarray(to_crs(infra.geometry, crs).values, dtype=object)
     ok = ~(shapely.is_missing(lines) | shapely.is_empty(lines))
     clipped = shapely.clip_by_rect(np.where(ok, lines, None), *view)
     ok &= ~(shapely.is_missing(clipped) | shapely.is_empty(clipped))

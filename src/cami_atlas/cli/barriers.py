@@ -18,8 +18,12 @@ Examples
 Outputs (in ``--out``, written as one set: a failed or killed run leaves the old set)
 -----------------------------------------------------------------------------------
 ``barrier_lengths.csv``          km by layer × species × infra_type × barrier_class × country
-``classified_segments.gpkg``     one layer per infrastructure layer, one ``barrier_<species>``
-                                 column per species
+``classified_segments.gpkg``     one layer per infrastructure layer: ``segment_id``
+                                 (``layer:feature_id``, see
+                                 :mod:`cami_atlas.barriers.segments`), one
+                                 ``barrier_<species>`` column per species (empty where the
+                                 segment does not cross the species' range ∪ corridor)
+                                 and ``species_in_range``
 ``fragmentation.csv``            effective mesh size of each range (CUT and CBC)
 ``barrier_summary.md``           short summary
 ``corridor_crossings.csv``,      crossing points and counts (only with corridor layers)

@@ -58,15 +58,16 @@ def validate_step(ctx: RunContext) -> None:
 
 
 def layers_step(ctx: RunContext) -> None:
-    """Write ``layers.csv``: one row per layer with features, CRS, length and area."""
+    """Write ``layers.csv``: one row per layer with features, CRS, length and area.
+
+    The CSV holds the figures at full precision (floats round-trip); only the summary
+    table rounds them for reading.
+    """
     summary = layer_summary(ctx.atlas)
     ctx.results["layers"] = summary
-    out = summary.copy()
-    out["length_km"] = out["length_km"].round(3)
-    out["area_km2"] = out["area_km2"].round(1)
     path = ctx.path("layers.csv")
     with atomic_path(path, overwrite=ctx.overwrite) as tmp:
-        out.to_csv(tmp, index=False)
+        summary.to_csv(tmp, index=False)
     ctx.wrote(path)
 
     shown = summary[["name", "kind", "n_features", "length_km", "area_km2", "licence"]].copy()

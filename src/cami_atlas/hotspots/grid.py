@@ -30,7 +30,7 @@ from pyproj import CRS
 from .._memory import HOTSPOT_BYTES_PER_CELL, check_grid_memory
 from .._options import check_option
 from ..errors import CRSError, EmptyLayerError, GeometryTypeError, OptionError
-from ..measure import EQUAL_AREA_CRS, area_km2
+from ..measure import EQUAL_AREA_CRS, area_km2, to_crs
 from ._common import interiors_meet
 
 __all__ = ["CELL_SHAPES", "check_lattice_memory", "hex_grid", "hexagon_side_km",
@@ -70,9 +70,7 @@ def _region_geometry(region: Any, crs: CRS, region_crs: Any) -> shapely.Geometry
             f"region must be a shapely geometry, GeoSeries or GeoDataFrame; got "
             f"{type(region).__name__}."
         )
-    if series.crs.is_geographic:  # edges straight in lon/lat follow parallels: densify
-        series = gpd.GeoSeries(shapely.segmentize(series.values, 0.01), crs=series.crs)
-    geoms = np.asarray(series.to_crs(crs).values, dtype=object)
+    geoms = np.asarray(to_crs(series, crs).values, dtype=object)  # edges densified first
     geoms = geoms[shapely.get_dimensions(geoms) == 2] if len(geoms) else geoms
     if len(geoms) == 0:
         raise EmptyLayerError("region holds no polygon; give the study area as polygon(s).")

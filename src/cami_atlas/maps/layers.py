@@ -74,6 +74,8 @@ __all__ = [
     "COORD_DECIMALS",
     "DEFAULT_SIMPLIFY_M",
     "INFRA_STYLES",
+    "OUTSIDE_RANGE",
+    "OUTSIDE_RANGE_COLOR",
     "MapLayer",
     "add_choropleth",
     "add_corridors",
@@ -104,6 +106,12 @@ BARRIER_COLORS: dict[str, str] = {
     "not a barrier": "#1a9641",
     "unknown": "#7f7f7f",
 }
+
+#: Class value of a segment that does not cross the mapped species' range (∪ corridor):
+#: it has no barrier class for that species and is drawn grey (:func:`add_infrastructure`).
+OUTSIDE_RANGE = "outside range"
+#: Line colour of :data:`OUTSIDE_RANGE` segments (lighter than ``unknown``).
+OUTSIDE_RANGE_COLOR = "#bdbdbd"
 
 #: Line style of each infrastructure type (colour used when no barrier class is shown).
 INFRA_STYLES: dict[str, dict[str, Any]] = {
@@ -633,11 +641,12 @@ def _barrier_classes(infra: pd.DataFrame, full: gpd.GeoDataFrame, species: str |
     else:
         return None
     classes = classes.astype(object).where(classes.notna(), "unknown")
-    bad = sorted(set(classes) - set(BARRIER_CLASSES), key=str)
+    bad = sorted(set(classes) - {*BARRIER_CLASSES, OUTSIDE_RANGE}, key=str)
     if bad:
         raise UnknownValueError(
             f"{what}: barrier classes {bad[:5]} are not among {list(BARRIER_CLASSES)} "
-            f"(column {classes.name!r}). Use cami_atlas.barriers.classify_barriers.")
+            f"or {OUTSIDE_RANGE!r} (column {classes.name!r}). Use "
+            "cami_atlas.barriers.classify_barriers.")
     return classes.astype(str)
 
 
@@ -654,7 +663,10 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
     The barrier class comes from ``barrier_column`` if given; else, with ``species``,
     from a column ``barrier_class_<species>`` or ``<species>`` or, failing both, from
     :func:`cami_atlas.barriers.classify_barriers`; else from a ``barrier_class``
-    column if present.
+    column if present. A class value :data:`OUTSIDE_RANGE` (``"outside range"``: the
+    segment does not cross the species' range, so it has no class for it) is drawn in
+    light grey (:data:`OUTSIDE_RANGE_COLOR`) with its own legend entry; missing values
+    are drawn as ``unknown``.
 
     Examples
     --------
@@ -679,7 +691,9 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
     for key in pd.unique(keys):
         t, _, cls = key.partition("|")
         style = {**INFRA_STYLES.get(t, _OTHER_INFRA), "opacity": 0.9}
-        if cls:
+        if cls == OUTSIDE_RANGE:
+            style.update(color=OUTSIDE_RANGE_COLOR, opacity=0.7)
+        elif cls:
             style["color"] = BARRIER_COLORS[cls]
         styles[key] = style
     tooltips = None
@@ -701,6 +715,9 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
             if (classes == cls).any():
                 entries.append((swatch("line", {"color": BARRIER_COLORS[cls], "weight": 3}),
                                 cls))
+        if (classes == OUTSIDE_RANGE).any():
+            entries.append((swatch("line", {"color": OUTSIDE_RANGE_COLOR, "weight": 3}),
+                            OUTSIDE_RANGE))
     for t in present_types:
         style = dict(INFRA_STYLES.get(t, _OTHER_INFRA))
         if classes is not None:

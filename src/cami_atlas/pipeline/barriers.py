@@ -8,8 +8,12 @@ set written through :class:`~cami_atlas.pipeline.staging.StagedOutputs`).
 Outputs
 -------
 ``barrier_lengths.csv``          km by layer × species × infra_type × barrier_class × country
-``classified_segments.gpkg``     one layer per infrastructure layer, one ``barrier_<species>``
-                                 column per species
+``classified_segments.gpkg``     one layer per infrastructure layer: ``segment_id``
+                                 (``layer:feature_id``, see
+                                 :mod:`cami_atlas.barriers.segments`), one
+                                 ``barrier_<species>`` column per species (empty where the
+                                 segment does not cross the species' range ∪ corridor)
+                                 and ``species_in_range``
 ``fragmentation.csv``            effective mesh size of each range (CUT and CBC)
 ``barrier_summary.md``           short summary
 ``corridor_crossings.csv``,      crossing points and counts (only with corridor layers)
@@ -29,11 +33,12 @@ import pandas as pd
 
 from .._atomic import atomic_path, prepare_outputs, write_text_atomic
 from ..atlas import Atlas
-from ..barriers.classify import classify_barriers_many
 from ..barriers.crossings import corridor_crossings, track_crossings
 from ..barriers.matrix import _as_matrix
 from ..barriers.overlay import _select, infrastructure_in_ranges, species_polygons
+from ..barriers.segments import classify_segments
 from ..barriers.species import matrix_species
+from ..measure import to_crs
 from ..schema import BARRIER_CLASSES
 from .progress import ProgressFactory, no_progress, rich_progress
 from .staging import StagedOutputs
@@ -116,8 +121,10 @@ def analyse_atlas(
     BarrierResults
         ``lengths`` (the tables of
         :func:`cami_atlas.barriers.infrastructure_in_ranges` of every infrastructure
-        layer, with a ``layer`` column), ``segments`` (each infrastructure layer with one
-        ``barrier_<species>`` column per species), ``fragmentation`` and, where the atlas
+        layer, with a ``layer`` column), ``segments`` (each infrastructure layer with its
+        ``segment_id``, one ``barrier_<species>`` column per species, missing where the
+        segment does not cross the species' range ∪ corridor, and ``species_in_range``:
+        :func:`cami_atlas.barriers.classify_segments`), ``fragmentation`` and, where the atlas
         has them, corridor and track crossings.
 
     Examples
@@ -157,9 +164,8 @@ def analyse_atlas(
     unrated = [s for s in chosen if msp[s] is None]
     if unrated:
         results.notes.append(
-            f"Not rated by the barrier matrix (all their infrastructure is `unknown`): "
+            f"Not rated by the barrier matrix (all infrastructure in their range is `unknown`): "
             f"{', '.join(unrated)}.")
-    rated = [s for s in chosen if msp[s] is not None]
     n_tasks = len(infra_layers) * 2 + int(fragmentation) + int(corridors is not None) + int(
         bool(atlas.layer_names("tracks")))
     with _progress(progress)(n_tasks, "barrier analysis") as step:
@@ -172,17 +178,16 @@ def analyse_atlas(
                                          analysis_crs=crs)
             tables.append(t.assign(layer=name))
             step(f"km in ranges: {name}")
-            classes = classify_barriers_many(layer, [msp[s] for s in rated], matrix=m)
-            seg = layer.copy()
-            for s in chosen:
-                seg[f"barrier_{s}"] = (classes[msp[s]].to_numpy() if msp[s] is not None
-                                       else "unknown")
-            results.segments[name] = seg
-            infra_all.append(layer.to_crs(crs))
+            results.segments[name] = classify_segments(layer, polys, layer=name,
+                                                       species=chosen, matrix=m,
+                                                       analysis_crs=crs)
+            # indexed by segment_id: crossing tables name segments as every output does
+            infra_all.append(to_crs(layer, crs).set_axis(pd.Index(
+                results.segments[name]["segment_id"].to_numpy(), name="segment_id")))
             step(f"classified: {name}")
         lengths = pd.concat(tables, ignore_index=True)
         results.lengths = lengths[["layer", *[c for c in lengths.columns if c != "layer"]]]
-        infra = pd.concat(infra_all, ignore_index=True)
+        infra = pd.concat(infra_all)
         infra = gpd.GeoDataFrame(infra, geometry=infra.geometry.name, crs=crs)
 
         if fragmentation:
@@ -323,7 +328,7 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
 
     def csv(name: str, df: pd.DataFrame) -> None:
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            df.to_csv(tmp, index=False, float_format="%.6g")
+            df.to_csv(tmp, index=False)  # full precision: floats round-trip
         done(out / name)
 
     csv("barrier_lengths.csv", res.lengths)

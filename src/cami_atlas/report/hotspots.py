@@ -41,7 +41,7 @@ import shapely
 
 from .._atomic import atomic_path, prepare_outputs
 from ..errors import EmptyLayerError, SchemaError, UnknownSpeciesError
-from ..measure import area_km2, geodesic_length_km
+from ..measure import area_km2, geodesic_length_km, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name
 
 __all__ = [
@@ -55,8 +55,10 @@ __all__ = [
     "hotspot_report",
     "output_names",
     "rank_segments",
+    "score_weights",
     "segments_from_impact",
     "select_species",
+    "unknown_class_rule",
     "write_hotspot_atlas",
     "write_hotspot_outputs",
 ]
@@ -94,8 +96,11 @@ class HotspotAnalysis:
     cells : GeoDataFrame
         The hotspot grid (:func:`cami_atlas.hotspots.hotspot_grid`), analysis CRS.
     infra : GeoDataFrame
-        All infrastructure (column ``layer``), analysis CRS, with one column per species
-        holding its barrier class and ``most_severe_class`` over the species.
+        All infrastructure (column ``layer``), analysis CRS, indexed by ``segment_id``
+        (``layer:feature_id``, :func:`cami_atlas.barriers.segment_ids`), with one column
+        per species holding its barrier class where the segment crosses the species'
+        range ∪ corridor (missing elsewhere) and ``most_severe_class`` over those
+        species (missing outside every range).
     ranges : GeoDataFrame
         Range polygons of the species (``species`` column), their stored CRS.
     lengths : DataFrame
@@ -117,6 +122,9 @@ class HotspotAnalysis:
         Limitations and choices the report states.
     corridors : GeoDataFrame or None
         The species' corridors, if the atlas has any.
+    weights : DataFrame or None
+        The hotspot weights used (:func:`score_weights`): ``group``, ``name``, ``weight``,
+        ``note``; the report prints them.
     """
 
     atlas_name: str
@@ -137,6 +145,7 @@ class HotspotAnalysis:
     parameters: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     corridors: gpd.GeoDataFrame | None = None
+    weights: pd.DataFrame | None = None
 
 
 # -- species -------------------------------------------------------------------------------
@@ -187,13 +196,12 @@ def select_species(available: Sequence[str], wanted: str | Sequence[str] | None,
 
 
 def _most_severe(classes: pd.DataFrame) -> np.ndarray:
-    """Most severe barrier class of each row over the columns (SEVERITY order)."""
-    if classes.shape[1] == 0:
-        return np.full(len(classes), "unknown", dtype=object)
-    rank = {c: i for i, c in enumerate(SEVERITY)}
-    codes = np.column_stack([classes[c].map(rank).to_numpy(dtype=np.int64)
-                             for c in classes.columns])
-    return np.asarray(SEVERITY, dtype=object)[codes.max(axis=1)]
+    """Most severe barrier class of each row over the columns (SEVERITY order); missing
+    values (species whose range the segment does not cross) are ignored, a row without
+    any class gets None."""
+    from ..barriers.segments import most_severe
+
+    return most_severe(classes).to_numpy(dtype=object)
 
 
 def _classes_text(classes: pd.DataFrame) -> np.ndarray:
@@ -202,6 +210,7 @@ def _classes_text(classes: pd.DataFrame) -> np.ndarray:
         return np.full(len(classes), "", dtype=object)
     long = classes.reset_index(drop=True).melt(ignore_index=False, var_name="species",
                                                value_name="cls").reset_index()
+    long = long[long["cls"].notna()]  # species whose range the segment does not cross
     long["order"] = long["cls"].map({c: -i for i, c in enumerate(SEVERITY)})
     long = long.sort_values(["index", "order", "species"], kind="mergesort")
     per_class = long.groupby(["index", "order", "cls"], sort=True)["species"].agg(", ".join)
@@ -218,6 +227,66 @@ def _class_weights(weights: Any) -> dict[str, float]:
     w = load_weights(weights)
     sel = w[w["group"] == "barrier_class"]
     return dict(zip(sel["name"], sel["weight"].astype(float), strict=True))
+
+
+def score_weights(weights: str | os.PathLike[str] | pd.DataFrame | None = None) -> pd.DataFrame:
+    """The hotspot weights as the report prints them: ``group, name, weight, note``.
+
+    The table is checked by :func:`cami_atlas.hotspots.load_weights`; ``note`` comes from
+    the table's own ``note`` column (the shipped ``hotspot_weights.csv`` has one), empty
+    where there is none.
+
+    Examples
+    --------
+    >>> w = score_weights()
+    >>> w[w["group"] == "barrier_class"][["name", "weight"]].to_records(index=False).tolist()
+    [('complete barrier', 1.0), ('partial barrier', 0.5), ('unknown', 0.5), ('not a barrier', 0.0)]
+    """
+    from ..hotspots import load_weights
+    from ..hotspots.score import _read_weights
+
+    table = load_weights(weights)
+    raw, _ = _read_weights(weights)
+    notes: dict[tuple[str, str], str] = {}
+    if "note" in raw.columns:
+        keys = zip(raw["group"].astype(str).str.strip(), raw["name"].astype(str).str.strip(),
+                   strict=True)
+        notes = {k: ("" if pd.isna(n) else str(n).strip())
+                 for k, n in zip(keys, raw["note"], strict=True)}
+    table["note"] = [notes.get((g, n), "") for g, n in zip(table["group"], table["name"],
+                                                           strict=True)]
+    return table
+
+
+def unknown_class_rule(weights: pd.DataFrame) -> str:
+    """One sentence saying how the ``unknown`` barrier class is weighted in the score.
+
+    ``weights`` is a table of :func:`score_weights` (or
+    :func:`cami_atlas.hotspots.load_weights`); the sentence names the class whose weight
+    ``unknown`` shares, if any.
+
+    Examples
+    --------
+    >>> unknown_class_rule(score_weights()).split(". ")[0][-49:]
+    "'unknown' is weighted 0.5, like a partial barrier"
+    """
+    return (f"In the score, infrastructure of barrier class 'unknown' is "
+            f"{_unknown_weight(weights)}. A segment is 'unknown' for a species when the "
+            "barrier matrix rates none of its attribute values, does not rate its "
+            "infrastructure type, or does not rate the species at all.")
+
+
+def _unknown_weight(weights: pd.DataFrame) -> str:
+    """'weighted 0.5, like a partial barrier' (the class whose weight it shares, if any)."""
+    cls = weights[weights["group"] == "barrier_class"].set_index("name")["weight"].astype(float)
+    u = float(cls["unknown"])
+    same = [c for c in ("complete barrier", "partial barrier", "not a barrier")
+            if c in cls.index and float(cls[c]) == u]
+    if not same:
+        return f"weighted {u:g}"
+    if same[0] == "not a barrier":
+        return f"weighted {u:g}, like 'not a barrier'"
+    return f"weighted {u:g}, like a {same[0]}"
 
 
 def rank_segments(
@@ -262,7 +331,9 @@ def rank_segments(
     ranges : GeoDataFrame
         Range polygons with ``species``.
     species_columns : sequence of str
-        Columns of ``infra`` holding each species' barrier class.
+        Columns of ``infra`` holding each species' barrier class. A class counts only
+        where the segment crosses that species' range (∪ corridor); a missing value
+        means "no class" (weight 0), not ``unknown``.
     weights : path, DataFrame or None
         Hotspot weights table (:func:`cami_atlas.hotspots.load_weights`).
     corridors : GeoDataFrame, optional
@@ -273,11 +344,14 @@ def rank_segments(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per segment with km in hot cells, indexed by the ``infra`` index label,
-        sorted by ``rank`` (1 = largest pressure), CRS of ``infra``: ``rank``,
-        ``layer``/``infra_type``/``name`` where present, ``hot_cells`` (number),
-        ``km_in_hot_cells``, ``weighted_km``, ``pressure``, ``most_severe_class`` (over
-        the species), ``classes`` (``"species: class; ..."``) and the geometry.
+        One row per segment with km in hot cells that crosses the range (∪ corridor) of
+        at least one species, indexed by the ``infra`` index label (the ``segment_id``
+        in :func:`hotspot_analysis`), sorted by ``rank`` (1 = largest pressure), CRS of
+        ``infra``: ``rank``, ``layer``/``infra_type``/``name`` where present,
+        ``hot_cells`` (number), ``km_in_hot_cells``, ``weighted_km``, ``pressure``,
+        ``most_severe_class`` and ``classes`` (``"class: species, ...; ..."``), both over
+        only the species whose range the segment crosses
+        (:func:`cami_atlas.barriers.segments_in_ranges`), and the geometry.
 
     Examples
     --------
@@ -300,7 +374,7 @@ def rank_segments(
     >>> r["pressure"].round(1).tolist()   # 0.8 * 1 * 10 km, 0.8 * 0.5 * 10 km
     [8.0, 4.0]
     """
-    from ..barriers import species_polygons
+    from ..barriers import segments_in_ranges, species_polygons
     from ..hotspots._common import check_cells, check_frame, require_column
 
     cells = check_cells(cells)
@@ -325,8 +399,7 @@ def rank_segments(
     hot = cells[hot_column].isin(list(hot_values)).to_numpy()
     hot_geoms = np.asarray(cells.geometry.values, dtype=object)[hot]
     hot_score = cells[score_column].to_numpy(dtype=float)[hot]
-    infra_geoms = np.asarray((infra.geometry if infra.crs.equals(cells.crs)
-                              else infra.geometry.to_crs(cells.crs)).values, dtype=object)
+    infra_geoms = np.asarray(to_crs(infra.geometry, cells.crs).values, dtype=object)
     ok = ~(shapely.is_missing(infra_geoms) | shapely.is_empty(infra_geoms))
     tree = shapely.STRtree(hot_geoms)
     seg, cell = tree.query(np.where(ok, infra_geoms, None), predicate="intersects")
@@ -336,17 +409,24 @@ def rank_segments(
     seg, cell, pieces, length = seg[keep], cell[keep], pieces[keep], length[keep]
 
     weighted = np.zeros(len(seg))
-    if len(seg) and species_columns:
+    # a segment has a class for a species only where it crosses the species' range
+    # (∪ corridor polygons); elsewhere its class is missing and weighs nothing
+    classes_all = infra[species_columns].astype(object)
+    if species_columns:
         habitat = species_polygons(ranges, corridors=corridors, crs=cells.crs)
-        for col in species_columns:  # one pass per species (a handful)
-            name = canonical_species_name(col)
+        names = [canonical_species_name(c) for c in species_columns]
+        for col, name in zip(species_columns, names, strict=True):
             if name not in habitat.index:
                 raise SchemaError(
                     f"infra is classified for {col!r} but ranges has no polygon of it "
                     f"(species there: {sorted(habitat.index)}).")
+        inside = segments_in_ranges(infra, habitat, species=names).to_numpy(dtype=bool)
+        classes_all = classes_all.where(inside & classes_all.notna().to_numpy(), None)
+    crosses = classes_all.notna().any(axis=1).to_numpy()
+    if len(seg) and species_columns:
+        for col, name in zip(species_columns, names, strict=True):  # a handful of species
             hab = habitat[name]
-            cls = infra[col].astype(object).where(infra[col].notna(), "unknown")
-            wt = cls.map(w).to_numpy(dtype=float)[seg]
+            wt = classes_all[col].map(w).astype(float).fillna(0.0).to_numpy()[seg]
             pick = np.flatnonzero(wt > 0)
             if not len(pick):
                 continue
@@ -367,6 +447,7 @@ def rank_segments(
 
     table = pd.DataFrame({"seg": seg, "cell": cell, "km": length, "weighted": weighted,
                           "pressure": weighted * hot_score[cell] if len(cell) else weighted})
+    table = table[crosses[seg]]  # segments outside every species' range are not ranked
     agg = table.groupby("seg").agg(hot_cells=("cell", "nunique"), km_in_hot_cells=("km", "sum"),
                                    weighted_km=("weighted", "sum"),
                                    pressure=("pressure", "sum"))
@@ -379,8 +460,7 @@ def rank_segments(
             out[col] = infra[col].to_numpy()[pos]
     for col in ("hot_cells", "km_in_hot_cells", "weighted_km", "pressure"):
         out[col] = agg[col].to_numpy()
-    classes = infra.iloc[pos][species_columns].astype(object)
-    classes = classes.where(classes.notna(), "unknown")
+    classes = classes_all.iloc[pos]
     out["most_severe_class"] = _most_severe(classes)
     out["classes"] = _classes_text(classes)
     result = gpd.GeoDataFrame(out, geometry=np.asarray(infra.geometry.values)[pos],
@@ -450,6 +530,21 @@ def _read_kind(atlas: Any, kind: str, crs: Any = None) -> gpd.GeoDataFrame | Non
     return atlas.read_kind(kind, crs=crs if crs is not None else "EPSG:4326")
 
 
+def _read_infrastructure(atlas: Any, crs: Any) -> gpd.GeoDataFrame:
+    """Every infrastructure layer in ``crs``, with ``layer``, indexed by ``segment_id``
+    (:func:`cami_atlas.barriers.segment_ids`, made from each stored layer)."""
+    from ..barriers import segment_ids
+
+    parts = []
+    for name in atlas.layer_names("infrastructure"):
+        layer = atlas.read(name)
+        ids = segment_ids(name, layer)
+        parts.append(layer.to_crs(crs).assign(layer=name).set_index(
+            pd.Index(ids.to_numpy(dtype=object), name="segment_id")))
+    out = pd.concat(parts)
+    return gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=crs)
+
+
 def hotspot_analysis(
     atlas: Any,
     *,
@@ -489,8 +584,9 @@ def hotspot_analysis(
     matrix : DataFrame or path, optional
         Barrier matrix (default: the shipped 2017 CAMI matrix).
     impact : BarrierImpact or DataFrame, optional
-        Connectivity barrier impact of the segments (ids = index labels of the
-        concatenated infrastructure, ``HotspotAnalysis.infra``); without it segments are
+        Connectivity barrier impact of the segments, indexed by ``segment_id``
+        (``layer:feature_id``, :func:`cami_atlas.barriers.segment_ids`, as in
+        :func:`cami_atlas.connectivity.run_connectivity`); without it segments are
         ranked by :func:`rank_segments`.
     top_n : int, default 25
         Segments kept in the ranking.
@@ -516,7 +612,7 @@ def hotspot_analysis(
     True
     """
     from ..barriers import (
-        classify_barriers_many,
+        classify_in_ranges,
         corridor_crossings,
         infrastructure_in_ranges,
         matrix_species,
@@ -534,6 +630,7 @@ def hotspot_analysis(
     m = load_matrix(matrix) if isinstance(matrix, str | os.PathLike) else matrix
     if m is None:
         m = load_matrix()
+    weights_table = score_weights(weights)
     crs = atlas.analysis_crs
     if not atlas.layer_names("infrastructure"):
         raise EmptyLayerError(
@@ -559,22 +656,24 @@ def hotspot_analysis(
         cnames = corridors["species"].astype(str).map(canonical_species_name)
         corridors = corridors[cnames.isin(chosen).to_numpy()]
         corridors = corridors if len(corridors) else None
-    infra = atlas.read_kind("infrastructure", crs=crs).reset_index(drop=True)
+    infra = _read_infrastructure(atlas, crs)
     notes: list[str] = []
 
     step("classifying infrastructure")
     msp = matrix_species(chosen, matrix=m)
-    rated = [s for s in chosen if msp[s] is not None]
-    wide = classify_barriers_many(infra, rated, matrix=m) if rated else pd.DataFrame(
-        index=infra.index)
+    # habitat (range ∪ corridor polygons) reprojected with densified edges, as in the
+    # barrier overlay and rank_segments, so all cut the same polygons; a segment gets a
+    # class for a species only where it crosses that species' habitat
+    polys = species_polygons(ranges, corridors=corridors, crs=crs)
+    wide = classify_in_ranges(infra, polys, chosen, matrix=m)
     for s in chosen:
-        infra[s] = wide[s].to_numpy() if s in wide.columns else "unknown"
-    infra["most_severe_class"] = _most_severe(infra[chosen])
+        infra[s] = wide[s].astype(object)
+    infra["most_severe_class"] = _most_severe(wide)
     unrated = [s for s in chosen if msp[s] is None]
     if unrated:
         notes.append(
-            f"Not rated by the barrier matrix, so all their infrastructure is 'unknown' "
-            f"(weighted like a partial barrier in the score): {', '.join(unrated)}.")
+            f"Not rated by the barrier matrix, so all infrastructure in their range is "
+            f"'unknown' (in the score {_unknown_weight(weights_table)}): {', '.join(unrated)}.")
 
     step("km of infrastructure in ranges")
     lengths = infrastructure_in_ranges(infra, ranges, corridors=corridors, countries=countries,
@@ -593,9 +692,6 @@ def hotspot_analysis(
         crossings = corridor_crossings(infra, corridors, matrix=m).points
     step("hotspot grid and Gi*")
     border_layer = borders if borders is not None else countries
-    # habitat (range ∪ corridor polygons) reprojected with densified edges, as in the
-    # barrier overlay and rank_segments, so all three cut the same polygons
-    polys = species_polygons(ranges, corridors=corridors, crs=crs)
     habitat = gpd.GeoDataFrame({"species": polys.index.to_numpy()},
                                geometry=polys.to_numpy(), crs=crs)
     cells = hotspot_grid(
@@ -656,7 +752,7 @@ def hotspot_analysis(
         matrix_species=msp, cells=cells, infra=infra, ranges=ranges, lengths=lengths,
         fragmentation=fragmentation, segments=segments, segment_method=method,
         transboundary=transboundary, countries=countries, borders=borders, sources=sources,
-        parameters=parameters, notes=notes, corridors=corridors)
+        parameters=parameters, notes=notes, corridors=corridors, weights=weights_table)
 
 
 # -- map -------------------------------------------------------------------------------------
@@ -673,7 +769,9 @@ def hotspot_map(analysis: HotspotAnalysis, *, basemap: str | None = "OpenStreetM
     Layers (each toggleable): countries, borders, one range layer per species, corridors
     (if any), the barrier-pressure score of the cells (colour bar), one layer per Gi* hot/cold class
     present, transboundary hotspots, the infrastructure (coloured by barrier class for one
-    species, else by the most severe class over the species) and the top segments.
+    species, else by the most severe class over the species; segments crossing none of
+    the species' ranges grey as "outside range"; popups give the ``segment_id``) and the
+    top segments.
 
     Parameters
     ----------
@@ -690,6 +788,7 @@ def hotspot_map(analysis: HotspotAnalysis, *, basemap: str | None = "OpenStreetM
     """
     from ..figures import GI_CLASS_COLORS
     from ..maps import (
+        OUTSIDE_RANGE,
         add_choropleth,
         add_corridors,
         add_infrastructure,
@@ -747,13 +846,18 @@ def hotspot_map(analysis: HotspotAnalysis, *, basemap: str | None = "OpenStreetM
                          "road_surface", "fence_type") if c in infra.columns]
     column = a.species[0] if len(a.species) == 1 else "most_severe_class"
     view = infra[[*shown, *a.species, "most_severe_class", infra.geometry.name]]
+    view = view.rename_axis("segment_id").reset_index()
+    # segments that cross none of the mapped species' ranges have no class: grey
+    view[column] = view[column].astype(object).where(view[column].notna(), OUTSIDE_RANGE)
     if len(view):
         add_infrastructure(m, view, name="Infrastructure", barrier_column=column,
-                           popup_columns=[*shown, *a.species], show=True,
+                           popup_columns=["segment_id", *shown, *a.species], show=True,
                            simplify_m=simplify_m)
     seg = a.segments
     if isinstance(seg, gpd.GeoDataFrame) and len(seg):
         segv = seg.to_crs("EPSG:4326")
+        if "segment_id" not in segv.columns:
+            segv = segv.rename_axis("segment_id").reset_index()
         cls_col = "most_severe_class" if "most_severe_class" in segv.columns else None
         if "infra_type" in segv.columns:
             add_infrastructure(m, segv.drop(columns=[c for c in ("classes",)
@@ -798,9 +902,10 @@ def _segments_table(a: HotspotAnalysis) -> pd.DataFrame:
         mid = shapely.line_interpolate_point(
             np.asarray(a.segments.geometry.values, dtype=object), 0.5, normalized=True)
         pts = gpd.GeoSeries(mid, crs=a.segments.crs).to_crs("EPSG:4326")
-        seg["lon"] = np.round(pts.x.to_numpy(), 3)
-        seg["lat"] = np.round(pts.y.to_numpy(), 3)
-    seg.insert(0, "segment", seg.index.astype(str))
+        seg["lon"] = np.round(pts.x.to_numpy(), 6)  # 6 decimals of a degree: <= 0.11 m
+        seg["lat"] = np.round(pts.y.to_numpy(), 6)
+    if "segment_id" not in seg.columns:
+        seg.insert(0, "segment_id", seg.index.astype(str))
     empty = [c for c in ("name", "status") if c in seg.columns and seg[c].isna().all()]
     return seg.drop(columns=empty).reset_index(drop=True)
 
@@ -953,6 +1058,9 @@ def hotspot_report(
         "border_distance_km": a.parameters.get("border_distance_km"),
         "alpha": a.parameters.get("alpha"),
         "pages": [_species_page(a, s, figures=figures) for s in a.species],
+        "weights": a.weights,
+        "weights_source": a.parameters.get("weights", ""),
+        "unknown_rule": unknown_class_rule(a.weights) if a.weights is not None else "",
         "notes": list(a.notes),
         "parameters": dict(a.parameters),
         "sources": a.sources[[c for c in ("name", "kind", "source", "licence", "attribution",
@@ -1026,7 +1134,8 @@ def write_hotspot_outputs(
     with atomic_path(out / "hotspot_cells.gpkg", overwrite=overwrite) as tmp:
         a.cells.to_file(tmp, layer="cells", driver="GPKG")
         if isinstance(a.segments, gpd.GeoDataFrame) and len(a.segments):
-            a.segments.rename_axis("segment").reset_index().to_file(
+            (a.segments if "segment_id" in a.segments.columns
+             else a.segments.rename_axis("segment_id").reset_index()).to_file(
                 tmp, layer="segments", driver="GPKG", mode="a")
         if a.transboundary is not None and len(a.transboundary):
             a.transboundary.to_file(tmp, layer="transboundary", driver="GPKG", mode="a")
@@ -1034,7 +1143,7 @@ def write_hotspot_outputs(
     for name, table in (("hotspot_cells.csv", _cells_table(a.cells)),
                         ("hotspot_segments.csv", _segments_table(a))):
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6g")
+            table.to_csv(tmp, index=False)  # full precision: floats round-trip
         written.append(out / name)
     step("drawing the map")
     m = hotspot_map(a, basemap=None if offline else basemap, offline=offline)

@@ -16,6 +16,7 @@ from ..errors import OutputExistsError
 from ..geojson import write_geojson
 from ..schema import BARRIER_CLASSES
 from .reference import CMS_SOURCE, PS6_CRITERIA, PS6_SOURCE, SPACING_NOTE
+from .screen import MESH_CHANGE_TOLERANCE
 
 __all__ = ["output_names", "screening_map", "screening_report_html", "write_screening"]
 
@@ -64,7 +65,8 @@ def _check_free(out_dir: Path, names: list[str], overwrite: bool) -> None:
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """A CSV-friendly copy: point geometries as lon/lat, other geometries dropped."""
+    """A CSV-friendly copy: point geometries as lon/lat (6 decimals, <= 0.11 m), other
+    geometries dropped; every other number at full precision."""
     if isinstance(frame, gpd.GeoDataFrame):
         geoms = frame.geometry
         out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -314,6 +316,7 @@ def screening_report_html(result: Any, *, map_file: str | None = "screening_map.
         "buffers": result.buffers,
         "protected_areas": pas,
         "fragmentation": result.fragmentation,
+        "mesh_tolerance": f"{MESH_CHANGE_TOLERANCE:g}",
         "connectivity": con[keep] if keep else con,
         "candidates": cand,
         "spacing": result.spacing,

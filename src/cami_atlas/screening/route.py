@@ -9,7 +9,7 @@ import shapely
 from pyproj import CRS
 
 from ..errors import CRSError, EmptyLayerError, GeometryTypeError, SchemaError
-from ..measure import geodesic_length_km
+from ..measure import geodesic_length_km, to_crs
 from ..validate import check_coordinates
 
 __all__ = ["check_route", "project", "split_route"]
@@ -93,26 +93,21 @@ def check_route(route: object, region: shapely.Polygon | None = None, *,
 
 
 def project(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS | str) -> gpd.GeoSeries:
-    """Geometries reprojected to ``crs`` after densifying (0.05° or 5 km steps).
+    """Geometries reprojected to ``crs`` after densifying (:func:`cami_atlas.measure.to_crs`).
 
-    A straight edge keeps its course in the CRS it was drawn in.
+    Edges are cut to at most 10 km (0.0898° in lon/lat) first, so a straight edge keeps
+    its course in the CRS it was drawn in.
 
     Examples
     --------
     >>> import geopandas as gpd
     >>> from shapely import LineString
     >>> s = gpd.GeoSeries([LineString([(70, 45), (72, 45)])], crs="EPSG:4326")
-    >>> len(project(s, "ESRI:102025").iloc[0].coords)
-    41
+    >>> len(project(s, "ESRI:102025").iloc[0].coords)  # 2° = 222.6 km: 23 pieces
+    24
     """
     series = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
-    target = CRS.from_user_input(crs)
-    if series.crs.equals(target):
-        return series.copy()
-    step = 0.05 if series.crs.is_geographic else 5_000.0
-    dense = gpd.GeoSeries(shapely.segmentize(series.values, step), index=series.index,
-                          crs=series.crs)
-    return dense.to_crs(target)
+    return to_crs(series, crs)
 
 
 def split_route(route: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -69,7 +69,7 @@ from ..errors import (
     OutputExistsError,
     SchemaError,
 )
-from ..measure import EQUAL_AREA_CRS
+from ..measure import EQUAL_AREA_CRS, to_crs
 from ..raster import Grid
 from ..schema import KINDS, SCHEMAS
 from ..validate import validate_layer
@@ -554,7 +554,8 @@ class Atlas:
         """
         check_option("kind", kind, [k for k in KINDS if k != "raster"])
         target = self.analysis_crs if crs is None else CRS.from_user_input(crs)
-        parts = [self.read(n).to_crs(target).assign(layer=n) for n in self.layer_names(kind)]
+        # edges densified (measure.to_crs): reprojected ranges keep their area
+        parts = [to_crs(self.read(n), target).assign(layer=n) for n in self.layer_names(kind)]
         if not parts:
             cols = [*SCHEMAS[kind].names, "layer"]
             return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in cols},
