@@ -187,6 +187,27 @@ class Grid:
                 dst.set_band_description(1, self.name)
         return path
 
+    # -- xarray ---------------------------------------------------------------------
+    def to_xarray(self) -> Any:
+        """This grid as a georeferenced ``xarray.DataArray`` (CRS, transform, nodata kept).
+
+        See :func:`cami_atlas.interop.xarray.grid_to_xarray`; needs
+        ``pip install 'cami-atlas[xarray]'``.
+        """
+        from .interop.xarray import grid_to_xarray
+
+        return grid_to_xarray(self)
+
+    @classmethod
+    def from_xarray(cls, da: Any) -> Grid:
+        """A grid from a georeferenced ``xarray.DataArray`` (its CRS is required).
+
+        See :func:`cami_atlas.interop.xarray.grid_from_xarray`.
+        """
+        from .interop.xarray import grid_from_xarray
+
+        return grid_from_xarray(da)
+
     # -- reprojection -----------------------------------------------------------
     def to_crs(self, crs: Any, *, cell_size_m: float | None = None,
                resampling: str = "bilinear") -> Grid:

@@ -9,6 +9,7 @@ to the atlas vocabulary; the caller's data is never changed.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -34,8 +35,9 @@ from .schema import (
     normalise_value,
 )
 
-__all__ = ["CAMI_BBOX", "check_coordinates", "describe_where", "suggest_column",
-           "validate_layer"]
+__all__ = ["CAMI_BBOX", "NODATA_SENTINELS", "check_coordinates", "check_rename",
+           "describe_where",
+           "suggest_column", "validate_layer", "validate_raster"]
 
 _MAX_LISTED = 10
 
@@ -429,3 +431,146 @@ def _repair(
     out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
     gone = shapely.is_missing(out.geometry.values) | shapely.is_empty(out.geometry.values)
     return out.loc[~np.asarray(gone)]
+
+
+#: Values that mark missing cells in rasters that do not declare their nodata value
+#: (SRTM/GMTED voids, ArcGIS and GDAL defaults, float32 lowest).
+NODATA_SENTINELS: tuple[float, ...] = (-9999.0, -32768.0, -32767.0, -99999.0,
+                                       float(np.finfo("float32").min))
+
+
+def validate_raster(grid: object, where: str = "raster", *,
+                    region_bbox: tuple[float, float, float, float] | None = CAMI_BBOX,
+                    ) -> dict[str, object]:
+    """Check a raster layer: readable, CRS present, nodata declared, plausible coordinates.
+
+    Parameters
+    ----------
+    grid : Grid or path
+        A :class:`~cami_atlas.raster.Grid` or the path of a GeoTIFF (any raster GDAL
+        reads; an unreadable or corrupt file raises
+        :class:`~cami_atlas.errors.LayerReadError`).
+    where : str
+        The layer or file, for messages.
+    region_bbox : tuple, optional
+        The study region (lon/lat); a raster entirely outside it that lies inside it
+        once x and y are exchanged is refused as (lat, lon).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``cols``, ``cell_size`` (in CRS units), ``unit`` (of the CRS, e.g.
+        ``"metre"``, ``"degree"``), ``crs``, ``nodata`` (the
+        declared value or None), ``nodata_cells``, ``min``, ``max``, ``bounds``.
+
+    Raises
+    ------
+    CRSError
+        No CRS, or coordinates impossible in the CRS (see :func:`check_coordinates`).
+    SchemaError
+        Every cell is nodata, or the raster declares no nodata value while cells hold a
+        usual nodata marker such as -9999 or -32768 (they would be read as data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from cami_atlas.raster import Grid
+    >>> g = Grid(np.array([[1.0, np.nan]]), Affine(0.5, 0, 70, 0, -0.5, 45), "EPSG:4326",
+    ...          nodata=-9999.0)
+    >>> info = validate_raster(g, "dem.tif")
+    >>> info["nodata_cells"], info["min"], info["crs"]
+    (1, 1.0, 'EPSG:4326')
+    >>> bad = Grid(np.array([[1.0, -32768.0]]), Affine(0.5, 0, 70, 0, -0.5, 45), "EPSG:4326")
+    >>> try:
+    ...     validate_raster(bad, "dem.tif")
+    ... except SchemaError as exc:
+    ...     print(str(exc)[:71])
+    dem.tif: no nodata value is declared but 1 cell(s) hold -32768, a usual
+    """
+    import os
+
+    from .raster import Grid
+
+    if isinstance(grid, str | os.PathLike):
+        from .io import read_raster
+
+        grid = read_raster(grid)
+    if not isinstance(grid, Grid):
+        raise SchemaError(f"{where}: expected a raster (Grid or GeoTIFF path); "
+                          f"got {type(grid).__name__}.")
+    if grid.crs is None:
+        raise CRSError(
+            f"{where} has no CRS; set the CRS the data are in, e.g. `gdal_edit.py -a_srs "
+            "EPSG:4326 FILE`, or `cami-atlas layers import FILE --kind raster --crs "
+            "EPSG:4326 ...`.")
+    values = np.asarray(grid.values, dtype="float64")
+    missing = np.isnan(values)
+    if missing.all():
+        raise SchemaError(f"{where} holds no values: every cell is nodata; check the band "
+                          "and the nodata value of the file.")
+    if grid.nodata is None:
+        for sentinel in NODATA_SENTINELS:
+            n = int(np.count_nonzero(values == sentinel))
+            if n:
+                raise SchemaError(
+                    f"{where}: no nodata value is declared but {n:,} cell(s) hold "
+                    f"{_fmt(sentinel)}, a usual nodata marker (read as data they would "
+                    f"distort every analysis); declare it, e.g. `gdal_edit.py -a_nodata "
+                    f"{_fmt(sentinel)} FILE`.")
+    left, bottom, right, top = grid.bounds
+    check_coordinates(gpd.GeoSeries([shapely.box(left, bottom, right, top)], crs=grid.crs),
+                      where, region_bbox=region_bbox)
+    finite = values[np.isfinite(values)]
+    return {"rows": grid.shape[0], "cols": grid.shape[1],
+            "cell_size": float(abs(grid.transform.a)),
+            "unit": grid.crs.axis_info[0].unit_name if grid.crs.axis_info else "",
+            "crs": grid.crs.to_string(),
+            "nodata": grid.nodata, "nodata_cells": int(missing.sum()),
+            "min": float(finite.min()) if finite.size else float("nan"),
+            "max": float(finite.max()) if finite.size else float("nan"),
+            "bounds": (left, bottom, right, top)}
+
+
+def check_rename(rename: Mapping[str, str], columns: Sequence[str],
+                 where: str = "layer") -> dict[str, str]:
+    """Check a column mapping ``{source column: schema column}`` against ``columns``.
+
+    Raises
+    ------
+    MissingColumnError
+        A source column is not in ``columns``; the message names the closest column.
+    SchemaError
+        A target is empty, or two columns would end up with the same name.
+
+    Examples
+    --------
+    >>> check_rename({"typ": "infra_type"}, ["typ", "geometry"], "roads.gpkg")
+    {'typ': 'infra_type'}
+    >>> try:
+    ...     check_rename({"tpye": "infra_type"}, ["type", "geometry"], "roads.gpkg")
+    ... except MissingColumnError as exc:
+    ...     print(str(exc).split("; ")[1])
+    did you mean 'type'? (columns: type, geometry)
+    """
+    cols = [str(c) for c in columns]
+    out: dict[str, str] = {}
+    for src, dst in rename.items():
+        src, dst = str(src).strip(), str(dst).strip()
+        if src not in cols:
+            close = suggest_column(src, cols)
+            hint = f"did you mean {close!r}? " if close else ""
+            raise MissingColumnError(
+                f"{where}: column mapping names source column {src!r}, which is not in the "
+                f"file; {hint}(columns: {', '.join(cols)})")
+        if not dst:
+            raise SchemaError(f"{where}: column mapping gives source column {src!r} no "
+                              "target name; write it as SRC=DST, e.g. typ=infra_type.")
+        out[src] = dst
+    result = [out.get(c, c) for c in cols]
+    dup = sorted({c for c in result if result.count(c) > 1})
+    if dup:
+        raise SchemaError(
+            f"{where}: after the column mapping, column name(s) {', '.join(map(repr, dup))} "
+            "would occur twice; rename the existing column too or map another one.")
+    return out

@@ -82,7 +82,7 @@ def test_hex_grid_refuses_before_building():
     tracemalloc.start()
     try:
         with pytest.raises(MemoryLimitError, match=r"a hexagon grid over the region at "
-                                                   r"--cell-km 0.05 would hold .*use --cell-km"):
+                                                   r"--cell-size-m 50 would hold .*use --cell-size-m"):
             hex_grid(region, cell_km=0.05, max_memory="4GiB")
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -94,8 +94,8 @@ def test_hex_grid_refuses_before_building():
         hex_grid(region, cell_km=0.05, max_memory="4GiB")
     except MemoryLimitError as exc:
         msg = str(exc)
-    suggested = float(msg.split("use --cell-km ")[1].split()[0])
-    assert suggested > 0.05
+    suggested = float(msg.split("use --cell-size-m ")[1].split()[0])
+    assert suggested > 50
 
 
 def test_lattice_cells_counts_the_lattice():
@@ -147,14 +147,14 @@ def test_cli_bad_max_memory_is_a_usage_error(tmp_path):
 
 def test_cli_hotspots_refuses_a_too_fine_grid_before_the_analysis(tmp_path):
     out = tmp_path / "hs"
-    result = CliRunner().invoke(cli.main, ["hotspots", "--species", "saiga", "--cell-km", "0.05",
+    result = CliRunner().invoke(cli.main, ["hotspots", "--species", "saiga", "--cell-size-m", "50",
                                            "--max-memory", "4GiB", "--out", str(out)])
     assert result.exit_code == 1, result.output
     line = result.output.strip()
     assert "\n" not in line
-    assert line.startswith("Error: a hexagon grid over the region at --cell-km 0.05 would hold ")
+    assert line.startswith("Error: a hexagon grid over the region at --cell-size-m 50 would hold ")
     assert "(1024 bytes per cell), more than the 4.0 GiB allowed by max_memory" in line
-    suggested = float(line.split("use --cell-km ")[1].split()[0])
+    suggested = float(line.split("use --cell-size-m ")[1].split()[0]) / 1000.0  # km
     assert 0.05 < suggested < 25
     assert not any(p.is_file() for p in out.rglob("*")) if out.exists() else True
     # the suggested size passes the check for the same region

@@ -33,6 +33,11 @@ FLOORS: dict[str, int] = {
     # 6 faces
     "cli": 6, "web": 6,
 }
+#: Edges that break the floors on purpose, with the reason (docs/architecture.md, "Exceptions").
+EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("raster", "interop"): "Grid.to_xarray / Grid.from_xarray are two-line facades importing "
+                           "the converter lazily; the conversion lives in interop/xarray.py",
+}
 ANALYSES = {u for u, f in FLOORS.items() if f == 3}
 RENDERERS = {u for u, f in FLOORS.items() if f == 4}
 
@@ -83,7 +88,7 @@ def _imports() -> list[tuple[str, str, str]]:
     return edges
 
 
-EDGES = _imports()
+EDGES = [e for e in _imports() if (e[0], e[1]) not in EXCEPTIONS]
 
 
 def test_every_unit_has_a_floor():

@@ -100,10 +100,10 @@ def _args(command: str, atlas: Path, route: Path, out: Path) -> list[str]:
     base = ["--atlas", str(atlas)]
     return {
         "barriers": ["barriers", *base, "--out", str(out)],
-        "hotspots": ["hotspots", *base, "--cell-km", "100", "--permutations", "9",
-                     "--offline", "--out", str(out)],
+        "hotspots": ["hotspots", *base, "--cell-size-m", "100000", "--permutations", "9",
+                     "--no-basemap", "--out", str(out)],
         "run": ["run", *base, "--out", str(out)],
-        "map": ["map", *base, "--layers", "land,rail,ranges", "--offline", "--out",
+        "map": ["map", *base, "--layers", "land,rail,ranges", "--no-basemap", "--out",
                 str(out / "map.html")],
         # the default atlas (it has the DEM), a small window on coarse cells
         "connectivity": ["connectivity", "--species", "argali", "--bbox", "72,40,76,42",

@@ -13,7 +13,7 @@ Examples
     cami-atlas connectivity --species argali --bbox 70,40,80,44 --out conn/
     cami-atlas connectivity --species "snow leopard" --cores cores.gpkg --cell-size-m 2000 \\
         --borders-as-barriers "complete barrier" --border-pairs CHN-KGZ,CHN-KAZ \\
-        --corridor-width 100000 --solver direct --out conn/ --overwrite
+        --corridor-width-m 100000 --solver direct --out conn/ --overwrite
 
 Outputs (in ``--out``)
 ----------------------
@@ -39,9 +39,11 @@ from ..errors import LayerReadError
 from ..pipeline.staging import StagedOutputs
 from ._common import (
     atlas_option,
+    cell_size_option,
     max_memory_callback,
     out_option,
     overwrite_option,
+    renamed_option,
     split_multi,
 )
 
@@ -67,8 +69,7 @@ def _read_table(path: Path) -> pd.DataFrame:
               help="Species (atlas range name, matrix name or common name, e.g. 'argali').")
 @click.option("--bbox", default=None, metavar="LON0,LAT0,LON1,LAT1",
               help="Window in degrees (EPSG:4326); default the DEM's extent.")
-@click.option("--cell-size-m", type=float, default=5000.0, show_default=True,
-              help="Cell size of the analysis grid in metres.")
+@cell_size_option(5000.0, "Cell size of the analysis grid in metres.")
 @click.option("--crs", default=None, help="Projected analysis CRS (default: UTM zone of the "
               "window's centre).")
 @click.option("--dem", default="dem", show_default=True, help="Name of the DEM layer.")
@@ -101,13 +102,20 @@ def _read_table(path: Path) -> pd.DataFrame:
 @click.option("--border-pairs", multiple=True,
               help="Only these borders, ISO3 pairs such as CHN-KAZ, or CHN-* for all borders of "
               "China (repeat or comma-separated).")
-@click.option("--max-cost-distance", type=float, default=None,
-              help="Corridors only between cores at most this cost apart (resistance x m).")
-@click.option("--corridor-width", type=float, default=None,
-              help="Corridor cut-off in cost units; needed for pinch points.")
-@click.option("--dispersal-distance", type=float, default=None,
-              help="Effective resistance at which dispersal probability is 0.5 (default: "
-              "median between cores).")
+@click.option("--max-cost-distance-m", "max_cost_distance", type=float, default=None,
+              help="Corridors only between cores at most this cost apart, in cost-weighted "
+              "metres (resistance x m, the unit of cost_distance.tif).")
+@renamed_option("--max-cost-distance", "--max-cost-distance-m", "max_cost_distance",
+                type=float)
+@click.option("--corridor-width-m", "corridor_width", type=float, default=None,
+              help="Corridor cut-off in cost-weighted metres (resistance x m, the unit of "
+              "corridors.tif); needed for pinch points.")
+@renamed_option("--corridor-width", "--corridor-width-m", "corridor_width", type=float)
+@click.option("--dispersal-resistance", "dispersal_distance", type=float, default=None,
+              help="Effective resistance (the unit of effective_resistance.csv) at which the "
+              "dispersal probability is 0.5 (default: the median between cores).")
+@renamed_option("--dispersal-distance", "--dispersal-resistance", "dispersal_distance",
+                type=float)
 @click.option("--modes", multiple=True,
               help=f"Analyses to run (repeat or comma-separated; default all): {', '.join(MODES)}.")
 @click.option("--impact-segments", default="corridors", show_default=True,

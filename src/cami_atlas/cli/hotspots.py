@@ -6,7 +6,7 @@ Examples
 
     cami-atlas hotspots --out hotspots/
     cami-atlas hotspots --atlas my_atlas.gpkg --species saiga --species khulan \\
-        --cell-km 25 --permutations 999 --out out/ --pdf --overwrite
+        --cell-size-m 25000 --permutations 999 --out out/ --pdf --overwrite
 
 Outputs (in ``--out``)
 ----------------------
@@ -15,7 +15,7 @@ Outputs (in ``--out``)
 ``hotspot_cells.csv``      the cells without geometry, with centroid lon/lat
 ``hotspot_segments.csv``   the ranked segments
 ``hotspot_map.html``       self-contained interactive map (opens without internet; with
-                           ``--offline`` it has no basemap and makes no request at all)
+                           ``--no-basemap`` it has no basemap and makes no request at all)
 ``hotspot_report.html``    report (summary, map, top hotspots and segments, transboundary
                            hotspots, one factsheet page per species, sources, parameters)
 ``hotspot_report.pdf``     with ``--pdf`` (needs the ``pdf`` extra: WeasyPrint + Pango)
@@ -43,9 +43,14 @@ from ..pipeline.staging import StagedOutputs
 from ..report.hotspots import output_names
 from ._common import (
     atlas_option,
+    basemap_option,
+    cell_size_option,
+    km_to_m,
     max_memory_callback,
     out_option,
     overwrite_option,
+    pdf_option,
+    renamed_option,
     split_multi,
 )
 
@@ -61,11 +66,12 @@ def _command_line(ctx: click.Context) -> str:
             continue
         value = ctx.params[param.name]
         if (ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT
-                or value in (None, (), False)):
+                or value in (None, ())
+                or (value is False and not getattr(param, "secondary_opts", None))):
             continue
         flag = param.opts[0]
         if param.is_flag:
-            parts.append(flag)
+            parts.append(flag if value else param.secondary_opts[0])
         else:
             for v in value if isinstance(value, tuple) else (value,):
                 parts += [flag, shlex.quote(str(v))]
@@ -77,8 +83,9 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--species", "species", multiple=True,
               help="Species (repeat, or comma-separated; names in the atlas or synonyms such "
                    "as 'saiga'); default: all with a range in the atlas.")
-@click.option("--cell-km", type=click.FloatRange(min=0, min_open=True), default=25.0,
-              show_default=True, help="Cell size: each cell covers cell-km² km².")
+@cell_size_option(25000.0, "Cell size in metres: each cell covers (cell-size-m / 1000)² "
+                  "km² (25000: 625 km²).")
+@renamed_option("--cell-km", "--cell-size-m", "cell_size_m", convert=km_to_m, type=float)
 @click.option("--shape", type=click.Choice(["hexagon", "square"]), default="hexagon",
               show_default=True, help="Cell shape.")
 @click.option("--permutations", type=click.IntRange(min=0), default=999, show_default=True,
@@ -96,24 +103,24 @@ def _command_line(ctx: click.Context) -> str:
               default=None, help="Your own barrier matrix CSV (default: the 2017 CAMI matrix).")
 @click.option("--top", type=click.IntRange(min=1), default=25, show_default=True,
               help="Segments listed in the ranking.")
-@click.option("--pdf", is_flag=True, help="Also write hotspot_report.pdf (WeasyPrint).")
+@pdf_option
 @click.option("--max-memory", default=None, metavar="SIZE", callback=max_memory_callback,
               help="Memory the grid may use, e.g. 4GiB (default: the memory available); "
-                   "a larger grid is refused, naming the smallest --cell-km that fits.")
-@click.option("--offline", is_flag=True,
-              help="Map without basemap tiles: it opens with no network access at all.")
+                   "a larger grid is refused, naming the smallest --cell-size-m that fits.")
+@basemap_option
 @out_option
 @overwrite_option
-def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, shape: str,
-             permutations: int, seed: int, alpha: float, border_km: float,
+def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_size_m: float,
+             shape: str, permutations: int, seed: int, alpha: float, border_km: float,
              weights_path: Path | None, matrix_path: Path | None, top: int, pdf: bool,
-             max_memory: int | None, offline: bool, out_dir: Path, overwrite: bool) -> None:
+             max_memory: int | None, basemap: bool, out_dir: Path, overwrite: bool) -> None:
     """Barrier hotspots: equal-area cells scored by barrier pressure, Gi* hot spots,
     transboundary hotspots, the segments that matter most; a map and a report.
 
     Writes hotspot_cells.gpkg, hotspot_cells.csv, hotspot_segments.csv, hotspot_map.html
     and hotspot_report.html (+ .pdf with --pdf) into --out.
     """
+    cell_km = cell_size_m / 1000.0
     from ..errors import LayerReadError
 
     for what, path in (("--weights", weights_path), ("--matrix", matrix_path)):
@@ -123,7 +130,7 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, 
                            required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     analysis, written = run_hotspots(
-        atlas, out_dir, overwrite=overwrite, pdf=pdf, offline=offline,
+        atlas, out_dir, overwrite=overwrite, pdf=pdf, offline=not basemap,
         command=_command_line(click.get_current_context()), progress=rich_progress,
         staged=staged, species=split_multi(species) or None, cell_km=cell_km, shape=shape,
         permutations=permutations, seed=seed, alpha=alpha, border_distance_km=border_km,

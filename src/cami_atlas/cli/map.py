@@ -5,10 +5,11 @@ Examples
 ::
 
     cami-atlas map --layers countries,railways,species_ranges --species saiga --out saiga.html
-    cami-atlas map --atlas my_atlas.gpkg --layers roads,dem --out map.html --offline --overwrite
+    cami-atlas map --atlas my_atlas.gpkg --layers roads,dem --out map.html --no-basemap \\
+        --overwrite
 
 The map is one self-contained HTML file (Leaflet, plugins, styles and icons inlined).
-``--offline`` leaves out the basemap tiles, so the file makes no network request at all.
+``--no-basemap`` leaves out the basemap tiles, so the file makes no network request at all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from ..atlas import Atlas
 from ..errors import OptionError, UnknownSpeciesError
 from ..schema import canonical_species_name
-from ._common import atlas_option, overwrite_option, split_multi
+from ._common import atlas_option, basemap_option, overwrite_option, split_multi
 
 __all__ = ["layers_map", "map_command"]
 
@@ -242,12 +243,12 @@ def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = Non
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Output HTML file.")
 @click.option("--title", default=None, help="Map title (default: the atlas name).")
-@click.option("--offline", is_flag=True,
-              help="No basemap tiles: the map makes no network request at all.")
+@basemap_option
 @overwrite_option
 def map_command(atlas_path: Path | None, layers: tuple[str, ...], species: str | None,
-                out_file: Path, title: str | None, offline: bool, overwrite: bool) -> None:
+                out_file: Path, title: str | None, basemap: bool, overwrite: bool) -> None:
     """Draw chosen atlas layers on one self-contained interactive map (HTML)."""
+    offline = not basemap
     from ..maps import layer_names, save_map
     from ..pipeline.staging import StagedFile
 

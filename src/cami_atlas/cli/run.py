@@ -37,10 +37,11 @@ from ..pipeline import hotspots as _hotspots
 from ..pipeline.progress import ProgressFactory, rich_progress
 from ..pipeline.steps import RunContext, Section, Step
 from ..pipeline.steps import run_steps as _run_steps
-from ._common import atlas_option, out_option, overwrite_option
+from ._common import atlas_option, out_option, overwrite_option, species_option, split_multi
 from .layers import format_table
 
-__all__ = ["STEPS", "SUMMARY_STEP", "RunContext", "Section", "Step", "run", "run_steps"]
+__all__ = ["STEPS", "SUMMARY_STEP", "RunContext", "Section", "Step", "choose_species", "run",
+           "run_steps"]
 
 
 # -- steps ------------------------------------------------------------------------------------
@@ -125,6 +126,9 @@ def summary_step(ctx: RunContext) -> None:
         f"analysed with cami_atlas {__version__}.",
         f"Region lon {minx:g}..{maxx:g}, lat {miny:g}..{maxy:g} (EPSG:4326); analysis CRS "
         f"{atlas.analysis_crs.to_string()}."])
+    if ctx.options.get("species"):
+        head.paragraphs.append("Barrier and hotspot analyses restricted to "
+                               f"{', '.join(ctx.options['species'])} (--species).")
     info = [atlas.layer_info(n) for n in atlas.layer_names()]
     sources = pd.DataFrame([{"layer": i["name"], "source": i["source"],
                              "licence": i["licence"], "attribution": i["attribution"]}
@@ -198,7 +202,8 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
               steps: list[Step] | None = None,
               echo: Callable[[str], None] = click.echo,
               progress: ProgressFactory = rich_progress,
-              on_step: Callable[[int, int, Step], None] | None = None) -> RunContext:
+              on_step: Callable[[int, int, Step], None] | None = None,
+              species: list[str] | None = None) -> RunContext:
     """Run ``steps`` (default :data:`STEPS`) and the summary on ``atlas`` into ``out_dir``.
 
     :func:`cami_atlas.pipeline.run_steps` with :data:`SUMMARY_STEP` appended: every
@@ -206,35 +211,76 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
     :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing is written; the
     outputs replace the old set only when every step has succeeded.
 
+    ``species`` (names, synonyms or common names; see :func:`choose_species`) restricts
+    the barrier and hotspot steps to those species.
+
     Returns
     -------
     RunContext
         With ``results`` (tables computed by the steps) and ``written`` (paths).
     """
     chosen = [*(STEPS if steps is None else steps), SUMMARY_STEP]
+    options = {"species": choose_species(atlas, species)} if species else {}
     return _run_steps(atlas, out_dir, steps=chosen, overwrite=overwrite, echo=echo,
-                      progress=progress, on_step=on_step, required_bytes=ESTIMATED_BYTES)
+                      progress=progress, on_step=on_step, required_bytes=ESTIMATED_BYTES,
+                      options=options)
+
+
+def choose_species(atlas: Atlas, wanted: list[str]) -> list[str]:
+    """The atlas' range species meant by ``wanted`` (scientific names, synonyms or common
+    names such as ``"saiga"``, ``"khulan"``), in the order given.
+
+    Raises
+    ------
+    UnknownSpeciesError
+        A name matches no species with a range in the atlas (the message lists them).
+
+    Examples
+    --------
+    >>> choose_species(Atlas.default(), ["khulan", "Saiga tatarica"])
+    ['Equus_hemionus', 'Saiga_tatarica']
+    """
+    from ..errors import UnknownSpeciesError
+    from ..report.hotspots import select_species
+
+    ranges = atlas.read_kind("species_range")
+    if not len(ranges):
+        raise UnknownSpeciesError(
+            f"--species {', '.join(wanted)}: atlas {atlas.name!r} has no species_range layer "
+            "to choose from; leave out --species or add ranges with `cami-atlas layers "
+            "import FILE --kind species_range --atlas ATLAS.gpkg`.")
+    return select_species(ranges["species"].astype(str).unique(), wanted)
 
 
 @click.command("run")
 @out_option
 @atlas_option
+@species_option
 @overwrite_option
-def run(out_dir: Path, atlas_path: Path | None, overwrite: bool) -> None:
+def run(out_dir: Path, atlas_path: Path | None, species: tuple[str, ...],
+        overwrite: bool) -> None:
     """Run the main job: validate the atlas, summarise its layers, draw the overview map.
 
     Writes layers.csv, the barrier analysis (barrier_lengths.csv, classified_segments.gpkg,
     fragmentation.csv, barrier_summary.md), summary.md, summary.txt, overview_map.html and
     the barrier-hotspot grid, map and report (hotspot_*.gpkg/.csv/.html) into --out.
+
+    Every analysis the atlas' layers allow is run: with corridor layers the barrier step
+    also counts corridor crossings, with tracks the crossings of GPS tracks; what is
+    skipped is said in summary.md. --species restricts the barrier and hotspot steps to
+    those species (scientific names, synonyms or common names such as saiga, khulan).
     """
     from ..pipeline.staging import StagedOutputs
 
     names = [o for s in [*STEPS, SUMMARY_STEP] for o in s.outputs]
     StagedOutputs(out_dir, names, overwrite=overwrite, required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    chosen = split_multi(species) or None
+    if chosen:  # an unknown name fails here, before any step
+        chosen = choose_species(atlas, chosen)
 
     def announce(i: int, n: int, step: Step) -> None:
         click.echo(f"[{i}/{n}] {step.name}: {step.description}", err=True)
 
-    ctx = run_steps(atlas, out_dir, overwrite=overwrite, on_step=announce)
+    ctx = run_steps(atlas, out_dir, overwrite=overwrite, on_step=announce, species=chosen)
     click.echo(f"done: {len(ctx.written)} files in {out_dir}")

@@ -10,8 +10,13 @@ import click
 from ..pipeline.staging import StagedOutputs
 from ._common import (
     atlas_option,
+    basemap_option,
+    cell_size_option,
+    km_to_m,
     out_option,
     overwrite_option,
+    pdf_option,
+    renamed_option,
     species_option,
     split_multi,
 )
@@ -50,13 +55,15 @@ def _command(params: dict) -> str:
         args += ["--atlas", str(params["atlas_path"])]
     for s in params["species"]:
         args += ["--species", s]
-    args += ["--buffers-km", params["buffers_km"], "--cell-size-km",
-             f"{params['cell_size_km']:g}"]
+    args += ["--buffers-km", params["buffers_km"], "--cell-size-m",
+             f"{params['cell_size_m']:g}"]
     for flag in ("overwrite", "pdf"):
         if params[flag]:
             args.append(f"--{flag}")
     if not params["connectivity"]:
         args.append("--no-connectivity")
+    if not params["basemap"]:
+        args.append("--no-basemap")
     return shlex.join(args)
 
 
@@ -74,21 +81,20 @@ def _command(params: dict) -> str:
 @species_option
 @click.option("--buffers-km", default="1,10,50", show_default=True,
               help="Buffer distances (km) for the share of each range near the route.")
-@click.option("--cell-size-km", type=float, default=2.5, show_default=True,
-              help="Cell size of the connectivity raster (coarse: screening).")
+@cell_size_option(2500.0, "Cell size of the connectivity raster in metres (coarse: "
+                  "screening).")
+@renamed_option("--cell-size-km", "--cell-size-m", "cell_size_m", convert=km_to_m, type=float)
 @click.option("--connectivity/--no-connectivity", default=True, show_default=True,
               help="Model connectivity loss and crossing candidates (the slowest step).")
 @click.option("--scenario-column", default="scenario", show_default=True,
               help="Column of a single route file that names alternative alignments.")
-@click.option("--basemap/--no-basemap", default=True, show_default=True,
-              help="OpenStreetMap tiles under the interactive map (they need internet).")
+@basemap_option
 @overwrite_option
-@click.option("--pdf", is_flag=True, help="Also write the report as PDF (needs WeasyPrint: "
-              "pip install 'cami-atlas[pdf]').")
+@pdf_option
 @click.pass_context
 def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
                  attrs: tuple[str, ...], out_dir: Path, atlas_path: Path | None,
-                 species: tuple[str, ...], buffers_km: str, cell_size_km: float,
+                 species: tuple[str, ...], buffers_km: str, cell_size_m: float,
                  connectivity: bool, scenario_column: str, basemap: bool, overwrite: bool,
                  pdf: bool) -> None:
     """Screen a proposed road, railway, pipeline or fence against the atlas.
@@ -133,7 +139,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
             paths[name] = path
     options = dict(infra_type=infra_type, attributes=attributes, buffers_km=buffers,
                    species=chosen, connectivity=connectivity,
-                   cell_size_m=1000.0 * cell_size_km)
+                   cell_size_m=cell_size_m)
     tiles = "OpenStreetMap" if basemap else None
     if len(layers) == 1:
         name, gdf = next(iter(layers.items()))

@@ -862,7 +862,7 @@ def _pinch_point_current(resistance: Grid, corridors: CorridorResult, focal: gpd
     (:func:`~cami_atlas.connectivity.circuit.pinch_points`); ``None`` with a note when no
     width is given."""
     if corridor_width is None:
-        notes.append("Pinch points skipped: they need corridor_width (--corridor-width).")
+        notes.append("Pinch points skipped: they need corridor_width (--corridor-width-m).")
         return None
     with _disconnections_as_notes(notes, "pinch points"):
         return pinch_points(resistance, corridors.mosaic, focal,

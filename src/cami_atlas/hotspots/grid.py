@@ -123,9 +123,11 @@ def check_lattice_memory(bounds: tuple[float, ...], *, cell_km: float,
     106496
     """
     unit_m = CRS.from_user_input(crs).axis_info[0].unit_conversion_factor
-    return check_grid_memory(lambda c: lattice_cells(shape, c, bounds, unit_m), float(cell_km),
-                             HOTSPOT_BYTES_PER_CELL, what=f"a {shape} grid over the region",
-                             option="--cell-km", max_memory=max_memory)
+    # the message speaks metres, as the command line's --cell-size-m
+    return check_grid_memory(lambda c: lattice_cells(shape, c / 1000.0, bounds, unit_m),
+                             float(cell_km) * 1000.0, HOTSPOT_BYTES_PER_CELL,
+                             what=f"a {shape} grid over the region", option="--cell-size-m",
+                             max_memory=max_memory)
 
 
 def _lattice(shape: str, cell_km: float, bounds: tuple[float, ...], unit_m: float

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -16,7 +16,7 @@ from .._options import check_option
 from ..errors import CRSError, LayerReadError, OptionError
 from ..raster import Grid
 from ..schema import KINDS
-from ..validate import check_coordinates, validate_layer
+from ..validate import check_coordinates, check_rename, validate_layer
 from .raster import read_raster
 from .tracks import read_tracks_csv
 from .vector import _existing, _suffix, format_of, read_vector
@@ -154,6 +154,7 @@ def read_layer(
     crs: Any = None,
     mapping: str = "auto",
     repair: bool = False,
+    rename: Mapping[str, str] | None = None,
     **mapping_options: Any,
 ) -> gpd.GeoDataFrame | Grid:
     """Read a file as a validated atlas layer of ``kind``.
@@ -184,6 +185,12 @@ def read_layer(
         Source attribute mapping; ``"auto"`` detects it (see :func:`detect_mapping`).
     repair : bool, default False
         Drop features without geometry and repair invalid ones instead of raising.
+    rename : mapping, optional
+        ``{column in the file: column of the schema}``, applied right after reading
+        (before the source mapping), for files whose attribute names differ from the
+        schema; a source column that is not in the file raises
+        :class:`~cami_atlas.errors.MissingColumnError` naming the closest one
+        (:func:`cami_atlas.validate.check_rename`). Not for rasters.
     **mapping_options
         Options of the mapping function: ``presence``/``origin``/``seasonal`` (iucn),
         ``infra_type`` (cami2017, when the fields do not tell it), ``id_column`` (osm),
@@ -219,6 +226,9 @@ def read_layer(
     if kind == "raster" or suffix in _RASTER_SUFFIXES:
         if kind != "raster":
             raise OptionError(f"{path} is a raster; read it with kind='raster' (got {kind!r}).")
+        if rename:
+            raise OptionError(f"{path} is a raster: it has no columns to rename; leave out "
+                              "rename= (--rename / --mapping).")
         extra = [k for k in mapping_options if k != "band"]
         if extra:
             raise OptionError(f"option(s) {extra} do not apply to rasters; only band=.")
@@ -245,7 +255,7 @@ def read_layer(
             raise OptionError(f"{path}: CSV tracks take only the option species= and no "
                               f"mapping (got mapping={mapping!r}, options {extra}).")
         tracks = read_tracks_csv(path, crs="EPSG:4326" if crs is None else crs,
-                                 species=mapping_options.get("species"))
+                                 species=mapping_options.get("species"), rename=rename)
         return validate_layer(tracks, kind, layer=layer, source=str(path), repair=repair)
 
     fmt = format_of(path)
@@ -260,6 +270,9 @@ def read_layer(
         if mapping_options:
             raise OptionError(f"{path}: OSM files take no mapping options "
                               f"(got {sorted(mapping_options)}).")
+        if rename:
+            raise OptionError(f"{path}: an OSM file is mapped by its tags; rename= (--rename "
+                              "/ --mapping) applies to a raw layer: pass layer=... too.")
         gdf = read_osm_pbf(path)
         gdf = _check_crs(gdf, crs, where)
         return validate_layer(gdf, kind, layer="lines", source=str(path), repair=repair)
@@ -269,6 +282,9 @@ def read_layer(
             mapping = "osm" if kind == "infrastructure" else "none"
     else:
         raw = read_vector(path, layer=layer)
+    if rename:
+        raw = raw.rename(columns=check_rename(
+            rename, [c for c in raw.columns if c != raw.geometry.name], where))
     raw = _check_crs(raw, crs, where)
     if mapping == "auto":
         mapping = detect_mapping(raw, kind)

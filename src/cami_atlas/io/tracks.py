@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -39,7 +40,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from ..errors import CRSError, LayerReadError, MissingColumnError, SchemaError
-from ..validate import suggest_column, validate_layer
+from ..validate import check_rename, suggest_column, validate_layer
 
 __all__ = ["MOVEBANK_COLUMNS", "PLAIN_COLUMNS", "read_tracks_csv"]
 
@@ -102,6 +103,7 @@ def read_tracks_csv(
     *,
     crs: object = "EPSG:4326",
     species: str | None = None,
+    rename: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read GPS fixes from a CSV file into a validated ``tracks`` layer.
 
@@ -116,6 +118,10 @@ def read_tracks_csv(
         CRS of the coordinate columns (a CSV carries none).
     species : str, optional
         Species of every fix where the file has no species column or leaves it empty.
+    rename : mapping, optional
+        ``{column in the file: column name to use}`` applied before the layout is
+        recognised (e.g. ``{"animal": "individual"}``); see
+        :func:`cami_atlas.validate.check_rename`.
 
     Returns
     -------
@@ -164,11 +170,14 @@ def read_tracks_csv(
                 f"{path}: the header names column(s) {', '.join(map(repr, dup))} more than "
                 "once; rename or delete the duplicate column(s) so that each name is unique.")
         header = pd.read_csv(path, nrows=0).columns.tolist()
-        roles = _layout([str(c) for c in header], path)
+        renamed = check_rename(rename or {}, [str(c) for c in header], str(path))
+        header = [renamed.get(str(c), str(c)) for c in header]
+        roles = _layout(header, path)
         by_role = {role: col for col, role in roles.items()}
-        text_cols = {by_role[r]: str for r in ("individual", "timestamp", "species")
-                     if r in by_role}
-        df = pd.read_csv(path, dtype=text_cols, keep_default_na=True)
+        back = {dst: src for src, dst in renamed.items()}
+        text_cols = {back.get(by_role[r], by_role[r]): str
+                     for r in ("individual", "timestamp", "species") if r in by_role}
+        df = pd.read_csv(path, dtype=text_cols, keep_default_na=True).rename(columns=renamed)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise LayerReadError(f"could not read {path} as CSV: {exc}. Check the delimiter "
                              "(comma) and the encoding (UTF-8).") from exc

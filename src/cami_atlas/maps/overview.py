@@ -116,6 +116,8 @@ def overview_map(atlas: Any, *, species: str | None = None,
         Display simplification tolerance, metres (default 1000 m: invisible at the
         regional zooms the overview is for).
 
+    Notes
+    -----
     The view fits the atlas ``region``; borders, corridors and infrastructure are
     clipped for display to the region's bounding box plus :data:`REGION_MARGIN_DEG`
     degrees, and only the countries that touch that box are drawn (whole).

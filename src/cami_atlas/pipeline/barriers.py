@@ -18,6 +18,9 @@ Outputs
 ``barrier_summary.md``           short summary
 ``corridor_crossings.csv``,      crossing points and counts (only with corridor layers)
 ``corridor_crossing_counts.csv``
+``corridor_lengths.csv``         km of infrastructure inside corridor polygons by layer ×
+                                 species × infra_type × barrier_class × country (only with
+                                 corridor polygons)
 ``track_crossings.csv``          crossing events of track steps (only with tracks layers)
 """
 
@@ -53,7 +56,8 @@ OUTPUTS: tuple[str, ...] = ("barrier_lengths.csv", "classified_segments.gpkg",
                             "fragmentation.csv", "barrier_summary.md")
 #: Every file the barrier step of ``cami-atlas run`` may write (checked before the job).
 RUN_OUTPUTS: tuple[str, ...] = (*OUTPUTS, "corridor_crossings.csv",
-                                "corridor_crossing_counts.csv", "track_crossings.csv")
+                                "corridor_crossing_counts.csv", "corridor_lengths.csv",
+                                "track_crossings.csv")
 
 
 @dataclass
@@ -67,6 +71,7 @@ class BarrierResults:
     fragmentation: pd.DataFrame | None = None
     corridor_points: pd.DataFrame | None = None
     corridor_counts: pd.DataFrame | None = None
+    corridor_lengths: pd.DataFrame | None = None
     track_events: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -125,7 +130,8 @@ def analyse_atlas(
         ``segment_id``, one ``barrier_<species>`` column per species, missing where the
         segment does not cross the species' range ∪ corridor, and ``species_in_range``:
         :func:`cami_atlas.barriers.classify_segments`), ``fragmentation`` and, where the atlas
-        has them, corridor and track crossings.
+        has them, corridor and track crossings and (``corridor_lengths``) the km of
+        infrastructure inside corridor polygons, in the layout of ``lengths``.
 
     Examples
     --------
@@ -199,15 +205,43 @@ def analyse_atlas(
                 x=pts.to_crs(4326).geometry.x, y=pts.to_crs(4326).geometry.y).drop(
                 columns=pts.geometry.name))
             results.corridor_counts = counts
+            results.corridor_lengths = _corridor_lengths(atlas, infra_layers, corridors,
+                                                         countries, chosen, m, crs)
             step("corridor crossings")
         if atlas.layer_names("tracks"):
             tracks = _read_kind(atlas, "tracks")
+            if species is not None:  # only the tracks of the species analysed
+                from ..schema import canonical_species_name
+
+                wanted = {canonical_species_name(s) for s in chosen}
+                tracks = tracks[tracks["species"].astype(str).map(canonical_species_name)
+                                .isin(wanted).to_numpy()]
             ev = track_crossings(tracks, infra, matrix=m)
             results.track_events = pd.DataFrame(ev.assign(
                 x=ev.to_crs(4326).geometry.x, y=ev.to_crs(4326).geometry.y).drop(
                 columns=ev.geometry.name))
             step("track crossings")
     return results
+
+
+def _corridor_lengths(atlas: Atlas, infra_layers: list[str], corridors: gpd.GeoDataFrame,
+                      countries: gpd.GeoDataFrame | None, chosen: list[str],
+                      m: pd.DataFrame, crs: object) -> pd.DataFrame | None:
+    """Km of infrastructure inside the corridor polygons of the chosen species (None
+    without corridor polygons of those species)."""
+    from ..schema import canonical_species_name
+
+    polys = corridors[corridors.geom_type.isin(["Polygon", "MultiPolygon"])]
+    present = {canonical_species_name(str(s)) for s in polys["species"].dropna().unique()}
+    species = [s for s in chosen if canonical_species_name(s) in present]
+    if not species:
+        return None
+    tables = [infrastructure_in_ranges(atlas.read(name), polys, countries=countries,
+                                       species=species, matrix=m,
+                                       analysis_crs=crs).assign(layer=name)
+              for name in infra_layers]
+    t = pd.concat(tables, ignore_index=True)
+    return t[["layer", *[c for c in t.columns if c != "layer"]]]
 
 
 def _fragmentation(ranges: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame | None,
@@ -280,6 +314,12 @@ def summary_markdown(res: BarrierResults, atlas: Atlas) -> str:
         lines += ["## Corridor crossings", "",
                   f"{int(res.corridor_counts['n_crossings'].sum())} crossing points of "
                   "corridor boundaries and migration routes (corridor_crossings.csv).", ""]
+    if res.corridor_lengths is not None:
+        km = res.corridor_lengths.groupby("barrier_class")["length_km"].sum()
+        lines += ["## Infrastructure inside corridors", "",
+                  f"{km.sum():,.1f} km of infrastructure inside corridor polygons ("
+                  + ", ".join(f"{c} {km.get(c, 0.0):,.1f} km" for c in BARRIER_CLASSES)
+                  + "; corridor_lengths.csv).", ""]
     if res.track_events is not None:
         lines += ["## Track crossings", "",
                   f"{len(res.track_events)} crossing events in "
@@ -296,6 +336,8 @@ def output_names(res: BarrierResults) -> list[str]:
         names.remove("fragmentation.csv")
     if res.corridor_points is not None:
         names += ["corridor_crossings.csv", "corridor_crossing_counts.csv"]
+    if res.corridor_lengths is not None:
+        names.append("corridor_lengths.csv")
     if res.track_events is not None:
         names.append("track_crossings.csv")
     return names
@@ -341,6 +383,8 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
     if res.corridor_points is not None and res.corridor_counts is not None:
         csv("corridor_crossings.csv", res.corridor_points)
         csv("corridor_crossing_counts.csv", res.corridor_counts)
+    if res.corridor_lengths is not None:
+        csv("corridor_lengths.csv", res.corridor_lengths)
     if res.track_events is not None:
         csv("track_crossings.csv", res.track_events)
     path = write_text_atomic(out / "barrier_summary.md", summary_markdown(res, atlas),
@@ -354,7 +398,7 @@ def barriers_run_step(ctx: StepContext) -> None:
     if ctx.skipped(("infrastructure", "species_range|corridor"), analysis="Barrier analysis",
                    heading="Barriers"):
         return
-    res = analyse_atlas(ctx.atlas, progress=ctx.progress)
+    res = analyse_atlas(ctx.atlas, species=ctx.options.get("species"), progress=ctx.progress)
     ctx.results["barriers"] = res
     write_results(res, ctx.atlas, ctx.out_dir, overwrite=ctx.overwrite, wrote=ctx.wrote)
     t = res.lengths
@@ -372,6 +416,44 @@ def barriers_run_step(ctx: StepContext) -> None:
          "barrier class of the expert matrix (2017 CAMI atlas rule). Details: "
          "barrier_summary.md, barrier_lengths.csv, classified_segments.gpkg.", *res.notes],
         table))
+    _crossing_sections(ctx, res)
+
+
+def _crossing_sections(ctx: StepContext, res: BarrierResults) -> None:
+    """Summary sections of the corridor and track analyses, or notes that they were
+    skipped (the atlas has no such layer)."""
+    if not ctx.skipped(("corridor",), analysis="Corridor crossings and km in corridors",
+                       heading="Corridors"):
+        paras = []
+        table = None
+        if res.corridor_counts is not None:
+            c = res.corridor_counts
+            paras.append(f"{int(c['n_crossings'].sum()):,} crossing points of infrastructure "
+                         "with corridor boundaries and migration routes "
+                         "(corridor_crossings.csv, corridor_crossing_counts.csv).")
+            if len(c):
+                table = (c.groupby(["species", "barrier_class"])["n_crossings"].sum()
+                         .reset_index().rename(columns={"n_crossings": "crossings"}))
+        if res.corridor_lengths is not None:
+            km = res.corridor_lengths.groupby("species")["length_km"].sum()
+            paras.append("Km of infrastructure inside corridor polygons: "
+                         + ", ".join(f"{sp} {v:,.1f} km" for sp, v in km.items())
+                         + " (corridor_lengths.csv).")
+        else:
+            paras.append("No corridor polygons of the species analysed: no km inside "
+                         "corridors (migration-route lines count as crossings only).")
+        ctx.sections.append(Section("Corridors", paras, table))
+    if not ctx.skipped(("tracks",), analysis="Track crossings", heading="Tracks"):
+        ev = res.track_events
+        n = 0 if ev is None else len(ev)
+        steps = 0 if ev is None or not n else ev["step"].nunique()
+        table = None
+        if n:
+            table = (ev.groupby(["individual", "barrier_class"]).size()
+                     .reset_index(name="crossings"))
+        ctx.sections.append(Section("Tracks", [
+            f"{n:,} crossing events of infrastructure in {steps:,} steps of the GPS tracks "
+            "(track_crossings.csv)."], table))
 
 
 #: The barrier step of ``cami-atlas run``.

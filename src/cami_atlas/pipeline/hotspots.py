@@ -72,7 +72,7 @@ def hotspots_run_step(ctx: StepContext) -> None:
         return
     with quiet_islands(), ctx.progress(N_PROGRESS, "hotspots") as step:
         analysis = hotspot_analysis(ctx.atlas, cell_km=RUN_CELL_KM, permutations=999,
-                                    progress=step)
+                                    species=ctx.options.get("species"), progress=step)
         for path in _write_outputs(analysis, ctx.out_dir, overwrite=ctx.overwrite,
                                    command="cami-atlas run", progress=step):
             ctx.wrote(path)
@@ -88,7 +88,7 @@ def hotspots_run_step(ctx: StepContext) -> None:
          f"pressure; Getis-Ord Gi* hot and cold spots (999 permutations); {n_tb} "
          "transboundary hot cells. Map: hotspot_map.html; report with one factsheet per "
          "species: hotspot_report.html; cells: hotspot_cells.gpkg/.csv. For finer cells run "
-         "`cami-atlas hotspots --cell-km 25 --out DIR`."],
+         "`cami-atlas hotspots --cell-size-m 25000 --out DIR`."],
         table))
 
 

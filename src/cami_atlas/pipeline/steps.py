@@ -18,7 +18,7 @@ background job of a web application runs the same steps with its own callbacks::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +68,9 @@ class StepContext:
     progress : callable
         ``progress(total, label)`` returns a context manager yielding ``step(text)``
         that advances a bar by one; default a rich bar on a terminal (stderr).
+    options : dict
+        Options of the job that steps honour, e.g. ``species`` (list of range names: the
+        barrier and hotspot steps analyse only these).
     """
 
     atlas: Atlas
@@ -78,6 +81,7 @@ class StepContext:
     written: list[Path] = field(default_factory=list)
     echo: Callable[[str], None] = _ignore
     progress: ProgressFactory = rich_progress
+    options: dict[str, Any] = field(default_factory=dict)
 
     def path(self, name: str) -> Path:
         """Path of output ``name`` in the folder being written."""
@@ -150,7 +154,8 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, steps: Sequence[Step],
               overwrite: bool = False, echo: Callable[[str], None] = _ignore,
               progress: ProgressFactory = rich_progress,
               on_step: Callable[[int, int, Step], None] | None = None,
-              required_bytes: int = 0) -> StepContext:
+              required_bytes: int = 0,
+              options: Mapping[str, Any] | None = None) -> StepContext:
     """Run ``steps`` on ``atlas`` and put their outputs into ``out_dir`` as one set.
 
     Every output of every step is checked first (see
@@ -175,6 +180,8 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, steps: Sequence[Step],
         ``on_step(i, n, step)`` before each step (1-based ``i``).
     required_bytes : int, default 0
         Estimated size of the outputs, compared with the free space before the job.
+    options : mapping, optional
+        Job options handed to the steps (:attr:`StepContext.options`).
 
     Returns
     -------
@@ -198,7 +205,7 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, steps: Sequence[Step],
                            required_bytes=required_bytes).check()
     with staged as staging:
         ctx = StepContext(atlas=atlas, out_dir=staging, overwrite=overwrite, echo=echo,
-                          progress=progress)
+                          progress=progress, options=dict(options or {}))
         for i, step in enumerate(steps, start=1):
             if on_step is not None:
                 on_step(i, len(steps), step)

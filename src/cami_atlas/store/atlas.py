@@ -711,8 +711,12 @@ class Atlas:
             try:
                 if not entry.meta.get("source") or not entry.meta.get("licence"):
                     raise SchemaError("no source or licence recorded")
-                if kind == "raster":
-                    self._as_grid(name, geotiff_to_grid(self._read_blob(name), name))
+                if kind == "raster":  # decodes, has a CRS, values, nodata, coordinates
+                    from ..validate import validate_raster
+
+                    validate_raster(self._as_grid(name, geotiff_to_grid(self._read_blob(name),
+                                                                        name)),
+                                    f"raster layer {name!r}", region_bbox=self.region.bounds)
                 else:
                     raw = entry.data if entry.data is not None else self._read_raw_vector(name)
                     validate_layer(raw, kind, layer=name, source=str(self.path or ""))
