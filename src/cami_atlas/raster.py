@@ -145,7 +145,7 @@ class Grid:
         """
         path = Path(path)
         if not path.exists():
-            raise LayerReadError(f"raster file {path} does not exist.")
+            raise LayerReadError(f"raster file {path} does not exist; check the path.")
         try:
             with rasterio.open(path) as ds:
                 if band < 1 or band > ds.count:
@@ -157,8 +157,12 @@ class Grid:
                     np.asarray(data.data, dtype="float64")
                 return cls(values, ds.transform, crs, nodata,
                            ds.descriptions[band - 1] or path.stem)
-        except rasterio.errors.RasterioIOError as exc:
-            raise LayerReadError(f"could not read raster {path}: {exc}") from exc
+        except LayerReadError:
+            raise
+        except (rasterio.errors.RasterioError, OSError, ValueError) as exc:
+            raise LayerReadError(
+                f"could not read raster {path}: {exc}. The file may be corrupt or not a "
+                "raster; re-export or re-download it.") from exc
 
     def to_geotiff(self, path: str | os.PathLike[str], *, overwrite: bool = False,
                    dtype: str = "float32", **profile: Any) -> Path:

@@ -493,9 +493,7 @@ def validate_raster(grid: object, where: str = "raster", *,
     from .raster import Grid
 
     if isinstance(grid, str | os.PathLike):
-        from .io import read_raster
-
-        grid = read_raster(grid)
+        grid = Grid.from_geotiff(grid)
     if not isinstance(grid, Grid):
         raise SchemaError(f"{where}: expected a raster (Grid or GeoTIFF path); "
                           f"got {type(grid).__name__}.")

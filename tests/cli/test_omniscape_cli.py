@@ -1,4 +1,4 @@
-"""``omniscape`` command (registered by the merger as ``cami-atlas connectivity omniscape``)."""
+"""``cami-atlas connectivity omniscape``: wall-to-wall Omniscape maps from the command line."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from cami_atlas.raster import Grid
 
 
 @pytest.fixture
-def run(monkeypatch):
-    monkeypatch.setitem(cli._COMMANDS, "omniscape", "omniscape:omniscape")
+def run():
 
     def invoke(*args: str):
-        return CliRunner().invoke(cli.main, ["omniscape", *args])
+        return CliRunner().invoke(cli.main, ["connectivity", "omniscape", *args])
 
     return invoke
 
@@ -44,7 +43,7 @@ def test_resistance_file(run, tmp_path):
     assert settings["radius_cells"] == 4 and settings["r_cutoff"] == 6.0
     assert (tmp_path / "o" / "omniscape_quicklook.png").stat().st_size > 10_000
     again = run("--resistance", str(path), "--radius-km", "4", "--out", str(tmp_path / "o"))
-    assert again.exit_code == 1 and "exists already" in again.output
+    assert again.exit_code == 1 and "already holds" in again.output
     tiled = run("--resistance", str(path), "--radius-cells", "4", "--r-cutoff", "6",
                 "--tile-size", "10", "--out", str(tmp_path / "t"))
     assert tiled.exit_code == 0, tiled.output

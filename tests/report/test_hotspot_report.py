@@ -32,18 +32,21 @@ from cami_atlas.errors import (
     SchemaError,
     UnknownSpeciesError,
 )
-from cami_atlas.hotspots import class_column, load_weights
-from cami_atlas.maps import layer_names
-from cami_atlas.report.hotspots import (
+from cami_atlas.hotspots import (
     HOT_CLASSES,
     HotspotAnalysis,
+    class_column,
     hotspot_analysis,
-    hotspot_map,
-    hotspot_report,
-    output_names,
+    load_weights,
     rank_segments,
     segments_from_impact,
     select_species,
+)
+from cami_atlas.maps import layer_names
+from cami_atlas.report.hotspots import (
+    hotspot_map,
+    hotspot_report,
+    output_names,
     write_hotspot_outputs,
 )
 from cami_atlas.schema import BARRIER_CLASSES
@@ -419,8 +422,7 @@ def test_write_outputs_and_refusal(analysis, tmp_path):
 
 
 def test_report_prints_the_score_weights(analysis):
-    from cami_atlas.hotspots import default_weights_path
-    from cami_atlas.report.hotspots import score_weights
+    from cami_atlas.hotspots import default_weights_path, score_weights
 
     shipped = pd.read_csv(default_weights_path(), comment="#")  # read independently
     html = hotspot_report(analysis, figures=False)

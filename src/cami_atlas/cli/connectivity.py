@@ -41,7 +41,6 @@ from ._common import (
     atlas_option,
     cell_size_option,
     max_memory_callback,
-    out_option,
     overwrite_option,
     renamed_option,
     split_multi,
@@ -63,10 +62,27 @@ def _read_table(path: Path) -> pd.DataFrame:
                              "with columns barrier_class,resistance (inf for impassable).") from exc
 
 
-@click.command("connectivity")
+class _ConnectivityGroup(click.Group):
+    """``connectivity`` runs the focal-point analysis itself; ``connectivity omniscape`` the
+    wall-to-wall moving window (:mod:`cami_atlas.cli.omniscape`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "omniscape":
+            from .omniscape import omniscape
+
+            return omniscape
+        return None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return ["omniscape"]
+
+
+@click.group("connectivity", cls=_ConnectivityGroup, invoke_without_command=True,
+             subcommand_metavar="[omniscape ...]")
 @atlas_option
-@click.option("--species", "species", required=True,
-              help="Species (atlas range name, matrix name or common name, e.g. 'argali').")
+@click.option("--species", "species", default=None,
+              help="Species (atlas range name, matrix name or common name, e.g. 'argali'). "
+                   "[required without a subcommand]")
 @click.option("--bbox", default=None, metavar="LON0,LAT0,LON1,LAT1",
               help="Window in degrees (EPSG:4326); default the DEM's extent.")
 @cell_size_option(5000.0, "Cell size of the analysis grid in metres.")
@@ -125,7 +141,9 @@ def _read_table(path: Path) -> pd.DataFrame:
 @click.option("--max-memory", default=None, metavar="SIZE", callback=max_memory_callback,
               help="Memory the rasters may use, e.g. 4GiB (default: the memory available); "
                    "a larger grid is refused, naming the smallest --cell-size-m that fits.")
-@out_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Output folder (created if missing).  [required without a "
+                                 "subcommand]")
 @overwrite_option
 def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_size_m: float,
                  crs: str | None, dem: str, cores_path: Path | None,
@@ -136,12 +154,19 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
                  border_pairs: tuple[str, ...], max_cost_distance: float | None,
                  corridor_width: float | None, dispersal_distance: float | None,
                  modes: tuple[str, ...], impact_segments: str, max_memory: int | None,
-                 out_dir: Path, overwrite: bool) -> None:
+                 out_dir: Path | None, overwrite: bool) -> None:
     """Connectivity for one species: resistance, cost distance, corridors, current, pinch
     points, patch-graph indices and barrier segments ranked by connectivity cost.
 
     Writes GeoTIFFs, connectivity.gpkg and CSV tables into --out (see the module docs).
+    `cami-atlas connectivity omniscape ...` makes wall-to-wall Omniscape maps instead.
     """
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand is not None:
+        return
+    for value, hint in ((species, "'--species'"), (out_dir, "'--out'")):
+        if value is None:
+            raise click.MissingParameter(ctx=ctx, param_type="option", param_hint=hint)
     staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite,
                            required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)

@@ -82,11 +82,12 @@ def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Pat
               bbox: str | None, solver: str, scheduler: str | None, tile_size: int | None,
               out_dir: Path, overwrite: bool) -> None:
     """Omniscape moving-window connectivity: cumulative, flow potential, normalized current."""
-    from .._atomic import check_writable, prepare_outputs
+    from .._atomic import prepare_outputs
     from ..connectivity.omniscape import OUTPUT_FILES, omniscape_tiled
     from ..connectivity.omniscape import omniscape as run
     from ..connectivity.omniscape.core import SETTINGS_FILE
     from ..connectivity.omniscape.species import quicklook_png, read_decimated, species_inputs
+    from ..pipeline.staging import StagedOutputs
     from ..raster import Grid
 
     if (species is None) == (resistance_file is None):
@@ -104,12 +105,13 @@ def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Pat
     names = [*OUTPUT_FILES.values(), SETTINGS_FILE, QUICKLOOK]
     if species is not None:
         names += ["resistance.tif", "sources.tif"]
-    for n in names:  # every output checked before anything is computed or written
-        check_writable(out_dir / n, overwrite=overwrite)
+    # every output checked (existing files, write permission, free space) before any work
+    staged = StagedOutputs(out_dir, names, overwrite=overwrite).check()
     extra: dict[str, object] = {}
     common = dict(r_cutoff=r_cutoff, source_threshold=source_threshold,
                   block_size=block_size, solver=solver,
                   correct_artifacts=correct_artifacts)
+    inp = None
     if species is not None:
         from ..atlas import Atlas
 
@@ -123,41 +125,43 @@ def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Pat
         title = f"{inp.species.replace('_', ' ')}: Omniscape, radius {inp.radius_km:g} km"
         radius = dict(radius=radius_cells) if radius_cells else dict(
             radius_m=inp.radius_km * 1000.0)
-        out = prepare_outputs(out_dir, names, overwrite=overwrite)
-        res_path = inp.resistance.to_geotiff(out / "resistance.tif", overwrite=overwrite,
-                                             dtype="float64")
-        src_path = inp.sources.to_geotiff(out / "sources.tif", overwrite=overwrite,
-                                          dtype="float64")
         common.update(r_cutoff=float("inf"))  # the range sources have r_cutoff applied
-        if tiled:
-            result = omniscape_tiled(res_path, out, sources=src_path,
-                                     tile_size=tile_size or 1024, dask_scheduler=scheduler,
-                                     overwrite=overwrite, extra_settings=extra, **radius,
-                                     **common)
-            cum, nrm = (read_decimated(result.paths["cumulative_current"]),
-                        read_decimated(result.paths["normalized_current"]))
-        else:
-            result = run(inp.resistance, sources=inp.sources, extra_settings=extra, **radius,
-                         **common)
-            result.write(out, overwrite=overwrite)
-            cum, nrm = result.cumulative_current, result.normalized_current
     else:
         radius = (dict(radius=radius_cells) if radius_cells is not None
                   else dict(radius_m=radius_km * 1000.0))  # type: ignore[operator]
         title = f"Omniscape: {resistance_file.name}"
-        if tiled:
-            result = omniscape_tiled(resistance_file, out_dir, sources=sources_file,
-                                     tile_size=tile_size or 1024, dask_scheduler=scheduler,
-                                     overwrite=overwrite, **radius, **common)
-            cum, nrm = (read_decimated(result.paths["cumulative_current"]),
-                        read_decimated(result.paths["normalized_current"]))
-            out = out_dir
+
+    if tiled:
+        # tiled jobs write their tiles beside --out (<out>.work, to resume a killed job) and
+        # rename each finished map into --out; the inputs of a species job are written first
+        out = out_dir  # omniscape_tiled checks its arguments before creating anything
+        res_file, src_file = resistance_file, sources_file
+        if inp is not None:
+            out = prepare_outputs(out_dir, names, overwrite=overwrite)
+            res_file = inp.resistance.to_geotiff(out / "resistance.tif", overwrite=overwrite,
+                                                 dtype="float64")
+            src_file = inp.sources.to_geotiff(out / "sources.tif", overwrite=overwrite,
+                                              dtype="float64")
+        result = omniscape_tiled(res_file, out, sources=src_file,
+                                 tile_size=tile_size or 1024, dask_scheduler=scheduler,
+                                 overwrite=overwrite, extra_settings=extra or None, **radius,
+                                 **common)
+        cum, nrm = (read_decimated(result.paths["cumulative_current"]),
+                    read_decimated(result.paths["normalized_current"]))
+        quicklook_png(cum, nrm, Path(out) / QUICKLOOK, title=title, overwrite=overwrite)
+    else:
+        if inp is not None:
+            grid, src = inp.resistance, inp.sources
         else:
             grid = Grid.from_geotiff(resistance_file)
             src = Grid.from_geotiff(sources_file) if sources_file is not None else None
-            result = run(grid, sources=src, **radius, **common)
-            out = prepare_outputs(out_dir, names, overwrite=overwrite)
-            result.write(out, overwrite=overwrite)
-            cum, nrm = result.cumulative_current, result.normalized_current
-    quicklook_png(cum, nrm, Path(out) / QUICKLOOK, title=title, overwrite=overwrite)
+        result = run(grid, sources=src, extra_settings=extra or None, **radius, **common)
+        with staged as folder:  # the whole set appears at once, or not at all
+            if inp is not None:
+                inp.resistance.to_geotiff(folder / "resistance.tif", dtype="float64")
+                inp.sources.to_geotiff(folder / "sources.tif", dtype="float64")
+            result.write(folder, overwrite=True)
+            quicklook_png(result.cumulative_current, result.normalized_current,
+                          folder / QUICKLOOK, title=title, overwrite=True)
+        out = out_dir
     click.echo(f"wrote {', '.join(names)} to {out}")

@@ -111,7 +111,8 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
     """
     from ..atlas import Atlas
     from ..io import read_vector
-    from ..screening import compare_routes, write_comparison
+    from ..pipeline.screening import write_comparison
+    from ..screening import compare_routes
     from ..screening import screen_route as screen
     from ..screening.compare import split_scenarios
     from ..screening.export import output_names
@@ -146,7 +147,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
         staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
                                required_bytes=ESTIMATED_BYTES).check()
         result = screen(gdf, atlas, name=name, route_path=paths[name], **options)
-        from ..screening import write_screening
+        from ..pipeline.screening import write_screening
 
         with staged as folder:
             written = write_screening(result, folder, overwrite=True, pdf=pdf,

@@ -51,6 +51,8 @@ GI_CLASSES: tuple[str, ...] = (
     "hot spot 99%", "hot spot 95%", "hot spot 90%", "not significant",
     "cold spot 90%", "cold spot 95%", "cold spot 99%",
 )
+#: The Gi* classes that count as hot.
+HOT_CLASSES: tuple[str, ...] = GI_CLASSES[:3]
 _LEVELS = ((0.01, "99%"), (0.05, "95%"), (0.10, "90%"))
 _EARTH_RADIUS_KM = 6371.0088  # mean radius of the WGS84 ellipsoid (IUGG)
 

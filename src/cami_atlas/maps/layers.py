@@ -44,6 +44,7 @@ from pyproj import CRS, Transformer
 
 from .._options import check_option
 from ..errors import CRSError, GeometryTypeError, SchemaError, UnknownValueError
+from ..figures import Classifier, matrix_classifier
 from ..raster import Grid
 from ..schema import BARRIER_CLASSES
 from ._elements import (
@@ -622,7 +623,8 @@ def add_corridors(m: folium.Map, corridors: gpd.GeoDataFrame, *, name: str = "Co
 
 
 def _barrier_classes(infra: pd.DataFrame, full: gpd.GeoDataFrame, species: str | None,
-                     barrier_column: str | None, what: str) -> pd.Series | None:
+                     barrier_column: str | None, what: str,
+                     classify: Classifier | None = None) -> pd.Series | None:
     if barrier_column is not None:
         require_columns(infra, [barrier_column], what, "barrier_column")
         classes = infra[barrier_column]
@@ -632,9 +634,9 @@ def _barrier_classes(infra: pd.DataFrame, full: gpd.GeoDataFrame, species: str |
         if column is not None:
             classes = infra[column]
         else:
-            from ..barriers import classify_barriers  # lazy: the matrix is only read here
-
-            classes = classify_barriers(full, species).reindex(infra.index).rename(
+            if classify is None:
+                classify = matrix_classifier("add_infrastructure")
+            classes = classify(full, species).reindex(infra.index).rename(
                 f"barrier class for {species} (CAMI matrix)")
     elif "barrier_class" in infra.columns:
         classes = infra["barrier_class"]
@@ -655,18 +657,20 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
                        barrier_column: str | None = None,
                        popup_columns: Sequence[str] | None = None,
                        tooltip_column: str | None = None, show: bool = True,
-                       simplify_m: float | None = DEFAULT_SIMPLIFY_M) -> folium.FeatureGroup:
+                       simplify_m: float | None = DEFAULT_SIMPLIFY_M,
+                       classify: Classifier | None = None) -> folium.FeatureGroup:
     """Add linear infrastructure as one toggleable layer: dash pattern and width by
     ``infra_type`` (:data:`INFRA_STYLES`), colour by barrier class for a species
     (:data:`BARRIER_COLORS`) when one is known, else by type.
 
     The barrier class comes from ``barrier_column`` if given; else, with ``species``,
     from a column ``barrier_class_<species>`` or ``<species>`` or, failing both, from
-    :func:`cami_atlas.barriers.classify_barriers`; else from a ``barrier_class``
-    column if present. A class value :data:`OUTSIDE_RANGE` (``"outside range"``: the
-    segment does not cross the species' range, so it has no class for it) is drawn in
-    light grey (:data:`OUTSIDE_RANGE_COLOR`) with its own legend entry; missing values
-    are drawn as ``unknown``.
+    ``classify(infra, species)`` (e.g. :func:`cami_atlas.barriers.classify_barriers`;
+    deprecated without ``classify``: the CAMI matrix, with a warning); else from a
+    ``barrier_class`` column if present. A class value :data:`OUTSIDE_RANGE`
+    (``"outside range"``: the segment does not cross the species' range, so it has no
+    class for it) is drawn in light grey (:data:`OUTSIDE_RANGE_COLOR`) with its own
+    legend entry; missing values are drawn as ``unknown``.
 
     Examples
     --------
@@ -685,7 +689,7 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
     require_columns(attrs, ["infra_type"], what, "infra_type")
     types = attrs["infra_type"].astype(object).where(attrs["infra_type"].notna(), "other")
     types = types.astype(str)
-    classes = _barrier_classes(attrs, full, species, barrier_column, what)
+    classes = _barrier_classes(attrs, full, species, barrier_column, what, classify)
     styles: dict[str, dict[str, Any]] = {}
     keys = types if classes is None else types + "|" + classes
     for key in pd.unique(keys):

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atlas import Atlas
-from ..report.hotspots import OUTPUTS, HotspotAnalysis, hotspot_analysis, output_names
+from ..hotspots.analysis import HotspotAnalysis, hotspot_analysis
+from ..report.hotspots import OUTPUTS, output_names
 from ..report.hotspots import write_hotspot_outputs as _write_outputs
 from .progress import ProgressFactory, no_progress, rich_progress
 from .staging import StagedOutputs
@@ -121,7 +122,7 @@ def run_hotspots(atlas: Atlas, out_dir: str | os.PathLike[str], *, overwrite: bo
     staged : StagedOutputs, optional
         An output set checked already by the caller.
     **options
-        Passed to :func:`cami_atlas.report.hotspots.hotspot_analysis` (``species``,
+        Passed to :func:`cami_atlas.hotspots.hotspot_analysis` (``species``,
         ``cell_km``, ``permutations``, ...).
 
     Returns
