@@ -95,6 +95,9 @@ _UNIT_SECONDS: dict[str, float] = {
     "weeks": 604800.0,
 }
 
+#: Tolerance on durations compared with ``b_time`` / ``p_time`` (in ``units``).
+_EPS = 1e-9
+
 _ENCOUNTER_COLUMNS = (
     "individual",
     "burst_id",
@@ -328,6 +331,16 @@ def baba(
     Parameter names and defaults are those of ``BaBA::BaBA()``; all times are in
     ``units`` (hours by default), distances in metres.
 
+    The method is a chain of steps, each a public function of this module with its own
+    tests: :func:`prepare_fixes` (checks, one sorted track table) →
+    :func:`sampling_interval` → :func:`mark_encounters` (fixes within ``d``, grouped into
+    events) → :func:`encounter_events` → :func:`crossing_paths` → :func:`count_crossings`
+    → :func:`classify_short_events` (``Quick_Cross`` / ``Bounce``) →
+    :func:`classify_long_events` (``Average_Movement`` / ``Back_n_forth`` / ``Trace`` /
+    ``Trapped`` against the animal's normal movement) → :func:`assemble_encounters` →
+    :func:`barrier_ranking`. This function is long only by its docstring: the 17 options
+    of the R package, documented here, and the notes on the differences from R.
+
     Parameters
     ----------
     fixes : geopandas.GeoDataFrame
@@ -455,11 +468,7 @@ def baba(
     >>> int(res.barrier_ranking["total_encounters"].iloc[0])
     1
     """
-    if not isinstance(fixes, gpd.GeoDataFrame):
-        raise SchemaError(
-            f"fixes must be a GeoDataFrame of points, got {type(fixes).__name__}; read them "
-            "with cami_atlas.io.read_layer(path, 'tracks') or geopandas.read_file(path)."
-        )
+    _require_fixes_frame(fixes)
     units = check_option("units", units, tuple(_UNIT_SECONDS))
     d = _number("d", d, strict=True)
     b_time = _number("b_time", b_time, strict=True)
@@ -471,9 +480,114 @@ def baba(
     min_total_enc = _number("min_total_enc", min_total_enc)
     if interval is not None:
         interval = _number("interval", interval, strict=True)
+    for old_name, new_name, value in (("individual_col", "individual", individual_col),
+                                      ("time_col", "timestamp", time_col)):
+        if value is not None:
+            warnings.warn(f"baba({old_name}=...) is deprecated; use {new_name}=... (the same "
+                          "name as in track_steps and track_crossings).", DeprecationWarning,
+                          stacklevel=2)
+    individual = individual_col if individual_col is not None else individual
+    timestamp = time_col if time_col is not None else timestamp
 
+    # 1. the fixes, one sorted table; the sampling interval
+    track = prepare_fixes(fixes, barriers, individual=individual, timestamp=timestamp,
+                          stacklevel=3)
+    interval = sampling_interval(track, interval, b_time=b_time, p_time=p_time, units=units,
+                                 round_fixes=round_fixes)
+    params = {"d": d, "interval": interval, "b_time": b_time, "p_time": p_time, "w": w,
+              "tolerance": tolerance, "units": units, "max_cross": max_cross,
+              "sd_multiplier": sd_multiplier, "exclude_buffer": exclude_buffer,
+              "round_fixes": round_fixes, "min_total_enc": min_total_enc}
+    # 2. encounter fixes within d of a barrier, grouped into encounter events
+    track = mark_encounters(track, barriers, d=d, interval=interval, tolerance=tolerance,
+                            units=units)
+    events = encounter_events(track)
+    if len(events) == 0:
+        encounters = _empty_encounters(track.crs)
+    else:
+        # 3. the path tested for each event and its barrier crossings
+        events = crossing_paths(track, events, b_time=b_time, units=units)
+        events = count_crossings(events, barriers)
+        # 4. short events: Quick_Cross / Bounce; long events against normal movement
+        events = classify_short_events(events)
+        events = classify_long_events(track, events, interval=interval, p_time=p_time, w=w,
+                                      max_cross=max_cross, sd_multiplier=sd_multiplier,
+                                      exclude_buffer=exclude_buffer, units=units)
+        # 5. one row per event, atlas column names
+        encounters = assemble_encounters(track, events)
+    ranking = barrier_ranking(encounters, barriers, d=d, min_total_enc=min_total_enc)
+    return BabaResult(encounters, ranking, interval, units, d, params)
+
+
+# ------------------------------------------------------------------------------ steps
+#
+# The steps of :func:`baba`, in order. Between them the data travel as two tables:
+#
+# * ``track`` (GeoDataFrame, one row per fix, sorted by individual and time, RangeIndex):
+#   ``individual`` (id as text), ``ind`` (integer code of the individual, 0, 1, ... in
+#   sorted id order), ``time_s`` (seconds since 1970, UTC), ``timestamp`` (UTC),
+#   ``x`` / ``y`` (metres) and the point geometry; :func:`mark_encounters` adds
+#   ``in_buffer`` and ``event``.
+# * ``events`` (one row per encounter event): ``ind``, ``first_fix`` / ``last_fix``
+#   (row positions in ``track``), ``n_fixes``, ``duration_s``, ``straightness``; the
+#   later steps add ``short``, ``n_path_fixes`` and the tested path (geometry),
+#   ``crossings``, ``classification``, ``straightness_mean`` and ``straightness_sd``.
+
+
+def _require_fixes_frame(fixes: object) -> None:
+    if not isinstance(fixes, gpd.GeoDataFrame):
+        raise SchemaError(
+            f"fixes must be a GeoDataFrame of points, got {type(fixes).__name__}; read them "
+            "with cami_atlas.io.read_layer(path, 'tracks') or geopandas.read_file(path)."
+        )
+
+
+def prepare_fixes(
+    fixes: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    individual: str = "individual",
+    timestamp: str = "timestamp",
+    stacklevel: int = 2,
+) -> gpd.GeoDataFrame:
+    """Check the fixes and barriers of :func:`baba` and sort the fixes into one track table.
+
+    Checks: ``fixes`` is a GeoDataFrame of single Points in a projected CRS in metres,
+    ``barriers`` are lines in the same CRS, the id and time columns exist (ids without
+    gaps, datetime stamps; naive times are UTC). Individuals of several track layers are
+    kept apart (:func:`cami_atlas.barriers.crossings.track_individuals`); an exact repeat
+    of a fix is dropped with a ``UserWarning`` (``stacklevel`` of that warning).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per fix (RangeIndex), sorted by individual then time, in the CRS of
+        ``fixes``: ``individual`` (id as text), ``ind`` (integer code, 0, 1, ... in
+        sorted id order), ``time_s`` (float seconds since 1970-01-01 UTC), ``timestamp``
+        (UTC), ``x``, ``y`` (metres) and the point geometry.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely import LineString, Point
+    >>> fence = gpd.GeoSeries([LineString([(0, 0), (10, 0)])], crs="EPSG:32612")
+    >>> fixes = gpd.GeoDataFrame(
+    ...     {"individual": ["b", "a", "a"],
+    ...      "timestamp": pd.to_datetime(["2014-01-01 02:00", "2014-01-01 02:00",
+    ...                                   "2014-01-01 00:00"])},
+    ...     geometry=[Point(5, 5), Point(1, 1), Point(0, 0)], crs="EPSG:32612")
+    >>> track = prepare_fixes(fixes, fence)
+    >>> track[["individual", "ind", "x", "y"]]
+      individual  ind    x    y
+    0          a    0  0.0  0.0
+    1          a    0  1.0  1.0
+    2          b    1  5.0  5.0
+    >>> (track["time_s"] - track["time_s"].iloc[0]).tolist()
+    [0.0, 7200.0, 7200.0]
+    """
+    _require_fixes_frame(fixes)
     _require_metric(fixes, "fixes")
-    geoms = _barrier_geoms(barriers)
+    _barrier_geoms(barriers)
     require_crs(barriers, "barriers")
     if not fixes.crs.equals(barriers.crs):
         raise CRSError(
@@ -489,14 +603,6 @@ def baba(
             f"fixes must be single, non-empty Points; {int(not_point.sum())} rows are not "
             "(explode MultiPoints with .explode() and drop empty geometries)."
         )
-    for old_name, new_name, value in (("individual_col", "individual", individual_col),
-                                      ("time_col", "timestamp", time_col)):
-        if value is not None:
-            warnings.warn(f"baba({old_name}=...) is deprecated; use {new_name}=... (the same "
-                          "name as in track_steps and track_crossings).", DeprecationWarning,
-                          stacklevel=2)
-    individual = individual_col if individual_col is not None else individual
-    timestamp = time_col if time_col is not None else timestamp
     ind_values = _column(fixes, individual, "fixes", "individual")
     if ind_values.isna().any():
         raise SchemaError(
@@ -509,22 +615,70 @@ def baba(
                                           shapely.get_coordinates(pts), "fixes")
     if n_repeat:
         warnings.warn(f"fixes: dropped {n_repeat} repeated fix(es) (same individual, time "
-                      "and position).", UserWarning, stacklevel=2)
+                      "and position).", UserWarning, stacklevel=stacklevel)
         pts, seconds = pts[keep], seconds[keep]
         ind_values = ind_values[keep]
         ts_utc = ts_utc[keep].reset_index(drop=True)
 
-    unit_s = _UNIT_SECONDS[units]
     codes, names = pd.factorize(ind_values.astype(str), sort=True)
     order = np.lexsort((seconds, codes))
-    ind = codes[order]
-    t = seconds[order]
     x = shapely.get_x(pts)[order]
     y = shapely.get_y(pts)[order]
-    times = ts_utc.iloc[order].reset_index(drop=True)
-    n = len(t)
+    track = pd.DataFrame({
+        "individual": np.asarray(names, dtype=object)[codes[order]],
+        "ind": codes[order],
+        "time_s": seconds[order],
+        "timestamp": ts_utc.iloc[order].reset_index(drop=True),
+        "x": x,
+        "y": y,
+    })
+    return gpd.GeoDataFrame(track, geometry=shapely.points(x, y), crs=fixes.crs)
 
-    interval = _resolve_interval(t, ind, names, interval, unit_s, round_fixes)
+
+def sampling_interval(
+    track: pd.DataFrame,
+    interval: float | None = None,
+    *,
+    b_time: float = 4,
+    p_time: float = 36,
+    units: str = "hours",
+    round_fixes: bool = False,
+) -> float:
+    """The sampling interval of the track, checked against ``b_time`` and ``p_time``.
+
+    BaBA's rule: the most frequent time step of each individual (the smallest on ties),
+    which must be the same for all when ``interval`` is not given; a given ``interval``
+    may not be smaller than any individual's most frequent step. ``b_time`` must be at
+    least one interval, ``b_time`` and ``p_time`` multiples of it (:class:`OptionError`
+    otherwise). Steps are rounded to whole ``units`` with ``round_fixes`` (inference only).
+
+    Parameters
+    ----------
+    track : DataFrame
+        :func:`prepare_fixes` output (``ind``, ``individual``, ``time_s``).
+    interval : float, optional
+        The interval in ``units``; inferred when None.
+    b_time, p_time, units, round_fixes
+        As in :func:`baba`.
+
+    Returns
+    -------
+    float
+        The interval in ``units``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"ind": [0, 0, 0, 0], "individual": "a",
+    ...                   "time_s": [0.0, 7200.0, 14400.0, 25200.0]})
+    >>> sampling_interval(t)
+    2.0
+    """
+    unit_s = _UNIT_SECONDS[check_option("units", units, tuple(_UNIT_SECONDS))]
+    ind = track["ind"].to_numpy()
+    names = pd.Index(pd.unique(track["individual"]))
+    interval = _resolve_interval(track["time_s"].to_numpy(float), ind, names, interval,
+                                 unit_s, round_fixes)
     for label, value in (("b_time", b_time), ("p_time", p_time)):
         ratio = value / interval
         if label == "b_time" and ratio < 1 - 1e-9:
@@ -533,20 +687,67 @@ def baba(
         if abs(ratio - round(ratio)) > 1e-9:
             raise OptionError(f"{label}={value:g} {units} is not a multiple of the interval "
                               f"{interval:g} {units}; choose a multiple.")
+    return interval
 
-    # -- 1. encounter fixes and events ------------------------------------------------
+
+def mark_encounters(
+    track: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    d: float,
+    interval: float,
+    tolerance: float = 0,
+    units: str = "hours",
+) -> gpd.GeoDataFrame:
+    """Mark the encounter fixes (within ``d`` of a barrier) and number the events.
+
+    A fix is an encounter fix when it lies in the union of the barriers buffered by
+    ``d`` metres (5 segments per quarter circle, as the R package). Consecutive encounter
+    fixes of one animal whose time step equals ``interval`` (after rounding the excess
+    to 0.1 ``units``, R's ``timediff2``) belong to one event; a longer gap starts a new
+    event unless its excess over the interval is between ``interval`` and
+    ``tolerance``, when the fixes outside the buffer in between join the event.
+
+    Parameters
+    ----------
+    track : geopandas.GeoDataFrame
+        :func:`prepare_fixes` output.
+    barriers : geopandas.GeoDataFrame or GeoSeries
+        Barrier lines, CRS of the track.
+    d, interval, tolerance, units
+        As in :func:`baba` (``interval`` resolved, see :func:`sampling_interval`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``track`` plus ``in_buffer`` (bool) and ``event`` (event number 0, 1, ... in
+        track order; -1 for fixes in no event).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely import LineString, Point
+    >>> fence = gpd.GeoSeries([LineString([(-5000, 0), (5000, 0)])], crs="EPSG:32612")
+    >>> fixes = gpd.GeoDataFrame(
+    ...     {"individual": "a1",
+    ...      "timestamp": pd.date_range("2014-01-01", periods=5, freq="2h", tz="UTC")},
+    ...     geometry=[Point(0, y) for y in (-3000, -50, 40, -2000, 60)], crs="EPSG:32612")
+    >>> t = mark_encounters(prepare_fixes(fixes, fence), fence, d=100, interval=2)
+    >>> t["event"].tolist()
+    [-1, 0, 0, -1, 1]
+    """
+    geoms = _barrier_geoms(barriers)
+    unit_s = _UNIT_SECONDS[check_option("units", units, tuple(_UNIT_SECONDS))]
+    ind = track["ind"].to_numpy()
+    t = track["time_s"].to_numpy(float)
+    n = len(track)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     buffers = np.full(len(geoms), None, dtype=object)
     buffers[present] = shapely.buffer(geoms[present], d, quad_segs=5)
-    point_geoms = shapely.points(x, y)
+    point_geoms = np.asarray(track.geometry.values, dtype=object)
     hit = shapely.STRtree(buffers).query(point_geoms, predicate="intersects")[0]
     in_buffer = np.zeros(n, dtype=bool)
     in_buffer[hit] = True
-
-    first_of_ind = np.r_[True, ind[1:] != ind[:-1]]
-    last_of_ind = np.r_[ind[1:] != ind[:-1], True]
-    ind_first_pos = np.flatnonzero(first_of_ind)[ind]  # first position of each fix's animal
-    ind_last_pos = np.flatnonzero(last_of_ind)[ind]
 
     pos_in = np.flatnonzero(in_buffer)
     first_of_ind_in = np.r_[True, ind[pos_in][1:] != ind[pos_in][:-1]]
@@ -561,38 +762,119 @@ def baba(
     np.add.at(marks, pos_in[k - 1] + 1, 1)
     np.add.at(marks, pos_in[k], -1)
     fetched = np.cumsum(marks)[:n] > 0
-    member = in_buffer | fetched
-    pos_m = np.flatnonzero(member)
+    pos_m = np.flatnonzero(in_buffer | fetched)
     breaks_in = np.zeros(n, dtype=bool)
     breaks_in[pos_in] = first_of_ind_in | (excess != 0.0)
-    burst_of_member = np.cumsum(breaks_in[pos_m]) - 1  # fetched fixes never start an event
-    n_bursts = int(burst_of_member[-1]) + 1 if len(pos_m) else 0
+    event = np.full(n, -1, dtype=np.int64)
+    event[pos_m] = np.cumsum(breaks_in[pos_m]) - 1  # fetched fixes never start an event
+    out = track.copy()
+    out["in_buffer"] = in_buffer
+    out["event"] = event
+    return out
 
-    if n_bursts == 0:
-        encounters = _empty_encounters(fixes.crs)
-        ranking = barrier_ranking(encounters, barriers, d=d, min_total_enc=min_total_enc)
-        return BabaResult(encounters, ranking, interval, units, d, _params(locals()))
 
-    starts = np.flatnonzero(np.r_[True, burst_of_member[1:] != burst_of_member[:-1]])
-    n_fix = np.diff(np.r_[starts, len(pos_m)])
+def encounter_events(track: pd.DataFrame) -> pd.DataFrame:
+    """One row per encounter event of a :func:`mark_encounters` track.
+
+    The straightness of an event is its displacement (first to last fix) over its path
+    length along its own fixes; NaN for a single fix, a zero path length or two fixes at
+    the same time.
+
+    Returns
+    -------
+    DataFrame
+        ``ind`` (individual code), ``first_fix`` / ``last_fix`` (row positions in
+        ``track``), ``n_fixes`` (fixes in the event, incl. bridged ones),
+        ``duration_s`` (seconds from the first to the last fix) and ``straightness``;
+        no rows when no fix is in an event.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"ind": [0, 0, 0, 0], "time_s": [0.0, 7200.0, 14400.0, 21600.0],
+    ...                   "x": [0.0, 0.0, 300.0, 300.0], "y": [-900.0, -50.0, -50.0, 350.0],
+    ...                   "event": [-1, 0, 0, 0]})
+    >>> encounter_events(t)
+       ind  first_fix  last_fix  n_fixes  duration_s  straightness
+    0    0          1         3        3     14400.0      0.714286
+    """
+    t = track["time_s"].to_numpy(float)
+    x = track["x"].to_numpy(float)
+    y = track["y"].to_numpy(float)
+    event = track["event"].to_numpy()
+    pos_m = np.flatnonzero(event >= 0)
+    burst = event[pos_m]
+    n_bursts = int(burst[-1]) + 1 if len(pos_m) else 0
+    starts = np.flatnonzero(np.r_[True, burst[1:] != burst[:-1]]) if len(pos_m) else \
+        np.zeros(0, dtype=np.int64)
+    n_fix = np.diff(np.r_[starts, len(pos_m)]).astype(np.int64)
     first = pos_m[starts]
     last = pos_m[starts + n_fix - 1]
-    b_ind = ind[first]
-    duration_u = (t[last] - t[first]) / unit_s
 
-    # straightness of each event over its own fixes
-    same = burst_of_member[1:] == burst_of_member[:-1]
+    same = burst[1:] == burst[:-1]
     step = np.hypot(np.diff(x[pos_m]), np.diff(y[pos_m]))
-    path = np.bincount(burst_of_member[1:][same], weights=step[same], minlength=n_bursts)
-    dup = np.bincount(burst_of_member[1:][same],
+    path = np.bincount(burst[1:][same], weights=step[same], minlength=n_bursts)
+    dup = np.bincount(burst[1:][same],
                       weights=(np.diff(t[pos_m]) == 0)[same], minlength=n_bursts) > 0
     disp = np.hypot(x[last] - x[first], y[last] - y[first])
     with np.errstate(invalid="ignore", divide="ignore"):
         straight = np.where((n_fix > 1) & ~dup & (path > 0), disp / path, np.nan)
+    return pd.DataFrame({
+        "ind": track["ind"].to_numpy()[first],
+        "first_fix": first,
+        "last_fix": last,
+        "n_fixes": n_fix,
+        "duration_s": t[last] - t[first],
+        "straightness": straight.astype(float),
+    })
 
-    # -- 2. paths tested for crossings ----------------------------------------------------
-    eps = 1e-9
-    short = duration_u <= b_time + eps
+
+def crossing_paths(
+    track: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    b_time: float = 4,
+    units: str = "hours",
+) -> gpd.GeoDataFrame:
+    """The path of each event that is tested for barrier crossings.
+
+    A *short* event (duration at most ``b_time`` ``units``) is tested from the fix
+    before it to the fix after it (as far as the animal's track reaches); a long event
+    along its own fixes. A one-fix path (an animal with a single fix) becomes a
+    zero-length line, kept for output but not tested.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``events`` plus ``short`` (bool), ``n_path_fixes`` (fixes on the tested path)
+        and the path as geometry (LineString, CRS of ``track``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> t = gpd.GeoDataFrame({"ind": [0, 0, 0], "time_s": [0.0, 7200.0, 14400.0],
+    ...                       "x": [0.0, 0.0, 0.0], "y": [-900.0, -50.0, 900.0],
+    ...                       "event": [-1, 0, -1]}, geometry=[None] * 3, crs="EPSG:32612")
+    >>> p = crossing_paths(t, encounter_events(t))
+    >>> p.geometry.iloc[0].wkt, int(p["n_path_fixes"].iloc[0]), bool(p["short"].iloc[0])
+    ('LINESTRING (0 -900, 0 -50, 0 900)', 3, True)
+    """
+    unit_s = _UNIT_SECONDS[check_option("units", units, tuple(_UNIT_SECONDS))]
+    ind = track["ind"].to_numpy()
+    x = track["x"].to_numpy(float)
+    y = track["y"].to_numpy(float)
+    event = track["event"].to_numpy()
+    pos_m = np.flatnonzero(event >= 0)
+    burst_of_member = event[pos_m]
+    first = events["first_fix"].to_numpy()
+    last = events["last_fix"].to_numpy()
+    n_bursts = len(events)
+    first_of_ind = np.r_[True, ind[1:] != ind[:-1]]
+    last_of_ind = np.r_[ind[1:] != ind[:-1], True]
+    ind_first_pos = np.flatnonzero(first_of_ind)[ind]  # first position of each fix's animal
+    ind_last_pos = np.flatnonzero(last_of_ind)[ind]
+
+    short = events["duration_s"].to_numpy(float) / unit_s <= b_time + _EPS
     lo = np.where(short, np.maximum(first - 1, ind_first_pos[first]), 0)
     hi = np.where(short, np.minimum(last + 1, ind_last_pos[last]), -1)
     s_ids = np.flatnonzero(short)
@@ -612,28 +894,158 @@ def baba(
     srt = np.argsort(path_line, kind="stable")
     path_pos, path_line = path_pos[srt], path_line[srt]
     lines = shapely.linestrings(x[path_pos], y[path_pos], indices=path_line)
-    testable = n_coords >= 2
+    out = gpd.GeoDataFrame(events.copy(), geometry=lines, crs=track.crs)
+    out["short"] = short
+    out["n_path_fixes"] = n_coords
+    return out
+
+
+def count_crossings(
+    events: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | gpd.GeoSeries,
+) -> gpd.GeoDataFrame:
+    """Count the intersection points of each tested path with the barriers (R ``cross``).
+
+    A path that runs along a barrier counts the coordinates of the shared piece; paths
+    with fewer than two fixes (``n_path_fixes``) are not tested and get 0.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``events`` (:func:`crossing_paths` output) plus ``crossings`` (int64).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> fence = gpd.GeoSeries([LineString([(-10, 0), (10, 0)])], crs="EPSG:32612")
+    >>> paths = gpd.GeoDataFrame({"n_path_fixes": [3, 2]},
+    ...                          geometry=[LineString([(0, -5), (0, 5), (1, -5)]),
+    ...                                    LineString([(0, 1), (0, 5)])], crs="EPSG:32612")
+    >>> count_crossings(paths, fence)["crossings"].tolist()
+    [2, 0]
+    """
+    geoms = _barrier_geoms(barriers)
+    lines = np.asarray(events.geometry.values, dtype=object)
+    testable = events["n_path_fixes"].to_numpy() >= 2
     li, bi = shapely.STRtree(geoms).query(lines[testable], predicate="intersects")
     li = np.flatnonzero(testable)[li]
     pieces = shapely.intersection(lines[li], geoms[bi])
-    crossings = np.bincount(li, weights=shapely.get_num_coordinates(pieces),
-                            minlength=n_bursts).astype(np.int64)
+    out = events.copy()
+    out["crossings"] = np.bincount(li, weights=shapely.get_num_coordinates(pieces),
+                                   minlength=len(events)).astype(np.int64)
+    return out
 
-    # -- 3. classification ----------------------------------------------------------------
-    cls = np.full(n_bursts, "unknown", dtype=object)
+
+def classify_short_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Classify the short events: ``Quick_Cross``, ``Bounce`` or ``unknown``.
+
+    A short event whose tested path crosses a barrier is a ``Quick_Cross``; one without
+    a crossing is a ``Bounce`` when its path has a fix before and after the event
+    (``n_path_fixes == n_fixes + 2``), else (start or end of the track) ``unknown``.
+
+    Returns
+    -------
+    DataFrame
+        ``events`` (with ``short``, ``n_fixes``, ``n_path_fixes``, ``crossings``) plus
+        ``classification`` (missing for the long events).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"short": [True, True, True, False], "n_fixes": [1, 2, 1, 9],
+    ...                    "n_path_fixes": [3, 4, 2, 9], "crossings": [1, 0, 0, 0]})
+    >>> classify_short_events(ev)["classification"].fillna("(long)").tolist()
+    ['Quick_Cross', 'Bounce', 'unknown', '(long)']
+    """
+    short = events["short"].to_numpy(bool)
+    crossings = events["crossings"].to_numpy()
+    around = events["n_path_fixes"].to_numpy() == events["n_fixes"].to_numpy() + 2
+    cls = np.full(len(events), None, dtype=object)
+    cls[short] = "unknown"
     cls[short & (crossings > 0)] = "Quick_Cross"
-    cls[short & (crossings == 0) & (n_coords == n_fix + 2)] = "Bounce"
-    trapped = ~short & (duration_u > p_time + eps)
+    cls[short & (crossings == 0) & around] = "Bounce"
+    out = events.copy()
+    out["classification"] = cls
+    return out
+
+
+def classify_long_events(
+    track: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    interval: float,
+    p_time: float = 36,
+    w: float = 168,
+    max_cross: float = 0,
+    sd_multiplier: float = 1,
+    exclude_buffer: bool = False,
+    units: str = "hours",
+) -> pd.DataFrame:
+    """Classify the long events against the animal's normal movement.
+
+    Events longer than ``p_time`` are ``Trapped``. For the others the straightness of
+    every stretch of the same duration in the animal's track within ``w/2`` before the
+    event and ``w/2`` after it (regularly sampled sections only; without the encounter
+    fixes when ``exclude_buffer``) gives a mean and sd: straighter than
+    ``mean + sd_multiplier * sd`` = ``Trace``, more tortuous than
+    ``mean - sd_multiplier * sd`` = ``Back_n_forth`` (both ``unknown`` with more than
+    ``max_cross`` crossings), else ``Average_Movement``; ``unknown`` with fewer than
+    ``(w/interval + 1)/4`` finite stretches, fewer than 2, or a NaN event straightness.
+
+    Parameters
+    ----------
+    track : DataFrame
+        :func:`mark_encounters` output.
+    events : DataFrame
+        :func:`classify_short_events` output.
+    interval, p_time, w, max_cross, sd_multiplier, exclude_buffer, units
+        As in :func:`baba`.
+
+    Returns
+    -------
+    DataFrame
+        ``events`` with ``classification`` set for the long events, plus
+        ``straightness_mean`` and ``straightness_sd`` (NaN except for events classified
+        by straightness).
+
+    Examples
+    --------
+    A three-day stay (36 h < 72 h) is ``Trapped``; the short event keeps its label:
+
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"ind": [0, 0], "first_fix": [0, 5], "last_fix": [0, 41],
+    ...                    "duration_s": [0.0, 72 * 3600.0], "straightness": [float("nan"), 0.1],
+    ...                    "short": [True, False], "crossings": [1, 0],
+    ...                    "classification": ["Quick_Cross", None]})
+    >>> t = pd.DataFrame({"ind": [0] * 42, "time_s": [7200.0 * i for i in range(42)],
+    ...                   "x": 0.0, "y": 0.0, "event": -1})
+    >>> classify_long_events(t, ev, interval=2)["classification"].tolist()
+    ['Quick_Cross', 'Trapped']
+    """
+    unit_s = _UNIT_SECONDS[check_option("units", units, tuple(_UNIT_SECONDS))]
+    n_bursts = len(events)
+    short = events["short"].to_numpy(bool)
+    duration_u = events["duration_s"].to_numpy(float) / unit_s
+    straight = events["straightness"].to_numpy(float)
+    crossings = events["crossings"].to_numpy()
+    cls = events["classification"].to_numpy(dtype=object).copy()
+    trapped = ~short & (duration_u > p_time + _EPS)
     cls[trapped] = "Trapped"
     tbd = np.flatnonzero(~short & ~trapped)
     str_mean = np.full(n_bursts, np.nan)
     str_sd = np.full(n_bursts, np.nan)
     if len(tbd):
-        background = ~member if exclude_buffer else np.ones(n, dtype=bool)
+        t = track["time_s"].to_numpy(float)
+        member = track["event"].to_numpy() >= 0
+        background = ~member if exclude_buffer else np.ones(len(track), dtype=bool)
+        first = events["first_fix"].to_numpy()[tbd]
+        last = events["last_fix"].to_numpy()[tbd]
         mean, sd, n_ok = _reference_straightness(
-            t, x, y, ind, background, tbd, t_start=t[first[tbd]], t_end=t[last[tbd]],
-            ind_tbd=b_ind[tbd], duration_u=duration_u[tbd], interval=interval,
-            w=w, unit_s=unit_s,
+            t, track["x"].to_numpy(float), track["y"].to_numpy(float),
+            track["ind"].to_numpy(), background, tbd, t_start=t[first], t_end=t[last],
+            ind_tbd=events["ind"].to_numpy()[tbd], duration_u=duration_u[tbd],
+            interval=interval, w=w, unit_s=unit_s,
         )
         str_mean[tbd], str_sd[tbd] = mean, sd
         enough = (n_ok >= (w / interval + 1) / 4) & (n_ok >= 2) & np.isfinite(straight[tbd])
@@ -646,40 +1058,80 @@ def baba(
         label[s_i > upper] = np.where(ok_cross[s_i > upper], "Trace", "unknown")
         label[~enough] = "unknown"
         cls[tbd] = label
+    out = events.copy()
+    out["classification"] = cls
+    out["straightness_mean"] = str_mean
+    out["straightness_sd"] = str_sd
+    return out
 
-    # -- 4. outputs -------------------------------------------------------------------------
-    ind_names = np.asarray(names, dtype=object)[b_ind]
-    k_in_ind = np.arange(n_bursts) - np.searchsorted(b_ind, b_ind, side="left")
+
+def assemble_encounters(track: pd.DataFrame, events: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The encounter table of :class:`BabaResult` from the classified events.
+
+    ``burst_id`` numbers the events of each individual ``"<individual>_1"``, ``_2``, ...;
+    ``easting`` / ``northing`` are the first fix of the event, times are UTC and
+    ``duration_h`` is in hours whatever the ``units``.
+
+    Parameters
+    ----------
+    track : DataFrame
+        :func:`prepare_fixes` output (``individual``, ``time_s``, ``timestamp``, ``x``,
+        ``y``).
+    events : geopandas.GeoDataFrame
+        :func:`classify_long_events` output.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :attr:`BabaResult.encounters`, the tested path as geometry.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely import LineString
+    >>> t = pd.DataFrame({"individual": ["a1", "a1"], "time_s": [0.0, 7200.0],
+    ...                   "timestamp": pd.to_datetime([0, 7200], unit="s", utc=True),
+    ...                   "x": [0.0, 0.0], "y": [-50.0, 60.0]})
+    >>> ev = gpd.GeoDataFrame({"first_fix": [0], "last_fix": [1], "n_fixes": [2],
+    ...                        "crossings": [1], "straightness": [1.0],
+    ...                        "straightness_mean": [float("nan")],
+    ...                        "straightness_sd": [float("nan")],
+    ...                        "classification": ["Quick_Cross"]},
+    ...                       geometry=[LineString([(0, -50), (0, 60)])], crs="EPSG:32612")
+    >>> assemble_encounters(t, ev)[["burst_id", "northing", "duration_h", "classification"]]
+      burst_id  northing  duration_h classification
+    0     a1_1     -50.0         2.0    Quick_Cross
+    """
+    first = events["first_fix"].to_numpy()
+    last = events["last_fix"].to_numpy()
+    t = track["time_s"].to_numpy(float)
+    times = track["timestamp"]
+    ind_names = track["individual"].to_numpy(dtype=object)[first]
+    codes = pd.factorize(ind_names)[0]  # events are sorted by individual
+    k_in_ind = np.arange(len(events)) - np.searchsorted(codes, codes, side="left")
     burst_id = [f"{a}_{i + 1}" for a, i in zip(ind_names, k_in_ind, strict=True)]
     encounters = gpd.GeoDataFrame(
         {
             "individual": ind_names,
             "burst_id": burst_id,
-            "easting": x[first],
-            "northing": y[first],
+            "easting": track["x"].to_numpy(float)[first],
+            "northing": track["y"].to_numpy(float)[first],
             "start_time": times.iloc[first].to_numpy(),
             "end_time": times.iloc[last].to_numpy(),
             "duration_h": (t[last] - t[first]) / 3600.0,
-            "n_fixes": n_fix.astype(np.int64),
-            "crossings": crossings,
-            "straightness": straight,
-            "straightness_mean": str_mean,
-            "straightness_sd": str_sd,
-            "classification": cls,
+            "n_fixes": events["n_fixes"].to_numpy().astype(np.int64),
+            "crossings": events["crossings"].to_numpy().astype(np.int64),
+            "straightness": events["straightness"].to_numpy(float),
+            "straightness_mean": events["straightness_mean"].to_numpy(float),
+            "straightness_sd": events["straightness_sd"].to_numpy(float),
+            "classification": events["classification"].to_numpy(dtype=object),
         },
-        geometry=lines,
-        crs=fixes.crs,
+        geometry=events.geometry.values,
+        crs=events.crs,
     )
     encounters["start_time"] = pd.to_datetime(encounters["start_time"], utc=True)
     encounters["end_time"] = pd.to_datetime(encounters["end_time"], utc=True)
-    ranking = barrier_ranking(encounters, barriers, d=d, min_total_enc=min_total_enc)
-    return BabaResult(encounters, ranking, interval, units, d, _params(locals()))
-
-
-def _params(scope: dict) -> dict:
-    keys = ("d", "interval", "b_time", "p_time", "w", "tolerance", "units", "max_cross",
-            "sd_multiplier", "exclude_buffer", "round_fixes", "min_total_enc")
-    return {k: scope[k] for k in keys}
+    return encounters
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
