@@ -475,3 +475,13 @@ def test_steps_chained_by_hand_give_screen_route(toy_atlas, toy_route):
     pd.testing.assert_frame_equal(
         protected_area_table(layers.protected_areas, route_local, seg, 10.0),
         res.protected_areas)
+
+
+def test_max_spacing_default_key_is_the_fallback():
+    """{"default": x} in a user's spacing table applies to every species it does not list."""
+    from cami_atlas.screening.reference import max_spacing_of
+
+    table = {"default": 7, "Saiga tatarica": 3}
+    assert max_spacing_of("Ovis_ammon", table) == 7.0
+    assert max_spacing_of("Saiga_tatarica", table) == 3.0
+    assert max_spacing_of("Ovis_ammon", {"DEFAULT": 2.5}) == 2.5

@@ -138,9 +138,13 @@ def max_spacing_of(species: str, table: dict[str, float] | None = None) -> float
     --------
     >>> max_spacing_of("Ovis_ammon"), max_spacing_of("Equus_hemionus_kulan")
     (10.0, 5.0)
+    >>> max_spacing_of("Ovis_ammon", {"default": 7, "Saiga_tatarica": 3})
+    7.0
     """
-    t = DEFAULT_SPACING_KM if table is None else {canonical_species_name(k): float(v)
-                                                  for k, v in table.items()}
+    # the key "default" (any case) is the fallback of unlisted species, not a species name
+    t = DEFAULT_SPACING_KM if table is None else {
+        "default" if str(k).strip().lower() == "default" else canonical_species_name(k): float(v)
+        for k, v in table.items()}
     key = canonical_species_name(species)
     if key in t:
         return float(t[key])
