@@ -19,6 +19,7 @@ from ..errors import CamiAtlasError
 
 # command name -> "module:attribute" inside cami_atlas.cli
 _COMMANDS: dict[str, str] = {
+    "atlas": "atlas_store:atlas",
     "barriers": "barriers:barriers",
     "connectivity": "connectivity:connectivity",
     "hotspots": "hotspots:hotspots",
