@@ -1,0 +1,211 @@
+"""The FastAPI application of ``cami-atlas serve``: map viewer, species and country pages,
+downloads and a JSON API (OpenAPI at ``/docs`` and ``/openapi.json``).
+
+Pages are Jinja2 templates with autoescaping, so layer names, attributes and
+provenance texts are always HTML-escaped; the map script fills popups with
+``textContent``, never ``innerHTML``. Leaflet comes from the assets the package
+vendors (:mod:`cami_atlas.maps`), so the application makes no request to any
+other server. Everything is read-only: nothing of the atlas can be changed here.
+
+Examples
+--------
+>>> from fastapi.testclient import TestClient
+>>> client = TestClient(create_app())
+>>> client.get("/api/layers").json()[0]["name"]
+'countries'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .. import __version__
+from ..errors import CamiAtlasError, LayerNotFoundError, OptionError, UnknownSpeciesError
+from .service import AtlasService
+
+__all__ = ["app_from_environment", "create_app"]
+
+_HERE = Path(__file__).resolve().parent
+_VENDOR = _HERE.parent / "maps" / "static"
+
+
+def _error(exc: CamiAtlasError) -> HTTPException:
+    status = 404 if isinstance(exc, LayerNotFoundError | UnknownSpeciesError) else 400
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return HTTPException(status_code=status, detail=text)
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise OptionError(f"bbox={text!r} must be four numbers west,south,east,north in "
+                          "degrees, e.g. 44,23,125,56.") from None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise OptionError(f"bbox={text!r} is not west,south,east,north in degrees with "
+                          "west <= east and south <= north.")
+    return west, south, east, north
+
+
+def create_app(location: str | os.PathLike[str] | None = None, *,
+               refresh_s: float = 10.0) -> FastAPI:
+    """The web application for the atlas at ``location`` (default: the embedded atlas).
+
+    Parameters
+    ----------
+    location : path or str, optional
+        A GeoPackage path or a ``postgresql://`` address.
+    refresh_s : float, default 10
+        How often the application looks for newly published layer versions.
+    """
+    service = AtlasService(location, refresh_s=refresh_s)
+    app = FastAPI(title="CAMI Migration and Linear Infrastructure Atlas", version=__version__,
+                  description="Layers, species and countries of the atlas, and km of "
+                              "infrastructure in species' ranges. Read-only.")
+    app.state.service = service
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates.env.filters["q"] = lambda v: quote(str(v), safe="")
+    app.mount("/static/vendor", StaticFiles(directory=str(_VENDOR)), name="vendor")
+    app.mount("/static/app", StaticFiles(directory=str(_HERE / "static")), name="app")
+
+    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+        context.update(atlas_name=service.atlas.name, where=service.where, version=__version__)
+        return templates.TemplateResponse(request, name, context)
+
+    @app.exception_handler(CamiAtlasError)
+    async def _atlas_error(request: Request, exc: CamiAtlasError) -> JSONResponse:
+        err = _error(exc)
+        return JSONResponse({"detail": err.detail}, status_code=err.status_code)
+
+    # -- pages ----------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        return page(request, "home.html", layers=service.layers(), species=service.species(),
+                    countries=service.countries())
+
+    @app.get("/species/{species}", response_class=HTMLResponse, include_in_schema=False)
+    def species_page(request: Request, species: str) -> HTMLResponse:
+        try:
+            table = service.km_in_range(species)
+        except CamiAtlasError as exc:
+            raise _error(exc) from None
+        summary = (table.groupby(["infra_type", "barrier_class"], as_index=False)["length_km"]
+                   .sum() if len(table) else table)
+        used = {"species_range", "corridor", "country", "infrastructure"}
+        sources = [rec for rec in service.layers() if rec["kind"] in used]
+        names = {c["iso3"]: c["name"] for c in service.countries()}
+        return page(request, "species.html", species=species, rows=table.to_dict("records"),
+                    summary=summary.to_dict("records"), sources=sources, country_names=names)
+
+    @app.get("/country/{iso3}", response_class=HTMLResponse, include_in_schema=False)
+    def country_page(request: Request, iso3: str) -> HTMLResponse:
+        try:
+            summary = service.country_summary(iso3)
+        except CamiAtlasError as exc:
+            raise _error(exc) from None
+        return page(request, "country.html", country=summary)
+
+    @app.get("/layer/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def layer_page(request: Request, name: str) -> HTMLResponse:
+        try:
+            record = service.layer(name)
+        except CamiAtlasError as exc:
+            raise _error(exc) from None
+        formats = ["tif", "gpkg"] if record["storage"] == "geotiff_blob" else \
+            ["gpkg", "geojson", "csv"]
+        return page(request, "layer.html", layer=record, formats=formats)
+
+    # -- downloads ------------------------------------------------------------------------
+    @app.get("/download/{name}.{fmt}", tags=["downloads"],
+             summary="Download a layer (gpkg, geojson, csv; tif for rasters)")
+    def download(name: str, fmt: str, version: int | None = None) -> Response:
+        data, media, filename = service.download(name, fmt, version)
+        info = service.layer(name)
+        headers = {"Content-Disposition": f"attachment; filename=\"{filename}\"",
+                   "X-Licence": quote(str(info["licence"]), safe=" ():,;/-."),
+                   "Link": f"</layer/{quote(name)}>; rel=\"describedby\""}
+        return Response(data, media_type=media, headers=headers)
+
+    # -- JSON API -------------------------------------------------------------------------
+    @app.get("/api/layers", tags=["layers"], summary="Every layer with its provenance")
+    def api_layers() -> list[dict[str, Any]]:
+        return service.layers()
+
+    @app.get("/api/layers/{name}", tags=["layers"],
+             summary="One layer: provenance, citation and all its versions")
+    def api_layer(name: str) -> dict[str, Any]:
+        return service.layer(name)
+
+    @app.get("/api/layers/{name}/geojson", tags=["layers"],
+             summary="Features for the map: simplified for a zoom level, filtered")
+    def api_geojson(name: str, zoom: Annotated[int, Query(ge=0, le=22)] = 4,
+                    species: str | None = None, country: str | None = None,
+                    bbox: str | None = None) -> Response:
+        import json
+
+        if service.atlas.kind_of(name) == "raster":
+            raise OptionError(f"layer {name!r} is a raster; get it from "
+                              f"/api/layers/{name}/png")
+        doc = service.geojson(name, zoom=zoom, species=species or None,
+                              country=country or None, bbox=_bbox(bbox))
+        return Response(json.dumps(doc, allow_nan=False, separators=(",", ":")),
+                        media_type="application/geo+json")
+
+    @app.get("/api/layers/{name}/png", tags=["layers"],
+             summary="A raster as a Web Mercator PNG; its bounds in the X-Bounds header")
+    def api_png(name: str) -> Response:
+        import json
+
+        png, bounds = service.raster_png(name)
+        return Response(png, media_type="image/png", headers={"X-Bounds": json.dumps(bounds)})
+
+    @app.get("/api/identify", tags=["layers"],
+             summary="Features within 5 screen pixels of a point")
+    def api_identify(lon: float, lat: float, zoom: Annotated[int, Query(ge=0, le=22)] = 4,
+                     layers: str | None = None) -> list[dict[str, Any]]:
+        names = [n for n in (layers or "").split(",") if n] or None
+        if names:
+            for n in names:
+                service.atlas.kind_of(n)  # unknown layer: 404 naming the layers
+        return service.identify(lon, lat, zoom=zoom, layers=names)
+
+    @app.get("/api/species", tags=["species"], summary="Species with a range in the atlas")
+    def api_species() -> list[str]:
+        return service.species()
+
+    @app.get("/api/species/{species}/km", tags=["species"],
+             summary="Km of infrastructure in the species' range by layer, type, class, "
+                     "country")
+    def api_km(species: str) -> list[dict[str, Any]]:
+        from .service import _plain
+
+        table = service.km_in_range(species)
+        return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+    @app.get("/api/countries", tags=["countries"], summary="Countries of the atlas")
+    def api_countries() -> list[dict[str, Any]]:
+        return service.countries()
+
+    @app.get("/api/countries/{iso3}", tags=["countries"],
+             summary="Species present and km of infrastructure by type in a country")
+    def api_country(iso3: str) -> dict[str, Any]:
+        return service.country_summary(iso3)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application for ``$CAMI_ATLAS_SERVE_LOCATION`` (used by ``serve --workers N``)."""
+    location = os.environ.get("CAMI_ATLAS_SERVE_LOCATION") or None
+    refresh_s = float(os.environ.get("CAMI_ATLAS_SERVE_REFRESH_S") or 10.0)
+    return create_app(location, refresh_s=refresh_s)

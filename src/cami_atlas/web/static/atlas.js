@@ -1,0 +1,142 @@
+/* The map viewer of the online atlas: layers as GeoJSON simplified per zoom, rasters as
+   Web Mercator PNGs, filters by species and country, identify on click.
+   Every text from the atlas reaches the page through textContent, never innerHTML. */
+(function () {
+  "use strict";
+  var COLORS = {country: "#888888", border: "#555555", infrastructure: "#c0392b",
+    species_range: "#27ae60", corridor: "#8e44ad", tracks: "#2980b9", water: "#3498db",
+    places: "#34495e", protected_area: "#16a085", hotspots: "#e67e22"};
+  var layers = JSON.parse(document.getElementById("atlas-layers").textContent);
+  var kinds = {};
+  layers.forEach(function (l) { kinds[l.name] = l; });
+  var map = L.map("map", {preferCanvas: true, worldCopyJump: false}).setView([42, 78], 4);
+  L.control.scale({metric: true, imperial: false}).addTo(map);
+  var shown = {};
+  var state = window.atlasState = {pending: 0, loaded: {}, errors: [], identified: 0};
+  var speciesSel = document.getElementById("species");
+  var countrySel = document.getElementById("country");
+
+  function query(extra) {
+    var params = new URLSearchParams(extra || {});
+    if (speciesSel.value) { params.set("species", speciesSel.value); }
+    if (countrySel.value) { params.set("country", countrySel.value); }
+    return params;
+  }
+
+  function style(kind) {
+    var c = COLORS[kind] || "#444444";
+    var filled = kind === "species_range" || kind === "corridor" || kind === "protected_area";
+    return {color: c, weight: kind === "infrastructure" ? 2 : 1,
+      fillOpacity: filled ? 0.25 : (kind === "country" ? 0.03 : 0.1)};
+  }
+
+  function remove(name) {
+    if (shown[name]) { map.removeLayer(shown[name]); delete shown[name]; }
+  }
+
+  function load(name) {
+    var info = kinds[name];
+    state.pending += 1;
+    if (info.storage === "geotiff_blob") {
+      fetch("/api/layers/" + encodeURIComponent(name) + "/png").then(function (r) {
+        if (!r.ok) { throw new Error(name + ": HTTP " + r.status); }
+        var bounds = JSON.parse(r.headers.get("X-Bounds"));
+        return r.blob().then(function (b) {
+          remove(name);
+          shown[name] = L.imageOverlay(URL.createObjectURL(b), bounds, {opacity: 0.8}).addTo(map);
+          state.loaded[name] = 1;
+        });
+      }).catch(function (e) { state.errors.push(String(e)); })
+        .finally(function () { state.pending -= 1; });
+      return;
+    }
+    var b = map.getBounds().pad(0.2);
+    var west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
+    var south = Math.max(-90, b.getSouth()), north = Math.min(90, b.getNorth());
+    var params = query({zoom: map.getZoom(), bbox: [west, south, east, north].join(",")});
+    fetch("/api/layers/" + encodeURIComponent(name) + "/geojson?" + params).then(function (r) {
+      if (!r.ok) { throw new Error(name + ": HTTP " + r.status); }
+      return r.json();
+    }).then(function (doc) {
+      remove(name);
+      if (!isChecked(name)) { return; }
+      shown[name] = L.geoJSON(doc, {style: style(info.kind), pointToLayer: function (f, ll) {
+        return L.circleMarker(ll, {radius: 3, color: COLORS[info.kind] || "#444", weight: 1});
+      }}).addTo(map);
+      state.loaded[name] = doc.features.length;
+    }).catch(function (e) { state.errors.push(String(e)); })
+      .finally(function () { state.pending -= 1; });
+  }
+
+  function isChecked(name) {
+    var box = document.querySelector('.layer-toggle[value="' + CSS.escape(name) + '"]');
+    return box && box.checked;
+  }
+
+  function refresh(rasters) {
+    document.querySelectorAll(".layer-toggle").forEach(function (box) {
+      if (!box.checked) { remove(box.value); delete state.loaded[box.value]; return; }
+      if (box.dataset.storage === "geotiff_blob" && !rasters && shown[box.value]) { return; }
+      load(box.value);
+    });
+  }
+
+  function links() {
+    var sp = document.getElementById("species-link");
+    var co = document.getElementById("country-link");
+    sp.classList.toggle("hidden", !speciesSel.value);
+    sp.href = "/species/" + encodeURIComponent(speciesSel.value);
+    sp.textContent = speciesSel.value ? speciesSel.value.replace(/_/g, " ") + ": species page" : "";
+    co.classList.toggle("hidden", !countrySel.value);
+    co.href = "/country/" + encodeURIComponent(countrySel.value);
+    co.textContent = countrySel.value ? countrySel.value + ": country page" : "";
+  }
+
+  var timer = null;
+  map.on("moveend", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () { refresh(false); }, 150);
+  });
+  document.querySelectorAll(".layer-toggle").forEach(function (box) {
+    box.addEventListener("change", function () {
+      if (box.checked) { load(box.value); } else { remove(box.value); delete state.loaded[box.value]; }
+    });
+  });
+  [speciesSel, countrySel].forEach(function (sel) {
+    sel.addEventListener("change", function () { links(); refresh(false); });
+  });
+
+  map.on("click", function (e) {
+    var names = Array.prototype.map.call(
+      document.querySelectorAll(".layer-toggle:checked"), function (b) { return b.value; })
+      .filter(function (n) { return kinds[n].storage !== "geotiff_blob"; });
+    var params = new URLSearchParams({lon: e.latlng.lng.toFixed(6), lat: e.latlng.lat.toFixed(6),
+      zoom: map.getZoom(), layers: names.join(",")});
+    fetch("/api/identify?" + params).then(function (r) { return r.json(); }).then(function (hits) {
+      var box = document.getElementById("identify");
+      box.replaceChildren();
+      var content = document.createElement("div");
+      if (!hits.length) { content.textContent = "Nothing here."; }
+      hits.slice(0, 20).forEach(function (hit) {
+        var h = document.createElement("h3");
+        h.textContent = hit.layer + " (" + hit.kind + ")";
+        content.appendChild(h);
+        var dl = document.createElement("dl");
+        Object.keys(hit.properties).forEach(function (k) {
+          var v = hit.properties[k];
+          if (v === null || v === "") { return; }
+          var dt = document.createElement("dt"); dt.textContent = k;
+          var dd = document.createElement("dd"); dd.textContent = String(v);
+          dl.appendChild(dt); dl.appendChild(dd);
+        });
+        content.appendChild(dl);
+      });
+      box.appendChild(content.cloneNode(true));
+      L.popup({maxHeight: 250}).setLatLng(e.latlng).setContent(content).openOn(map);
+      state.identified += 1;
+    }).catch(function (err) { state.errors.push(String(err)); });
+  });
+
+  links();
+  refresh(true);
+}());
