@@ -99,8 +99,8 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
             table = service.km_in_range(species)
         except CamiAtlasError as exc:
             raise _error(exc) from None
-        summary = (table.groupby(["infra_type", "barrier_class"], as_index=False)["length_km"]
-                   .sum() if len(table) else table)
+        summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
+                   ["length_km"].sum() if len(table) else table)
         used = {"species_range", "corridor", "country", "infrastructure"}
         sources = [rec for rec in service.layers() if rec["kind"] in used]
         names = {c["iso3"]: c["name"] for c in service.countries()}

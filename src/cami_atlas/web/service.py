@@ -344,7 +344,8 @@ class AtlasService:
         import matplotlib
         import matplotlib.image
         from pyproj import Transformer
-        from rasterio.warp import Resampling, calculate_default_transform, reproject
+        from rasterio.transform import from_bounds
+        from rasterio.warp import Resampling, reproject, transform_bounds
 
         grid = self.atlas.read(name)
         if not isinstance(grid, Grid):
@@ -352,9 +353,13 @@ class AtlasService:
         rows, cols = grid.values.shape
         west, north = grid.transform * (0, 0)
         east, south = grid.transform * (cols, rows)
-        dst_transform, width, height = calculate_default_transform(
-            grid.crs, "EPSG:3857", cols, rows, left=min(west, east), bottom=min(south, north),
-            right=max(west, east), top=max(south, north))
+        # the raster's own extent in Web Mercator, as many pixels as it has cells (at most
+        # 2048 a side): Leaflet stretches the image linearly in Mercator, so this is exact
+        x0, y0, x1, y1 = transform_bounds(grid.crs, "EPSG:3857", min(west, east),
+                                          min(south, north), max(west, east),
+                                          max(south, north), densify_pts=21)
+        width, height = min(cols, 2048), min(rows, 2048)
+        dst_transform = from_bounds(x0, y0, x1, y1, width, height)
         out = np.full((height, width), np.nan)
         reproject(np.asarray(grid.values, dtype="float64"), out, src_transform=grid.transform,
                   src_crs=grid.crs, dst_transform=dst_transform, dst_crs="EPSG:3857",
@@ -366,8 +371,6 @@ class AtlasService:
         rgba[..., 3] = np.where(finite, 0.75, 0.0)
         buf = io.BytesIO()
         matplotlib.image.imsave(buf, rgba, format="png")
-        x0, y0 = dst_transform * (0, 0)
-        x1, y1 = dst_transform * (width, height)
         to_ll = Transformer.from_crs("EPSG:3857", _LL, always_xy=True)
         (lon0, lon1), (lat0, lat1) = to_ll.transform([x0, x1], [y0, y1])
         return buf.getvalue(), [[min(lat0, lat1), min(lon0, lon1)],

@@ -13,6 +13,7 @@
   L.control.scale({metric: true, imperial: false}).addTo(map);
   var shown = {};
   var state = window.atlasState = {pending: 0, loaded: {}, errors: [], identified: 0};
+  window.atlasMap = map;  // for scripts and tests driving the viewer
   var speciesSel = document.getElementById("species");
   var countrySel = document.getElementById("country");
 

@@ -1,0 +1,302 @@
+"""The web application through FastAPI's TestClient, on a synthetic atlas with hostile texts."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from affine import Affine
+from pyproj import Geod
+
+from cami_atlas.geojson import check_rfc7946
+from cami_atlas.raster import Grid
+from cami_atlas.store import Atlas
+from cami_atlas.store.rasters import geotiff_to_grid
+
+pytest.importorskip("fastapi", reason="the web extra (FastAPI) is not installed")
+
+MALICIOUS = '<script>alert(1)</script><img src=x onerror="window.__xss=1">'
+# synthetic geometry (invented for the tests): two countries side by side, two species
+COUNTRY_A = shapely.box(40, 40, 60, 55)  # "AAA"
+COUNTRY_B = shapely.box(60, 40, 80, 55)  # "BBB"
+SAIGA_RANGE = shapely.box(50, 44, 58, 50)
+KULAN_RANGE = shapely.box(62, 42, 70, 47)
+# a railway along the meridian 54 E from 45 to 49 N: inside AAA and the saiga range
+MERIDIAN = shapely.LineString([(54, 45), (54, 47), (54, 49)])
+# a road in BBB crossing the kulan range, zig-zagging (many vertices to simplify)
+ZIGZAG = shapely.LineString([(61 + i * 0.05, 44 + (0.02 if i % 2 else 0)) for i in range(200)])
+
+
+def synthetic_atlas() -> Atlas:
+    atlas = Atlas("synthetic web")
+    countries = gpd.GeoDataFrame(
+        {"iso3": ["AAA", "BBB"], "name": ["Aland", MALICIOUS], "cami_range_state": [True, True]},
+        geometry=[COUNTRY_A, COUNTRY_B], crs="EPSG:4326")
+    atlas.add_layer("countries", countries, "country", source="invented", licence="CC0-1.0")
+    ranges = gpd.GeoDataFrame({"species": ["Saiga_tatarica", "Equus_hemionus"],
+                               "season": ["resident", "resident"]},
+                              geometry=[SAIGA_RANGE, KULAN_RANGE], crs="EPSG:4326")
+    atlas.add_layer("ranges", ranges.to_crs("ESRI:102025"), "species_range", source="invented",
+                    licence="CC-BY-4.0", attribution="Range makers")
+    infra = gpd.GeoDataFrame({"infra_type": ["railway", "road"], "status": ["existing"] * 2,
+                              "name": ["Meridian line", MALICIOUS]},
+                             geometry=[MERIDIAN, ZIGZAG], crs="EPSG:4326")
+    atlas.add_layer("infra", infra, "infrastructure", source=MALICIOUS, licence="ODbL-1.0",
+                    attribution=MALICIOUS)
+    values = np.add.outer(np.arange(20.0), np.arange(30.0))
+    values[:3, :3] = np.nan
+    atlas.add_layer("dem", Grid(values, Affine(0.5, 0, 45, 0, -0.5, 52), "EPSG:4326"), "raster",
+                    source="invented", licence="CC0-1.0")
+    return atlas
+
+
+@pytest.fixture
+def atlas_path(tmp_path: Path) -> Path:
+    return synthetic_atlas().save(tmp_path / "web.gpkg", published_by="tester")
+
+
+@pytest.fixture
+def client(atlas_path: Path):
+    from fastapi.testclient import TestClient
+
+    from cami_atlas.web.app import create_app
+
+    return TestClient(create_app(atlas_path, refresh_s=0))
+
+
+GEOD = Geod(ellps="WGS84")
+MERIDIAN_KM = GEOD.line_length([54, 54], [45, 49]) / 1000  # along a meridian: exact
+
+
+def _vertices(doc: dict) -> int:
+    return sum(len(f["geometry"]["coordinates"]) for f in doc["features"])
+
+
+def test_home_page_lists_layers_and_uses_only_local_assets(client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    for name in ("countries", "ranges", "infra", "dem"):
+        assert f'value="{name}"' in html
+    assert '<option value="Saiga_tatarica">Saiga tatarica</option>' in html
+    assert re.findall(r'(?:src|href)="(https?:)?//', html) == []  # no CDN, no other server
+    assert '/static/vendor/leaflet/leaflet.js' in html
+    assert client.get("/static/vendor/leaflet/leaflet.js").status_code == 200
+    assert client.get("/static/app/atlas.js").status_code == 200
+
+
+def test_hostile_texts_are_escaped_everywhere(client) -> None:
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    for url in ("/", "/layer/infra", "/country/BBB", "/species/Saiga_tatarica",
+                "/species/Equus_hemionus"):
+        html = client.get(url).text
+        assert MALICIOUS not in html and "<script>alert" not in html, url
+    assert escaped in client.get("/layer/infra").text  # source and attribution, escaped
+    assert escaped in client.get("/country/BBB").text  # the country name
+    home = client.get("/").text  # the JSON island escapes < > & as \u003c...
+    island = re.search(r'<script type="application/json" id="atlas-layers">(.*?)</script>',
+                       home, re.S)[1]
+    assert "<" not in island and json.loads(island)[2]["source"] == MALICIOUS
+    # the API returns the text as data; the map script shows it with textContent
+    hits = client.get("/api/identify", params={"lon": 65, "lat": 44.01, "zoom": 8}).json()
+    assert any(h["properties"].get("name") == MALICIOUS for h in hits)
+    script = client.get("/static/app/atlas.js").text
+    assert ".innerHTML" not in script and "insertAdjacentHTML" not in script
+
+
+def test_map_geojson_is_simplified_per_zoom_and_filtered(client) -> None:
+    low = client.get("/api/layers/infra/geojson", params={"zoom": 2}).json()
+    high = client.get("/api/layers/infra/geojson", params={"zoom": 14}).json()
+    assert check_rfc7946(low) == [] and check_rfc7946(high) == []
+    assert len(low["features"]) == len(high["features"]) == 2
+    # at zoom 14 a pixel is 2e-5 deg: every zigzag vertex (0.02 deg) stays; the meridian's
+    # middle vertex is collinear and goes at any zoom
+    assert _vertices(high) == 2 + len(ZIGZAG.coords)
+    assert _vertices(low) <= 6  # at zoom 2 a pixel is 0.35 deg: the zigzag becomes straight
+    assert low["features"][0]["properties"] == {}  # attributes come from /api/identify
+    # species filter: ranges of that species; infrastructure meeting its range
+    saiga = {"species": "Saiga_tatarica"}
+    ranges = client.get("/api/layers/ranges/geojson", params=saiga).json()
+    assert len(ranges["features"]) == 1
+    shape = shapely.geometry.shape(ranges["features"][0]["geometry"])
+    assert shape.bounds == pytest.approx((50, 44, 58, 50), abs=1e-3)
+    infra = client.get("/api/layers/infra/geojson", params=saiga).json()
+    assert [f["id"] for f in infra["features"]] == [0]  # the meridian line only
+    # country filter: countries by iso3, other layers by intersection
+    bbb = client.get("/api/layers/infra/geojson", params={"country": "BBB"}).json()
+    assert [f["id"] for f in bbb["features"]] == [1]
+    both = client.get("/api/layers/infra/geojson",
+                      params={"country": "BBB", "species": "Saiga_tatarica"}).json()
+    assert both["features"] == []
+    # bbox: only features meeting the box
+    west = client.get("/api/layers/infra/geojson", params={"bbox": "50,40,56,50"}).json()
+    assert [f["id"] for f in west["features"]] == [0]
+
+
+@pytest.mark.parametrize(("params", "status", "message"), [
+    ({"species": "Nope_nope"}, 404, "no range of species 'Nope_nope'"),
+    ({"country": "ZZZ"}, 400, "country='ZZZ' is not in the atlas"),
+    ({"bbox": "1,2,3"}, 400, "must be four numbers"),
+    ({"bbox": "10,0,5,1"}, 400, "west <= east"),
+    ({"zoom": 99}, 422, "less than or equal to 22"),
+])
+def test_map_parameters_are_checked(client, params, status, message) -> None:
+    answer = client.get("/api/layers/infra/geojson", params=params)
+    assert answer.status_code == status and message in answer.text
+
+
+def test_identify_on_click(client) -> None:
+    hits = client.get("/api/identify", params={"lon": 54.001, "lat": 46, "zoom": 10}).json()
+    layers = [h["layer"] for h in hits]
+    assert layers == ["countries", "ranges", "infra"]
+    rail = hits[2]["properties"]
+    assert rail["name"] == "Meridian line" and rail["infra_type"] == "railway"
+    # 5 pixels at zoom 10 are 0.0069 deg: 0.01 deg off the line is a miss, 0.005 a hit
+    far = client.get("/api/identify", params={"lon": 54.01, "lat": 46, "zoom": 10,
+                                              "layers": "infra"}).json()
+    near = client.get("/api/identify", params={"lon": 54.005, "lat": 46, "zoom": 10,
+                                               "layers": "infra"}).json()
+    assert far == [] and len(near) == 1
+    assert client.get("/api/identify", params={"lon": 200, "lat": 0}).status_code == 400
+    assert client.get("/api/identify", params={"lon": 0, "lat": 0,
+                                               "layers": "nope"}).status_code == 404
+
+
+def test_km_in_range_api_and_species_page(client) -> None:
+    rows = client.get("/api/species/Saiga_tatarica/km").json()
+    rail = [r for r in rows if r["infra_type"] == "railway"]
+    assert {r["country"] for r in rail} == {"AAA"} and {r["layer"] for r in rail} == {"infra"}
+    assert sum(r["length_km"] for r in rail) == pytest.approx(MERIDIAN_KM, rel=1e-3)
+    assert not [r for r in rows if r["infra_type"] == "road"]  # the road is in BBB only
+    kulan = client.get("/api/species/Equus_hemionus/km").json()
+    inside = ZIGZAG.intersection(shapely.box(62, 42, 70, 47))
+    expected = GEOD.geometry_length(inside) / 1000
+    assert sum(r["length_km"] for r in kulan) == pytest.approx(expected, rel=1e-3)
+    page = client.get("/species/Saiga_tatarica").text
+    assert f"{MERIDIAN_KM:,.1f}" in page
+    assert "Range makers" in page and "/layer/ranges" in page  # data sources with citation
+    assert client.get("/species/Nope_nope").status_code == 404
+
+
+def test_country_page_and_api(client) -> None:
+    aaa = client.get("/api/countries/AAA").json()
+    assert aaa["species"] == ["Saiga_tatarica"]
+    assert aaa["infrastructure"] == [
+        {"layer": "infra", "infra_type": "railway", "length_km": pytest.approx(MERIDIAN_KM,
+                                                                               rel=1e-6)}]
+    bbb = client.get("/api/countries/BBB").json()
+    assert bbb["species"] == ["Equus_hemionus"]
+    assert bbb["infrastructure"][0]["length_km"] == pytest.approx(
+        GEOD.geometry_length(ZIGZAG) / 1000, rel=1e-6)
+    html = client.get("/country/AAA").text
+    assert "Aland" in html and "/species/Saiga_tatarica" in html
+    assert client.get("/api/countries").json() == [  # sorted by name: "<" before "A"
+        {"iso3": "BBB", "name": MALICIOUS}, {"iso3": "AAA", "name": "Aland"}]
+    assert client.get("/country/ZZZ").status_code == 400
+
+
+def test_downloads_carry_licence_and_citation(client, atlas_path: Path) -> None:
+    geo = client.get("/download/infra.geojson")
+    assert geo.status_code == 200 and geo.headers["content-type"] == "application/geo+json"
+    assert 'filename="infra_v1.geojson"' in geo.headers["content-disposition"]
+    doc = geo.json()
+    assert check_rfc7946(doc) == [] and len(doc["features"]) == 2
+    assert doc["cami_atlas"]["licence"] == "ODbL-1.0" and doc["cami_atlas"]["version"] == 1
+    assert "Licence: ODbL-1.0" in doc["cami_atlas"]["citation"]
+    assert geo.headers["x-licence"] == "ODbL-1.0"
+    table = pd.read_csv(io.BytesIO(client.get("/download/infra.csv").content))
+    assert table["name"].tolist() == ["Meridian line", MALICIOUS]
+    assert shapely.from_wkt(table["geometry_wkt"][0]).equals(MERIDIAN)
+    gpkg = client.get("/download/ranges.gpkg").content
+    out = atlas_path.parent / "down.gpkg"
+    out.write_bytes(gpkg)
+    one = Atlas.open(out)
+    assert one.layer_names() == ["ranges"]
+    assert (one.layer_info("ranges")["licence"], one.layer_info("ranges")["attribution"]) == (
+        "CC-BY-4.0", "Range makers")
+    tif = client.get("/download/dem.tif").content
+    np.testing.assert_array_equal(geotiff_to_grid(tif, "dem").values,
+                                  synthetic_atlas().read("dem").values)
+    assert client.get("/download/dem.csv").status_code == 400
+    assert client.get("/download/infra.tif").status_code == 400
+    assert client.get("/download/infra.shp").status_code == 400
+    assert client.get("/download/nope.csv").status_code == 404
+
+
+def test_any_version_can_be_downloaded(client, atlas_path: Path) -> None:
+    atlas = Atlas.open(atlas_path)
+    one = atlas.read("infra").iloc[:1]
+    atlas.add_layer("infra", one, "infrastructure", source="trimmed", licence="CC0-1.0",
+                    overwrite=True)
+    atlas.save(published_by="editor")
+    record = client.get("/api/layers/infra").json()  # refresh_s=0: sees version 2 at once
+    assert record["version"] == 2 and record["licence"] == "CC0-1.0"
+    assert [(v["version"], v["published_by"], v["current"]) for v in record["versions"]] == [
+        (1, "tester", False), (2, "editor", True)]
+    assert len(client.get("/download/infra.geojson").json()["features"]) == 1
+    old = client.get("/download/infra.geojson", params={"version": 1}).json()
+    assert len(old["features"]) == 2 and old["cami_atlas"]["licence"] == "ODbL-1.0"
+    assert client.get("/download/infra.geojson", params={"version": 5}).status_code == 404
+    assert "editor" in client.get("/layer/infra").text
+
+
+def test_raster_overlay(client) -> None:
+    answer = client.get("/api/layers/dem/png")
+    assert answer.status_code == 200 and answer.content[:8] == b"\x89PNG\r\n\x1a\n"
+    (south, west), (north, east) = json.loads(answer.headers["x-bounds"])
+    # the image covers exactly the raster's extent (45..60 E, 42..52 N)
+    assert (west, south, east, north) == pytest.approx((45, 42, 60, 52), abs=1e-6)
+    import matplotlib.image
+
+    rgba = matplotlib.image.imread(io.BytesIO(answer.content), format="png")
+    assert rgba[0, 0, 3] == 0  # the NaN corner is transparent
+    assert rgba[rgba.shape[0] // 2, rgba.shape[1] // 2, 3] > 0.7
+    assert client.get("/api/layers/dem/geojson").status_code == 400
+
+
+def test_openapi_documents_the_api(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/layers", "/api/layers/{name}", "/api/layers/{name}/geojson",
+                 "/api/identify", "/api/species/{species}/km", "/api/countries/{iso3}",
+                 "/download/{name}.{fmt}"):
+        assert path in paths, path
+    assert client.get("/docs").status_code == 200
+
+
+def test_served_from_postgis_sees_new_versions(postgis_url: str, atlas_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from cami_atlas.store.copy import pull_atlas
+    from cami_atlas.web.app import create_app
+
+    pull_atlas(atlas_path, postgis_url)
+    client = TestClient(create_app(postgis_url, refresh_s=0))
+    assert [r["name"] for r in client.get("/api/layers").json()] == [
+        "countries", "ranges", "infra", "dem"]
+    before = Atlas.open(postgis_url).layer_versions()
+    for hostile in ("x' OR '1'='1", "'; DROP TABLE cami_atlas_layers; --"):
+        assert client.get("/api/layers/infra/geojson",
+                          params={"species": hostile}).status_code == 404
+        assert client.get("/api/layers/infra/geojson",
+                          params={"country": hostile}).status_code == 400
+        assert client.get(f"/api/layers/{hostile}").status_code == 404
+        assert client.get("/download/infra.csv", params={"version": hostile}).status_code == 422
+    pd.testing.assert_frame_equal(Atlas.open(postgis_url).layer_versions(), before)
+    rows = client.get("/api/species/Saiga_tatarica/km").json()
+    assert sum(r["length_km"] for r in rows) == pytest.approx(MERIDIAN_KM, rel=1e-3)
+    shared = Atlas.open(postgis_url)
+    moved = gpd.GeoDataFrame({"infra_type": ["railway"], "status": ["existing"]},
+                             geometry=[shapely.LineString([(55, 45), (55, 46)])], crs="EPSG:4326")
+    shared.add_layer("infra", moved, "infrastructure", source="new survey", licence="CC0-1.0",
+                     overwrite=True)
+    shared.save(published_by="contributor")
+    doc = client.get("/api/layers/infra/geojson", params={"zoom": 10}).json()
+    assert [f["geometry"]["coordinates"] for f in doc["features"]] == [[[55, 45], [55, 46]]]
+    assert client.get("/api/layers/infra").json()["versions"][-1]["published_by"] == "contributor"
