@@ -300,3 +300,21 @@ def test_served_from_postgis_sees_new_versions(postgis_url: str, atlas_path: Pat
     doc = client.get("/api/layers/infra/geojson", params={"zoom": 10}).json()
     assert [f["geometry"]["coordinates"] for f in doc["features"]] == [[[55, 45], [55, 46]]]
     assert client.get("/api/layers/infra").json()["versions"][-1]["published_by"] == "contributor"
+
+
+def test_serve_command_errors_are_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cami_atlas.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["serve", "--atlas", str(tmp_path / "missing.gpkg")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: atlas file {tmp_path / 'missing.gpkg'} does not exist. Give the path of an "
+        "atlas GeoPackage, or create one with `cami-atlas layers import SOURCE --kind KIND "
+        f"--atlas {tmp_path / 'missing.gpkg'}`."]
+    result = runner.invoke(main, ["serve", "--atlas", "postgresql://u:pw@127.0.0.1:1/db"])
+    assert result.exit_code == 1 and "cannot connect to the atlas database" in result.output
+    assert "pw" not in result.output
+    assert runner.invoke(main, ["serve", "--port", "0"]).exit_code == 2  # click's usage error
