@@ -318,3 +318,39 @@ def test_serve_command_errors_are_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "cannot connect to the atlas database" in result.output
     assert "pw" not in result.output
     assert runner.invoke(main, ["serve", "--port", "0"]).exit_code == 2  # click's usage error
+
+
+def test_species_distribution_per_country(client, atlas_path: Path) -> None:
+    doc = client.get("/download/species/Equus_hemionus/distribution.geojson").json()
+    assert check_rfc7946(doc) == []
+    props = [f["properties"] for f in doc["features"]]
+    assert [(p["iso3"], p["species"]) for p in props] == [("BBB", "Equus_hemionus")]
+    # the kulan box 62..70 E x 42..47 N lies inside BBB: its area on the ellipsoid, with edges
+    # along parallels (densified), is the independent expectation
+    dense = shapely.segmentize(shapely.box(62, 42, 70, 47), 0.01)
+    expected = abs(GEOD.geometry_area_perimeter(dense)[0]) / 1e6
+    assert props[0]["area_km2"] == pytest.approx(expected, rel=2e-3)
+    assert "CC-BY-4.0" in doc["cami_atlas"]["licence"] and "CC0-1.0" in doc["cami_atlas"]["licence"]
+    assert "Range makers" in doc["cami_atlas"]["attribution"]
+    # a range across a border is split: move the saiga box onto the AAA/BBB border at 60 E
+    atlas = Atlas.open(atlas_path)
+    ranges = atlas.read("ranges").to_crs("EPSG:4326")
+    ranges.loc[ranges["species"] == "Saiga_tatarica", "geometry"] = shapely.box(58, 44, 62, 46)
+    atlas.add_layer("ranges", ranges, "species_range", source="moved", licence="CC0-1.0",
+                    overwrite=True)
+    atlas.save(published_by="tester")
+    split = gpd.read_file(io.BytesIO(
+        client.get("/download/species/Saiga_tatarica/distribution.gpkg").content),
+        layer="saiga_tatarica_by_country")
+    assert split["iso3"].tolist() == ["AAA", "BBB"]
+    halves = [abs(GEOD.geometry_area_perimeter(shapely.segmentize(shapely.box(x, 44, x + 2, 46),
+                                                                  0.01))[0]) / 1e6
+              for x in (58, 60)]
+    assert split["area_km2"].tolist() == pytest.approx(halves, rel=2e-3)
+    table = pd.read_csv(io.BytesIO(
+        client.get("/download/species/Saiga_tatarica/distribution.csv").content))
+    assert list(table.columns) == ["species", "iso3", "country", "area_km2", "geometry_wkt"]
+    assert client.get("/download/species/Nope_nope/distribution.csv").status_code == 404
+    assert client.get("/download/species/Saiga_tatarica/distribution.tif").status_code == 400
+    assert "/download/species/Saiga_tatarica/distribution.gpkg" in client.get(
+        "/species/Saiga_tatarica").text

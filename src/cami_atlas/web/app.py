@@ -136,6 +136,13 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
                    "Link": f"</layer/{quote(name)}>; rel=\"describedby\""}
         return Response(data, media_type=media, headers=headers)
 
+    @app.get("/download/species/{species}/distribution.{fmt}", tags=["downloads"],
+             summary="A species' range clipped to each country (gpkg, geojson, csv)")
+    def download_distribution(species: str, fmt: str) -> Response:
+        data, media, filename = service.download_distribution(species, fmt)
+        return Response(data, media_type=media,
+                        headers={"Content-Disposition": f"attachment; filename=\"{filename}\""})
+
     # -- JSON API -------------------------------------------------------------------------
     @app.get("/api/layers", tags=["layers"], summary="Every layer with its provenance")
     def api_layers() -> list[dict[str, Any]]:

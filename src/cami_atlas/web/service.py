@@ -432,7 +432,56 @@ class AtlasService:
         name = next(c["name"] for c in self.countries() if c["iso3"] == iso3)
         return {"iso3": iso3, "name": name, "species": present, "infrastructure": rows}
 
+    def distribution(self, species: str) -> gpd.GeoDataFrame:
+        """The range (∪ corridor polygons) of ``species`` clipped to each country, EPSG:4326.
+
+        One feature per country the range meets: ``species``, ``iso3``, ``country``
+        and ``area_km2`` (the clipped part, measured in the atlas' equal-area analysis
+        CRS after densifying edges to 0.1 degrees, so edges along parallels keep their
+        course). Parts outside every country polygon are left out.
+        """
+        from ..measure import area_km2
+
+        shape = self.species_shape(species)
+        codes, names, geoms = [], [], []
+        for layer in self.atlas.layer_names("country"):
+            frame = self._frame(layer)
+            label = frame["name"] if "name" in frame else frame["iso3"]
+            codes += [str(v) for v in frame["iso3"]]
+            names += [str(v) for v in label]
+            geoms.append(shapely.intersection(shapely.make_valid(frame.geometry.values), shape))
+        clipped = np.concatenate(geoms) if geoms else np.array([], dtype=object)
+        keep = ~(shapely.is_empty(clipped) | shapely.is_missing(clipped))
+        out = gpd.GeoDataFrame({"species": species, "iso3": np.array(codes)[keep],
+                                "country": np.array(names)[keep]},
+                               geometry=gpd.GeoSeries(clipped[keep], crs=_LL))
+        dense = gpd.GeoSeries(shapely.segmentize(out.geometry.values, 0.1), crs=_LL)
+        out["area_km2"] = area_km2(dense, crs=self.atlas.analysis_crs).to_numpy()
+        return out.sort_values("iso3", ignore_index=True)
+
     # -- downloads ------------------------------------------------------------------------
+    def download_distribution(self, species: str, fmt: str) -> tuple[bytes, str, str]:
+        """(bytes, media type, file name) of :meth:`distribution` as gpkg, geojson or csv.
+
+        The provenance is the atlas' species range and country layers: their
+        citations and licences go into the GeoJSON member ``cami_atlas`` and the
+        GeoPackage's provenance table.
+        """
+        if fmt not in ("gpkg", "geojson", "csv"):
+            raise OptionError(f"format={fmt!r} is not valid for a distribution; use gpkg, "
+                              "geojson or csv.")
+        data = self.distribution(species)
+        used = [rec for rec in self.layers() if rec["kind"] in ("species_range", "corridor",
+                                                                   "country")]
+        meta = {"name": f"{species.lower()}_by_country", "kind": "species_range",
+                "source": "; ".join(f"{r['name']} v{r['version']}: {r['source']}" for r in used),
+                "licence": "; ".join(sorted({str(r["licence"]) for r in used})),
+                "attribution": "; ".join(r["attribution"] for r in used if r["attribution"]),
+                "date": max((str(r["date"]) for r in used), default=""),
+                "processing": "range (and corridor polygons) of the species clipped to each "
+                              "country polygon; area_km2 in the atlas' equal-area CRS"}
+        return self._encode(data, fmt, meta, None, meta["name"])
+
     def download(self, name: str, fmt: str, version: int | None = None) -> tuple[bytes, str, str]:
         """(bytes, media type, file name) of layer ``name`` as ``fmt``.
 
@@ -463,6 +512,12 @@ class AtlasService:
         elif fmt == "tif":
             raise OptionError(f"layer {name!r} is a vector layer: download it as gpkg, geojson "
                               "or csv.")
+        return self._encode(data, fmt, meta, ver, stem)
+
+    def _encode(self, data: gpd.GeoDataFrame | Grid, fmt: str, meta: dict[str, Any],
+                ver: int | None, stem: str) -> tuple[bytes, str, str]:
+        atlas = self.atlas
+        name = meta["name"]
         if fmt == "gpkg":
             one = Atlas(atlas.name, region=atlas.region, analysis_crs=atlas.analysis_crs)
             one.add_layer(name, data, meta["kind"], source=meta["source"],
