@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -35,6 +36,11 @@ __all__ = ["app_from_environment", "create_app"]
 
 _HERE = Path(__file__).resolve().parent
 _VENDOR = _HERE.parent / "maps" / "static"
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition value with a file name reduced to safe characters."""
+    return f"attachment; filename=\"{re.sub(r'[^A-Za-z0-9_.-]', '_', filename)}\""
 
 
 def _error(exc: CamiAtlasError) -> HTTPException:
@@ -131,7 +137,7 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
     def download(name: str, fmt: str, version: int | None = None) -> Response:
         data, media, filename = service.download(name, fmt, version)
         info = service.layer(name)
-        headers = {"Content-Disposition": f"attachment; filename=\"{filename}\"",
+        headers = {"Content-Disposition": _attachment(filename),
                    "X-Licence": quote(str(info["licence"]), safe=" ():,;/-."),
                    "Link": f"</layer/{quote(name)}>; rel=\"describedby\""}
         return Response(data, media_type=media, headers=headers)
@@ -141,7 +147,7 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
     def download_distribution(species: str, fmt: str) -> Response:
         data, media, filename = service.download_distribution(species, fmt)
         return Response(data, media_type=media,
-                        headers={"Content-Disposition": f"attachment; filename=\"{filename}\""})
+                        headers={"Content-Disposition": _attachment(filename)})
 
     # -- JSON API -------------------------------------------------------------------------
     @app.get("/api/layers", tags=["layers"], summary="Every layer with its provenance")

@@ -45,10 +45,12 @@ from ..raster import Grid
 from ..store import Atlas, backend_for
 from ..store.rasters import grid_to_geotiff
 
-__all__ = ["AtlasService", "citation"]
+__all__ = ["MAP_COLUMNS", "AtlasService", "citation"]
 
 _LL = "EPSG:4326"
 _MAX_ZOOM = 18
+#: Columns sent with the map's GeoJSON, for styling (the rest comes from identify).
+MAP_COLUMNS = ("infra_type", "status", "species")
 _FORMATS = {"gpkg": "application/geopackage+sqlite3", "geojson": "application/geo+json",
             "csv": "text/csv; charset=utf-8", "tif": "image/tiff"}
 
@@ -276,8 +278,10 @@ class AtlasService:
                 bbox: tuple[float, float, float, float] | None = None) -> dict[str, Any]:
         """Features of ``name`` for the map at ``zoom``: simplified to half a screen pixel.
 
-        Only geometries (and the feature ``id``, its row in the layer) are sent:
-        :meth:`identify` gives the attributes of what the user clicks. Geometries
+        Only geometries, the feature ``id`` (its row in the layer) and the columns
+        the map styles by (:data:`MAP_COLUMNS`: ``infra_type`` and ``status`` of
+        infrastructure, ``species``) are sent: :meth:`identify` gives the other
+        attributes of what the user clicks. Geometries
         are simplified (topology kept) with a tolerance of half a pixel
         at that zoom (``360 / (256 * 2**zoom) / 2`` degrees) and rounded to the
         decimals that still resolve a pixel; ``bbox`` (west, south, east, north)
@@ -289,7 +293,8 @@ class AtlasService:
         def make() -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
             frame = self._filtered(name, species, country)
             tolerance = 360.0 / (256 * 2 ** zoom) / 2
-            simple = gpd.GeoDataFrame(geometry=frame.geometry, crs=frame.crs)
+            styled = [c for c in MAP_COLUMNS if c in frame.columns]
+            simple = gpd.GeoDataFrame(frame[styled], geometry=frame.geometry, crs=frame.crs)
             simple.geometry = shapely.simplify(frame.geometry.values, tolerance,
                                                preserve_topology=True)
             precision = int(min(6, max(2, math.ceil(-math.log10(tolerance)) + 1)))

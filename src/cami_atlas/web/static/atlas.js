@@ -24,11 +24,22 @@
     return params;
   }
 
+  var INFRA = {railway: "#c0392b", road: "#d35400", fence: "#6c3483", pipeline: "#1a5276",
+    canal: "#2874a6", power_line: "#7d6608"};
+
   function style(kind) {
-    var c = COLORS[kind] || "#444444";
-    var filled = kind === "species_range" || kind === "corridor" || kind === "protected_area";
-    return {color: c, weight: kind === "infrastructure" ? 2 : 1,
-      fillOpacity: filled ? 0.25 : (kind === "country" ? 0.03 : 0.1)};
+    return function (feature) {
+      var p = (feature && feature.properties) || {};
+      var c = COLORS[kind] || "#444444";
+      var filled = kind === "species_range" || kind === "corridor" || kind === "protected_area";
+      var s = {color: c, weight: kind === "infrastructure" ? 2 : 1,
+        fillOpacity: filled ? 0.25 : (kind === "country" ? 0.03 : 0.1)};
+      if (kind === "infrastructure") {
+        s.color = INFRA[p.infra_type] || c;
+        if (p.status && p.status !== "existing") { s.dashArray = "6 4"; }
+      }
+      return s;
+    };
   }
 
   function remove(name) {
