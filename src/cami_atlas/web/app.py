@@ -32,7 +32,7 @@ from .. import __version__
 from ..errors import CamiAtlasError, LayerNotFoundError, OptionError, UnknownSpeciesError
 from .service import AtlasService
 
-__all__ = ["app_from_environment", "create_app"]
+__all__ = ["app_from_environment", "app_url", "create_app"]
 
 _HERE = Path(__file__).resolve().parent
 _VENDOR = _HERE.parent / "maps" / "static"
@@ -63,6 +63,33 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return west, south, east, north
 
 
+def app_url(kind: str, *args: Any) -> str | None:
+    """Address of a page, asset or download in the served application (see :func:`site_url`).
+
+    Examples
+    --------
+    >>> app_url("species", "Saiga_tatarica"), app_url("download", "dem", "tif", 2)
+    ('/species/Saiga_tatarica', '/download/dem.tif?version=2')
+    """
+    q = [quote(str(a), safe="") for a in args]
+    if kind == "home":
+        return "/"
+    if kind == "docs":
+        return "/docs"
+    if kind == "asset":
+        return f"/static/{args[0]}"
+    if kind in ("species", "country", "layer"):
+        return f"/{kind}/{q[0]}"
+    if kind == "km":
+        return f"/api/species/{q[0]}/km"
+    if kind == "distribution":
+        return f"/download/species/{q[0]}/distribution.{q[1]}"
+    if kind == "download":
+        version = f"?version={int(args[2])}" if len(args) > 2 and args[2] is not None else ""
+        return f"/download/{q[0]}.{q[1]}{version}"
+    raise ValueError(f"unknown kind of address {kind!r}")
+
+
 def create_app(location: str | os.PathLike[str] | None = None, *,
                refresh_s: float = 10.0) -> FastAPI:
     """The web application for the atlas at ``location`` (default: the embedded atlas).
@@ -84,8 +111,13 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
     app.mount("/static/vendor", StaticFiles(directory=str(_VENDOR)), name="vendor")
     app.mount("/static/app", StaticFiles(directory=str(_HERE / "static")), name="app")
 
+    templates.env.globals["url"] = app_url
+
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:
-        context.update(atlas_name=service.atlas.name, where=service.where, version=__version__)
+        layers = [{"name": r["name"], "kind": r["kind"], "storage": r["storage"]}
+                  for r in service.layers()]
+        context.update(atlas_name=service.atlas.name, where=service.where, version=__version__,
+                       config={"static": False, "root": "/", "layers": layers})
         return templates.TemplateResponse(request, name, context)
 
     @app.exception_handler(CamiAtlasError)

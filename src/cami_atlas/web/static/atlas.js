@@ -1,11 +1,14 @@
 /* The map viewer of the online atlas: layers as GeoJSON simplified per zoom, rasters as
    Web Mercator PNGs, filters by species and country, identify on click.
-   Every text from the atlas reaches the page through textContent, never innerHTML. */
+   In a static copy (cami-atlas site build) the layers come from files of data/ and are
+   filtered in the browser. Every text from the atlas reaches the page through
+   textContent, never innerHTML. */
 (function () {
   "use strict";
   var COLORS = {country: "#888888", border: "#555555", infrastructure: "#c0392b",
     species_range: "#27ae60", corridor: "#8e44ad", tracks: "#2980b9", water: "#3498db",
     places: "#34495e", protected_area: "#16a085", hotspots: "#e67e22"};
+  var config = JSON.parse(document.getElementById("atlas-config").textContent);
   var layers = JSON.parse(document.getElementById("atlas-layers").textContent);
   var kinds = {};
   layers.forEach(function (l) { kinds[l.name] = l; });
@@ -50,9 +53,11 @@
     var info = kinds[name];
     state.pending += 1;
     if (info.storage === "geotiff_blob") {
-      fetch("/api/layers/" + encodeURIComponent(name) + "/png").then(function (r) {
+      var png = config.static ? config.root + "data/" + encodeURIComponent(name) + ".png"
+        : "/api/layers/" + encodeURIComponent(name) + "/png";
+      fetch(png).then(function (r) {
         if (!r.ok) { throw new Error(name + ": HTTP " + r.status); }
-        var bounds = JSON.parse(r.headers.get("X-Bounds"));
+        var bounds = config.static ? config.rasters[name] : JSON.parse(r.headers.get("X-Bounds"));
         return r.blob().then(function (b) {
           remove(name);
           shown[name] = L.imageOverlay(URL.createObjectURL(b), bounds, {opacity: 0.8}).addTo(map);
@@ -66,18 +71,35 @@
     var west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
     var south = Math.max(-90, b.getSouth()), north = Math.min(90, b.getNorth());
     var params = query({zoom: map.getZoom(), bbox: [west, south, east, north].join(",")});
-    fetch("/api/layers/" + encodeURIComponent(name) + "/geojson?" + params).then(function (r) {
+    var address = config.static ? config.root + "data/" + encodeURIComponent(name) + ".geojson"
+      : "/api/layers/" + encodeURIComponent(name) + "/geojson?" + params;
+    fetch(address).then(function (r) {
       if (!r.ok) { throw new Error(name + ": HTTP " + r.status); }
       return r.json();
     }).then(function (doc) {
       remove(name);
       if (!isChecked(name)) { return; }
-      shown[name] = L.geoJSON(doc, {style: style(info.kind), pointToLayer: function (f, ll) {
+      var n = 0;
+      shown[name] = L.geoJSON(doc, {style: style(info.kind), filter: function (f) {
+        var keep = !config.static || keepFeature(f.properties || {});
+        n += keep ? 1 : 0;
+        return keep;
+      }, pointToLayer: function (f, ll) {
         return L.circleMarker(ll, {radius: 3, color: COLORS[info.kind] || "#444", weight: 1});
-      }}).addTo(map);
-      state.loaded[name] = doc.features.length;
+      }, onEachFeature: config.static ? function (f, layer) {
+        layer.on("click", function (e) { show(e.latlng, [{layer: name, kind: info.kind,
+          properties: f.properties || {}}]); });
+      } : undefined}).addTo(map);
+      state.loaded[name] = n;
     }).catch(function (e) { state.errors.push(String(e)); })
       .finally(function () { state.pending -= 1; });
+  }
+
+  function keepFeature(p) {  // the filters of a static copy, on the feature's own attributes
+    if (speciesSel.value && p.species !== undefined && p.species !== speciesSel.value) {
+      return false;
+    }
+    return !(countrySel.value && p.iso3 !== undefined && p.iso3 !== countrySel.value);
   }
 
   function isChecked(name) {
@@ -97,17 +119,19 @@
     var sp = document.getElementById("species-link");
     var co = document.getElementById("country-link");
     sp.classList.toggle("hidden", !speciesSel.value);
-    sp.href = "/species/" + encodeURIComponent(speciesSel.value);
+    sp.href = config.static ? config.root + "species/" + encodeURIComponent(speciesSel.value) + ".html"
+      : "/species/" + encodeURIComponent(speciesSel.value);
     sp.textContent = speciesSel.value ? speciesSel.value.replace(/_/g, " ") + ": species page" : "";
     co.classList.toggle("hidden", !countrySel.value);
-    co.href = "/country/" + encodeURIComponent(countrySel.value);
+    co.href = config.static ? config.root + "country/" + encodeURIComponent(countrySel.value) + ".html"
+      : "/country/" + encodeURIComponent(countrySel.value);
     co.textContent = countrySel.value ? countrySel.value + ": country page" : "";
   }
 
   var timer = null;
   map.on("moveend", function () {
     clearTimeout(timer);
-    timer = setTimeout(function () { refresh(false); }, 150);
+    if (!config.static) { timer = setTimeout(function () { refresh(false); }, 150); }
   });
   document.querySelectorAll(".layer-toggle").forEach(function (box) {
     box.addEventListener("change", function () {
@@ -119,12 +143,18 @@
   });
 
   map.on("click", function (e) {
+    if (config.static) { return; }  // features answer their own clicks there
     var names = Array.prototype.map.call(
       document.querySelectorAll(".layer-toggle:checked"), function (b) { return b.value; })
       .filter(function (n) { return kinds[n].storage !== "geotiff_blob"; });
     var params = new URLSearchParams({lon: e.latlng.lng.toFixed(6), lat: e.latlng.lat.toFixed(6),
       zoom: map.getZoom(), layers: names.join(",")});
     fetch("/api/identify?" + params).then(function (r) { return r.json(); }).then(function (hits) {
+      show(e.latlng, hits);
+    }).catch(function (err) { state.errors.push(String(err)); });
+  });
+
+  function show(latlng, hits) {
       var box = document.getElementById("identify");
       box.replaceChildren();
       var content = document.createElement("div");
@@ -144,10 +174,9 @@
         content.appendChild(dl);
       });
       box.appendChild(content.cloneNode(true));
-      L.popup({maxHeight: 250}).setLatLng(e.latlng).setContent(content).openOn(map);
+      L.popup({maxHeight: 250}).setLatLng(latlng).setContent(content).openOn(map);
       state.identified += 1;
-    }).catch(function (err) { state.errors.push(String(err)); });
-  });
+  }
 
   links();
   refresh(true);
