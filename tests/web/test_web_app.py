@@ -355,3 +355,71 @@ def test_species_distribution_per_country(client, atlas_path: Path) -> None:
     assert client.get("/download/species/Saiga_tatarica/distribution.tif").status_code == 400
     assert "/download/species/Saiga_tatarica/distribution.gpkg" in client.get(
         "/species/Saiga_tatarica").text
+
+
+def _links(html: str) -> list[str]:
+    return [u for u in re.findall(r'(?:href|src)="([^"#]+)"', html) if u != "data:,"]
+
+
+def test_static_site_pages_links_and_downloads(atlas_path: Path, tmp_path: Path) -> None:
+    from cami_atlas.errors import OutputExistsError
+    from cami_atlas.web.site import build_site
+
+    atlas = Atlas.open(atlas_path)  # a second version: the copy holds the current one only
+    atlas.add_layer("infra", atlas.read("infra"), "infrastructure", source=MALICIOUS,
+                    licence="ODbL-1.0", attribution=MALICIOUS, overwrite=True)
+    atlas.save(published_by="editor")
+    out = build_site(tmp_path / "site", atlas_path)
+    pages = sorted(str(p.relative_to(out)) for p in out.rglob("*.html"))
+    assert pages == ["country/AAA.html", "country/BBB.html", "index.html", "layer/countries.html",
+                     "layer/dem.html", "layer/infra.html", "layer/ranges.html",
+                     "species/Equus_hemionus.html", "species/Saiga_tatarica.html"]
+    for page in out.rglob("*.html"):  # every relative link leads to a file of the copy
+        html = page.read_text(encoding="utf-8")
+        assert MALICIOUS not in html and "<script>alert" not in html, page
+        for link in _links(html):
+            assert not link.startswith(("/", "http:", "https:")), (page, link)
+            target = (page.parent / link).resolve()
+            assert target.is_file(), (page, link)
+    layer_page = (out / "layer" / "infra.html").read_text(encoding="utf-8")
+    assert "infra_v2.geojson" in layer_page and "infra_v1" not in layer_page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in layer_page
+    doc = json.loads((out / "download" / "infra_v2.geojson").read_text(encoding="utf-8"))
+    assert check_rfc7946(doc) == [] and doc["cami_atlas"]["version"] == 2
+    assert doc["cami_atlas"]["licence"] == "ODbL-1.0"
+    km = json.loads((out / "data" / "km_Saiga_tatarica.json").read_text(encoding="utf-8"))
+    assert sum(r["length_km"] for r in km) == pytest.approx(MERIDIAN_KM, rel=1e-3)
+    dist = json.loads((out / "download" / "equus_hemionus_by_country.geojson").read_text())
+    assert [f["properties"]["iso3"] for f in dist["features"]] == ["BBB"]
+    mapdata = json.loads((out / "data" / "infra.geojson").read_text(encoding="utf-8"))
+    assert mapdata["features"][0]["properties"]["name"] == "Meridian line"  # for clicks
+    assert (out / "data" / "dem.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "static" / "vendor" / "leaflet" / "leaflet.js").is_file()
+    with pytest.raises(OutputExistsError, match=r"exists already.*--overwrite"):
+        build_site(tmp_path / "site", atlas_path)
+    build_site(tmp_path / "site", atlas_path, species=["Saiga_tatarica"], overwrite=True)
+    assert not (out / "species" / "Equus_hemionus.html").exists()
+    bbb = (out / "country" / "BBB.html").read_text(encoding="utf-8")
+    assert "<em>Equus hemionus</em>" in bbb and "Equus_hemionus.html" not in bbb
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_site_build_command(atlas_path: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cami_atlas.cli import main
+
+    runner = CliRunner()
+    out = tmp_path / "public"
+    result = runner.invoke(main, ["site", "build", str(out), "--atlas", str(atlas_path),
+                                  "--species", "Saiga_tatarica"])
+    assert result.exit_code == 0, result.output
+    # index, 2 countries, 4 layers, 1 species; 4 layers x formats (11) + 3 distributions
+    assert result.output.startswith(f"wrote {out}: 8 pages, 14 downloads;")
+    again = runner.invoke(main, ["site", "build", str(out), "--atlas", str(atlas_path)])
+    assert again.exit_code == 1 and again.output.strip().splitlines() == [
+        f"Error: {out} exists already; pass overwrite=True (--overwrite) to replace it, or "
+        "choose another folder."]
+    bad = runner.invoke(main, ["site", "build", str(tmp_path / "x"), "--atlas", str(atlas_path),
+                               "--species", "Nope_nope"])
+    assert bad.exit_code == 1 and "no range of species 'Nope_nope'" in bad.output

@@ -135,3 +135,53 @@ def test_home_species_page_and_download(browser, live_server, tmp_path: Path) ->
     assert result.exceptions == [] and result.console_errors == [] and result.dialogs == []
     hosts = {urlsplit(u).netloc for u in result.requests if not u.startswith(("data:", "blob:"))}
     assert hosts == {urlsplit(base).netloc}
+
+
+def test_static_copy_in_the_browser(browser, tmp_path: Path) -> None:
+    """`cami-atlas site build` of the default atlas, served by a plain static file server."""
+    import functools
+    import http.server
+    import threading
+
+    from cami_atlas.web.site import build_site
+
+    out = build_site(tmp_path / "site", species=["Saiga_tatarica"])
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    shots = _shots(tmp_path)
+    try:
+        page = browser()
+        _goto(page, base + "/index.html")
+        _wait_for(page, "window.atlasState.pending === 0 && "
+                        "Object.keys(window.atlasState.loaded).length === 5")
+        assert page.eval("window.atlasState.loaded.species_ranges") == 15
+        page.eval("var s = document.getElementById('species'); s.value = 'Saiga_tatarica';"
+                  "s.dispatchEvent(new Event('change')); true")
+        _wait_for(page, "window.atlasState.pending === 0 && "
+                        "window.atlasState.loaded.species_ranges === 1")
+        assert page.eval("document.getElementById('species-link').getAttribute('href')") == \
+            "species/Saiga_tatarica.html"
+        page.screenshot(shots / "site_home_saiga.png")
+        page.eval("document.getElementById('species-link').click(); true")
+        page.pump(0.5)
+        _wait_for(page, "location.pathname === '/species/Saiga_tatarica.html' && "
+                        "document.readyState === 'complete' && window.atlasState && "
+                        "window.atlasState.pending === 0")
+        assert page.eval("window.atlasState.loaded.species_ranges") == 1
+        assert page.eval("document.querySelectorAll('#km-table tbody tr').length") > 5
+        page.screenshot(shots / "site_species_saiga.png")
+        _goto(page, base + "/country/KAZ.html")
+        _wait_for(page, "window.atlasState.pending === 0")
+        assert page.eval("window.atlasState.loaded.countries") == 1
+        result = page.result
+        assert result.exceptions == [] and result.console_errors == []
+        hosts = {urlsplit(u).netloc for u in result.requests
+                 if not u.startswith(("data:", "blob:"))}
+        assert hosts == {urlsplit(base).netloc}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -28,6 +28,7 @@ _COMMANDS: dict[str, str] = {
     "run": "run:run",
     "screen-route": "screen_route:screen_route",
     "serve": "serve:serve",
+    "site": "site:site",
 }
 
 

@@ -275,7 +275,8 @@ class AtlasService:
 
     def geojson(self, name: str, *, zoom: int = 4, species: str | None = None,
                 country: str | None = None,
-                bbox: tuple[float, float, float, float] | None = None) -> dict[str, Any]:
+                bbox: tuple[float, float, float, float] | None = None,
+                properties: bool = False) -> dict[str, Any]:
         """Features of ``name`` for the map at ``zoom``: simplified to half a screen pixel.
 
         Only geometries, the feature ``id`` (its row in the layer) and the columns
@@ -286,14 +287,17 @@ class AtlasService:
         at that zoom (``360 / (256 * 2**zoom) / 2`` degrees) and rounded to the
         decimals that still resolve a pixel; ``bbox`` (west, south, east, north)
         keeps the features that intersect it. Cached per layer, zoom and filter.
+        ``properties=True`` sends every attribute (for a static copy of the map,
+        where nothing answers :meth:`identify`).
         """
         zoom = int(min(max(int(zoom), 0), _MAX_ZOOM))
-        key = (name, zoom, species or "", country or "")
+        key = (name, zoom, species or "", country or "", bool(properties))
 
         def make() -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
             frame = self._filtered(name, species, country)
             tolerance = 360.0 / (256 * 2 ** zoom) / 2
-            styled = [c for c in MAP_COLUMNS if c in frame.columns]
+            styled = [c for c in frame.columns if c != frame.geometry.name and (
+                properties or c in MAP_COLUMNS)]
             simple = gpd.GeoDataFrame(frame[styled], geometry=frame.geometry, crs=frame.crs)
             simple.geometry = shapely.simplify(frame.geometry.values, tolerance,
                                                preserve_topology=True)
