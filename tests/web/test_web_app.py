@@ -423,3 +423,38 @@ def test_site_build_command(atlas_path: Path, tmp_path: Path) -> None:
     bad = runner.invoke(main, ["site", "build", str(tmp_path / "x"), "--atlas", str(atlas_path),
                                "--species", "Nope_nope"])
     assert bad.exit_code == 1 and "no range of species 'Nope_nope'" in bad.output
+
+
+def test_interface_in_english_and_russian(client, atlas_path: Path, tmp_path: Path) -> None:
+    from babel.messages.pofile import read_po
+
+    english = client.get("/layer/infra")
+    assert english.headers["content-language"] == "en" and "<h2>Versions</h2>" in english.text
+    russian = client.get("/layer/infra", params={"lang": "ru"})
+    assert russian.headers["content-language"] == "ru" and '<html lang="ru">' in russian.text
+    assert "<h2>Версии</h2>" in russian.text and "Скачать текущую версию (1)" in russian.text
+    assert "cami_atlas_lang" not in russian.text
+    assert "lang=ru" in russian.headers["set-cookie"]
+    # the cookie keeps the choice; the data are not translated, and stay escaped
+    again = client.get("/species/Saiga_tatarica")
+    assert "Инфраструктура в ареале" in again.text and "Range makers" in again.text
+    assert "&lt;script&gt;" in client.get("/country/BBB").text
+    client.cookies.clear()
+    assert "<h2>Layers</h2>" in client.get("/").text
+    browser_ru = client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"}).text
+    config = json.loads(re.search(r'<script type="application/json" id="atlas-config">(.*?)'
+                                  r'</script>', browser_ru, re.S)[1])
+    assert "<h2>Слои</h2>" in browser_ru and config["i18n"]["nothing"] == "Здесь ничего нет."
+    assert "<h2>Layers</h2>" in client.get("/", params={"lang": "xx"}).text  # unknown: English
+    # every interface text of the templates has its Russian translation
+    with (Path(__file__).resolve().parents[2] / "src/cami_atlas/web/locale/ru/LC_MESSAGES"
+          / "messages.po").open("rb") as fh:
+        catalog = {m.id: m.string for m in read_po(fh) if m.id}
+    templates = Path(__file__).resolve().parents[2] / "src/cami_atlas/web/templates"
+    marked = {t for p in templates.glob("*.html") for t in re.findall(r'_\("([^"]*)"', p.read_text())}
+    assert marked and all(catalog.get(t) for t in marked), sorted(t for t in marked
+                                                                 if not catalog.get(t))
+    from cami_atlas.web.site import build_site
+
+    out = build_site(tmp_path / "site_ru", atlas_path, species=["Saiga_tatarica"], lang="ru")
+    assert "Инфраструктура в ареале" in (out / "species" / "Saiga_tatarica.html").read_text()

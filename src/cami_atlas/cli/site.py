@@ -28,8 +28,11 @@ def site() -> None:
 @click.option("--species", "species", multiple=True,
               help="Species to write pages for (repeat, or comma-separated; names as in the "
                    "atlas); default: all.")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "ru"]),
+              help="Interface language of the pages.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def build(out: Path, location: str | None, species: tuple[str, ...], overwrite: bool) -> None:
+def build(out: Path, location: str | None, species: tuple[str, ...], lang: str,
+          overwrite: bool) -> None:
     """Write the static copy of the atlas into the folder OUT."""
     try:
         from ..web.site import build_site
@@ -37,7 +40,7 @@ def build(out: Path, location: str | None, species: tuple[str, ...], overwrite: 
         raise ImportError(f"cami-atlas site build needs the web extra ({exc.name} is missing): "
                           "pip install 'cami-atlas[web]'") from None
     chosen = split_multi(species) or None
-    written = build_site(out, location, species=chosen, overwrite=overwrite)
+    written = build_site(out, location, species=chosen, lang=lang, overwrite=overwrite)
     pages = sum(1 for _ in written.rglob("*.html"))
     downloads = sum(1 for _ in (written / "download").iterdir())
     click.echo(f"wrote {written}: {pages} pages, {downloads} downloads; put it on any web "

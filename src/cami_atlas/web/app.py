@@ -30,9 +30,10 @@ from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..errors import CamiAtlasError, LayerNotFoundError, OptionError, UnknownSpeciesError
+from . import i18n
 from .service import AtlasService
 
-__all__ = ["app_from_environment", "app_url", "create_app"]
+__all__ = ["app_from_environment", "app_url", "create_app", "script_texts"]
 
 _HERE = Path(__file__).resolve().parent
 _VENDOR = _HERE.parent / "maps" / "static"
@@ -90,6 +91,13 @@ def app_url(kind: str, *args: Any) -> str | None:
     raise ValueError(f"unknown kind of address {kind!r}")
 
 
+def script_texts(lang: str) -> dict[str, str]:
+    """The interface texts the map scripts show, in language ``lang``."""
+    _ = i18n.gettext_for(lang)
+    return {"nothing": _("Nothing here."), "species_page": _("species page"),
+            "country_page": _("country page")}
+
+
 def create_app(location: str | os.PathLike[str] | None = None, *,
                refresh_s: float = 10.0) -> FastAPI:
     """The web application for the atlas at ``location`` (default: the embedded atlas).
@@ -112,13 +120,27 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
     app.mount("/static/app", StaticFiles(directory=str(_HERE / "static")), name="app")
 
     templates.env.globals["url"] = app_url
+    i18n.install(templates.env)
 
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+        asked = request.query_params.get("lang")
+        lang = i18n.pick_language(asked, request.cookies.get("lang"),
+                                  request.headers.get("accept-language"))
         layers = [{"name": r["name"], "kind": r["kind"], "storage": r["storage"]}
                   for r in service.layers()]
         context.update(atlas_name=service.atlas.name, where=service.where, version=__version__,
-                       config={"static": False, "root": "/", "layers": layers})
-        return templates.TemplateResponse(request, name, context)
+                       lang=lang, languages=list(i18n.LANGUAGES.items()),
+                       config={"static": False, "root": "/", "layers": layers,
+                               "i18n": script_texts(lang)})
+        token = i18n.current_language.set(lang)
+        try:
+            response = templates.TemplateResponse(request, name, context)
+        finally:
+            i18n.current_language.reset(token)
+        response.headers["Content-Language"] = lang
+        if asked in i18n.LANGUAGES:
+            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+        return response
 
     @app.exception_handler(CamiAtlasError)
     async def _atlas_error(request: Request, exc: CamiAtlasError) -> JSONResponse:

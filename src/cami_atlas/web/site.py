@@ -39,6 +39,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import __version__
 from ..errors import OutputExistsError
+from . import i18n
 from .service import AtlasService
 
 __all__ = ["build_site", "site_url"]
@@ -95,7 +96,8 @@ def _write(path: Path, data: bytes | str) -> None:
 
 
 def build_site(out: str | os.PathLike[str], location: str | os.PathLike[str] | None = None, *,
-               species: list[str] | None = None, overwrite: bool = False) -> Path:
+               species: list[str] | None = None, lang: str = "en",
+               overwrite: bool = False) -> Path:
     """Write the static copy of the atlas at ``location`` into the folder ``out``.
 
     Parameters
@@ -106,6 +108,8 @@ def build_site(out: str | os.PathLike[str], location: str | os.PathLike[str] | N
         A GeoPackage or ``postgresql://`` address; default the embedded atlas.
     species : list of str, optional
         The species to write pages for; default every species of the atlas.
+    lang : {"en", "ru"}, default "en"
+        The interface language of the pages (:mod:`cami_atlas.web.i18n`).
     overwrite : bool, default False
         Replace an existing ``out`` folder.
 
@@ -119,6 +123,9 @@ def build_site(out: str | os.PathLike[str], location: str | os.PathLike[str] | N
     OutputExistsError
         ``out`` exists and ``overwrite`` is false.
     """
+    from .._options import check_option
+
+    check_option("lang", lang, list(i18n.LANGUAGES))
     out = Path(out)
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists already; pass overwrite=True (--overwrite) to "
@@ -130,7 +137,11 @@ def build_site(out: str | os.PathLike[str], location: str | os.PathLike[str] | N
     work = out.with_name(f".{out.name}.{os.getpid()}.part")
     shutil.rmtree(work, ignore_errors=True)
     try:
-        _build(work, service, chosen)
+        token = i18n.current_language.set(lang)
+        try:
+            _build(work, service, chosen, lang)
+        finally:
+            i18n.current_language.reset(token)
         if out.exists():
             shutil.rmtree(out)
         os.replace(work, out)
@@ -139,9 +150,12 @@ def build_site(out: str | os.PathLike[str], location: str | os.PathLike[str] | N
     return out
 
 
-def _build(work: Path, service: AtlasService, chosen: list[str]) -> None:
+def _build(work: Path, service: AtlasService, chosen: list[str], lang: str) -> None:
+    from .app import script_texts
+
     env = Environment(loader=FileSystemLoader(str(_HERE / "templates")),
                       autoescape=select_autoescape(["html"]))
+    i18n.install(env)
     env.filters["q"] = lambda v: quote(str(v), safe="")
     layers = service.layers()
     current = {r["name"]: r["version"] for r in layers}
@@ -159,7 +173,7 @@ def _build(work: Path, service: AtlasService, chosen: list[str]) -> None:
     config_layers = [{"name": r["name"], "kind": r["kind"], "storage": r["storage"]}
                      for r in layers]
     common = dict(atlas_name=service.atlas.name, where=f"static copy of {service.where}",
-                  version=__version__)
+                  version=__version__, lang=lang, languages=[])
 
     def render(path: str, template: str, **context: Any) -> None:
         root = "../" * path.count("/")
@@ -174,7 +188,8 @@ def _build(work: Path, service: AtlasService, chosen: list[str]) -> None:
 
         html = env.get_template(template).render(
             url=url, config={"static": True, "root": root, "layers": config_layers,
-                             "rasters": rasters}, **common, **context)
+                             "rasters": rasters, "i18n": script_texts(lang)},
+            **common, **context)
         _write(work / path, html)
 
     render("index.html", "home.html", layers=layers, species=chosen,

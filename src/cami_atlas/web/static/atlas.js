@@ -10,6 +10,7 @@
     places: "#34495e", protected_area: "#16a085", hotspots: "#e67e22"};
   var config = JSON.parse(document.getElementById("atlas-config").textContent);
   var layers = JSON.parse(document.getElementById("atlas-layers").textContent);
+  var text = config.i18n;
   var kinds = {};
   layers.forEach(function (l) { kinds[l.name] = l; });
   var map = L.map("map", {preferCanvas: true, worldCopyJump: false}).setView([42, 78], 4);
@@ -121,11 +122,11 @@
     sp.classList.toggle("hidden", !speciesSel.value);
     sp.href = config.static ? config.root + "species/" + encodeURIComponent(speciesSel.value) + ".html"
       : "/species/" + encodeURIComponent(speciesSel.value);
-    sp.textContent = speciesSel.value ? speciesSel.value.replace(/_/g, " ") + ": species page" : "";
+    sp.textContent = speciesSel.value ? speciesSel.value.replace(/_/g, " ") + ": " + text.species_page : "";
     co.classList.toggle("hidden", !countrySel.value);
     co.href = config.static ? config.root + "country/" + encodeURIComponent(countrySel.value) + ".html"
       : "/country/" + encodeURIComponent(countrySel.value);
-    co.textContent = countrySel.value ? countrySel.value + ": country page" : "";
+    co.textContent = countrySel.value ? countrySel.value + ": " + text.country_page : "";
   }
 
   var timer = null;
@@ -158,7 +159,7 @@
       var box = document.getElementById("identify");
       box.replaceChildren();
       var content = document.createElement("div");
-      if (!hits.length) { content.textContent = "Nothing here."; }
+      if (!hits.length) { content.textContent = text.nothing; }
       hits.slice(0, 20).forEach(function (hit) {
         var h = document.createElement("h3");
         h.textContent = hit.layer + " (" + hit.kind + ")";
