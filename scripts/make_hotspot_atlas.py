@@ -2,7 +2,7 @@
 """Regenerate the barrier-hotspot map and report of every species in one go.
 
 For each species with a range in the atlas (or those given with ``--species``) the
-hotspot analysis of ``cami_atlas.report.hotspots`` is run for that species alone and
+hotspot analysis of ``cami_atlas.hotspots`` is run for that species alone and
 its outputs are written to ``OUT/<Species_name>/``: ``hotspot_report.html`` (+ ``.pdf``
 with ``--pdf``), ``hotspot_map.html`` (self-contained), ``hotspot_cells.gpkg``,
 ``hotspot_cells.csv`` and ``hotspot_segments.csv``. ``OUT/index.html`` links them all
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from cami_atlas.atlas import Atlas
 from cami_atlas.errors import CamiAtlasError
-from cami_atlas.report.hotspots import write_hotspot_atlas
+from cami_atlas.pipeline.hotspot_atlas import write_hotspot_atlas
 
 
 def _positive(text: str) -> float:

@@ -87,8 +87,16 @@ def test_range_barrier_figure_reprojects_and_uses_the_matrix(ranges):
     lines = _lines(fig)
     # 2017 matrix for Saiga spp.: double track complete, single track partial
     assert set(lines) == {"complete barrier", "partial barrier"}
-    y = lines["complete barrier"].get_segments()[0][:, 1]
-    assert np.allclose(y, 10_000, atol=1.0)  # drawn back in ESRI:102025 metres
+    xy = lines["complete barrier"].get_segments()[0]
+    # drawn back in ESRI:102025 metres: the ends where they were; in between the line
+    # follows its course as stored (straight in lon/lat, so edges are densified before
+    # reprojection), not the chord between its ends
+    assert np.allclose(xy[[0, -1], 1], 10_000, atol=1.0)
+    (lon0, lat0), (lon1, lat1) = rail.geometry.iloc[0].coords
+    on_course = gpd.GeoSeries(gpd.points_from_xy([(lon0 + lon1) / 2], [(lat0 + lat1) / 2]),
+                              crs="EPSG:4326").to_crs(CRS).iloc[0]
+    mid = xy[np.argmin(np.abs(xy[:, 0] - on_course.x))]
+    assert abs(mid[1] - on_course.y) < 1.0 and abs(on_course.y - 10_000) > 50
 
 
 def test_range_barrier_figure_named_column(ranges, infra):

@@ -7,6 +7,7 @@ is never replaced unless ``overwrite=True``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -82,13 +83,28 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool = False) -> Ite
         if not tmp.exists():
             raise LayerWriteError(f"nothing was written for {path}")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        full = isinstance(exc, Exception) and _disk_full(path.parent)
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        if full and not (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
+            # GDAL and SQLite report a full disk as a failed statement ("no such table")
+            raise LayerWriteError(errno.ENOSPC, "No space left on device", str(path)) from exc
         raise
+
+
+#: Below this much free space, a failed write is taken for a full disk.
+FULL_DISK_BYTES = 1 << 20
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, *, overwrite: bool = False) -> Path:

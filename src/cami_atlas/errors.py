@@ -22,6 +22,7 @@ __all__ = [
     "LayerNotFoundError",
     "LayerReadError",
     "LayerWriteError",
+    "MemoryLimitError",
     "MissingColumnError",
     "OptionError",
     "OutputExistsError",
@@ -81,6 +82,10 @@ class AtlasLockedError(CamiAtlasError, TimeoutError):
 
 class AssetNotVendoredError(LayerWriteError):
     """A self-contained (offline) map needs a web asset that the package does not ship."""
+
+
+class MemoryLimitError(CamiAtlasError, MemoryError):
+    """A grid would need more memory than is available or allowed (``max_memory``)."""
 
 
 class OutputExistsError(CamiAtlasError, FileExistsError):

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -40,7 +41,7 @@ from matplotlib.path import Path as MplPath
 from pyproj import CRS
 
 from .errors import CRSError, EmptyLayerError, MissingColumnError, SchemaError, UnknownValueError
-from .measure import EQUAL_AREA_CRS
+from .measure import EQUAL_AREA_CRS, to_crs
 from .schema import BARRIER_CLASSES, canonical_species_name
 
 __all__ = [
@@ -129,9 +130,7 @@ def _check_frame(data: Any, what: str, types: Sequence[str] | None = None) -> gp
 
 
 def _geoms(data: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
-    g = data.geometry
-    if not g.crs.equals(crs):
-        g = g.to_crs(crs)
+    g = to_crs(data.geometry, crs)  # edges densified: drawn as measured
     arr = np.asarray(g.values, dtype=object)
     ok = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
     return arr[ok]
@@ -219,7 +218,33 @@ def _draw_countries(ax: Any, countries: gpd.GeoDataFrame | None, crs: Any,
         ax.add_collection(coll)
 
 
-def _classes_for(infra: gpd.GeoDataFrame, species: str, barrier_column: str | None) -> pd.Series:
+#: A barrier classifier handed to a renderer: ``classify(infra, species)`` -> the barrier
+#: class of each line (e.g. :func:`cami_atlas.barriers.classify_barriers`).
+Classifier = Callable[[gpd.GeoDataFrame, str], pd.Series]
+
+
+def matrix_classifier(caller: str, *, stacklevel: int = 4) -> Classifier:
+    """The deprecated fallback of renderers asked to colour lines by barrier class for a
+    species when neither a class column nor a ``classify`` function was handed in.
+
+    Renderers draw, they do not classify: pass ``classify=`` (e.g.
+    :func:`cami_atlas.barriers.classify_barriers`) or a class column instead. Until then
+    this returns :func:`cami_atlas.barriers.classify_barriers` with a
+    :class:`DeprecationWarning` naming ``caller``; it is the only place where a renderer
+    reaches the barrier matrix.
+    """
+    warnings.warn(
+        f"{caller} classified the infrastructure with the barrier matrix itself; this is "
+        "deprecated: classify first and pass a barrier-class column, or pass "
+        "classify=cami_atlas.barriers.classify_barriers.", DeprecationWarning,
+        stacklevel=stacklevel)
+    from .barriers import classify_barriers  # deprecated fallback only (see above)
+
+    return classify_barriers
+
+
+def _classes_for(infra: gpd.GeoDataFrame, species: str, barrier_column: str | None,
+                 classify: Classifier | None = None) -> pd.Series:
     if barrier_column is not None:
         if barrier_column not in infra.columns:
             raise MissingColumnError(
@@ -232,9 +257,9 @@ def _classes_for(infra: gpd.GeoDataFrame, species: str, barrier_column: str | No
         if column is not None:
             classes = infra[column]
         else:
-            from .barriers import classify_barriers  # the matrix is read only here
-
-            classes = classify_barriers(infra, species)
+            if classify is None:
+                classify = matrix_classifier("range_barrier_figure")
+            classes = classify(infra, species)
     classes = classes.astype(object).where(classes.notna(), "unknown")
     bad = sorted(set(classes) - set(BARRIER_CLASSES), key=str)
     if bad:
@@ -256,6 +281,7 @@ def range_barrier_figure(
     title: str | None = None,
     margin: float = 0.06,
     figsize: tuple[float, float] | None = None,
+    classify: Classifier | None = None,
 ) -> Figure:
     """Map of a species' range with the infrastructure coloured by barrier class.
 
@@ -267,8 +293,9 @@ def range_barrier_figure(
     infra : GeoDataFrame
         Infrastructure lines. The barrier class for ``species`` comes from
         ``barrier_column`` if given, else from a column named ``<species>``,
-        ``barrier_<species>`` or ``barrier_class``, else from
-        :func:`cami_atlas.barriers.classify_barriers` (the CAMI matrix).
+        ``barrier_<species>`` or ``barrier_class``, else from ``classify(infra,
+        species)`` (deprecated without ``classify``: the CAMI matrix,
+        :func:`matrix_classifier`).
     species : str
         Species to draw (``"Saiga tatarica"`` and ``"Saiga_tatarica"`` both work).
     countries : GeoDataFrame, optional
@@ -281,6 +308,9 @@ def range_barrier_figure(
         Margin around the range, as a share of its extent.
     figsize : (width, height) in inches, optional
         Default: 7 inches wide, as high as the view's shape needs.
+    classify : callable, optional
+        ``classify(infra, species)`` -> barrier class per line, used when ``infra`` has
+        no class column (e.g. :func:`cami_atlas.barriers.classify_barriers`).
 
     Returns
     -------
@@ -328,9 +358,8 @@ def range_barrier_figure(
     if coll is not None:
         ax.add_collection(coll)
 
-    classes = _classes_for(infra, name, barrier_column).to_numpy()
-    lines = np.asarray(infra.geometry.to_crs(crs).values if not infra.crs.equals(crs)
-                       else infra.geometry.values, dtype=object)
+    classes = _classes_for(infra, name, barrier_column, classify).to_numpy()
+    lines = np.asarray(to_crs(infra.geometry, crs).values, dtype=object)
     ok = ~(shapely.is_missing(lines) | shapely.is_empty(lines))
     clipped = shapely.clip_by_rect(np.where(ok, lines, None), *view)
     ok &= ~(shapely.is_missing(clipped) | shapely.is_empty(clipped))

@@ -7,6 +7,7 @@ scipy.sparse graphs, GeoTIFF files) convert at their boundary.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 
 from ._atomic import atomic_path
+from ._memory import RASTER_BYTES_PER_CELL, check_grid_memory
 from ._options import check_option
 from .errors import CRSError, LayerReadError, SchemaError
 
@@ -143,7 +145,7 @@ class Grid:
         """
         path = Path(path)
         if not path.exists():
-            raise LayerReadError(f"raster file {path} does not exist.")
+            raise LayerReadError(f"raster file {path} does not exist; check the path.")
         try:
             with rasterio.open(path) as ds:
                 if band < 1 or band > ds.count:
@@ -155,8 +157,12 @@ class Grid:
                     np.asarray(data.data, dtype="float64")
                 return cls(values, ds.transform, crs, nodata,
                            ds.descriptions[band - 1] or path.stem)
-        except rasterio.errors.RasterioIOError as exc:
-            raise LayerReadError(f"could not read raster {path}: {exc}") from exc
+        except LayerReadError:
+            raise
+        except (rasterio.errors.RasterioError, OSError, ValueError) as exc:
+            raise LayerReadError(
+                f"could not read raster {path}: {exc}. The file may be corrupt or not a "
+                "raster; re-export or re-download it.") from exc
 
     def to_geotiff(self, path: str | os.PathLike[str], *, overwrite: bool = False,
                    dtype: str = "float32", **profile: Any) -> Path:
@@ -185,6 +191,27 @@ class Grid:
                 dst.set_band_description(1, self.name)
         return path
 
+    # -- xarray ---------------------------------------------------------------------
+    def to_xarray(self) -> Any:
+        """This grid as a georeferenced ``xarray.DataArray`` (CRS, transform, nodata kept).
+
+        See :func:`cami_atlas.interop.xarray.grid_to_xarray`; needs
+        ``pip install 'cami-atlas[xarray]'``.
+        """
+        from .interop.xarray import grid_to_xarray
+
+        return grid_to_xarray(self)
+
+    @classmethod
+    def from_xarray(cls, da: Any) -> Grid:
+        """A grid from a georeferenced ``xarray.DataArray`` (its CRS is required).
+
+        See :func:`cami_atlas.interop.xarray.grid_from_xarray`.
+        """
+        from .interop.xarray import grid_from_xarray
+
+        return grid_from_xarray(da)
+
     # -- reprojection -----------------------------------------------------------
     def to_crs(self, crs: Any, *, cell_size_m: float | None = None,
                resampling: str = "bilinear") -> Grid:
@@ -208,6 +235,10 @@ class Grid:
         kw = {"resolution": cell_size_m} if cell_size_m else {}
         transform, width, height = rasterio.warp.calculate_default_transform(
             self.crs, dst_crs, cols, rows, left=left, bottom=bottom, right=right, top=top, **kw)
+        if cell_size_m:
+            check_grid_memory(lambda c: math.ceil(width * height * cell_size_m ** 2 / c ** 2),
+                              float(cell_size_m), RASTER_BYTES_PER_CELL,
+                              what="the reprojected raster", option="cell_size_m")
         dst = np.full((height, width), np.nan, dtype="float64")
         src = self.values.astype("float64")
         rasterio.warp.reproject(

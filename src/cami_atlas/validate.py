@@ -9,6 +9,7 @@ to the atlas vocabulary; the caller's data is never changed.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -34,9 +35,15 @@ from .schema import (
     normalise_value,
 )
 
-__all__ = ["describe_where", "suggest_column", "validate_layer"]
+__all__ = ["CAMI_BBOX", "NODATA_SENTINELS", "check_coordinates", "check_rename",
+           "describe_where",
+           "suggest_column", "validate_layer", "validate_raster"]
 
 _MAX_LISTED = 10
+
+#: Bounding box of the CAMI region (lon 44..125 E, lat 23..56 N), used to recognise
+#: swapped (lat, lon) coordinates.
+CAMI_BBOX: tuple[float, float, float, float] = (44.0, 23.0, 125.0, 56.0)
 
 
 def describe_where(layer: str | None, source: str | None) -> str:
@@ -69,6 +76,105 @@ def suggest_column(name: str, columns: list[str]) -> str | None:
         return lowered[name.lower()]
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[close[0]] if close else None
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}" if abs(v) < 1e6 else f"{v:.0f}"
+
+
+def _inside(b: tuple[float, float, float, float], box: tuple[float, ...]) -> bool:
+    return b[0] >= box[0] and b[1] >= box[1] and b[2] <= box[2] and b[3] <= box[3]
+
+
+def _overlaps(b: tuple[float, float, float, float], box: tuple[float, ...]) -> bool:
+    return b[0] <= box[2] and b[2] >= box[0] and b[1] <= box[3] and b[3] >= box[1]
+
+
+def check_coordinates(gdf: gpd.GeoDataFrame | gpd.GeoSeries, where: str = "layer", *,
+                      region_bbox: tuple[float, float, float, float] | None = None,
+                      ) -> None:
+    """Refuse coordinates that are impossible for the declared CRS, saying what was meant.
+
+    In a geographic CRS (lon/lat): x outside -180..180 or y outside -90..90. Values in
+    the thousands or more are projected metres tagged as lon/lat (the message asks for
+    the real CRS, e.g. ``--crs EPSG:32643`` for UTM zone 43N); y beyond +-90 with x within
+    +-90 are swapped (lat, lon); x between 180 and 360 are 0..360 longitudes. With
+    ``region_bbox`` (lon/lat, e.g. :data:`CAMI_BBOX`), a layer entirely outside it that
+    lies entirely inside it once x and y are exchanged is refused as (lat, lon). In a
+    UTM CRS, coordinates that all lie within +-180 / +-90 (impossible eastings) are
+    lon/lat degrees tagged as UTM.
+
+    Raises
+    ------
+    CRSError
+        With the layer (``where``), the offending values and the fix.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> utm = gpd.GeoSeries([Point(712345, 4651234)], crs="EPSG:4326")
+    >>> try:
+    ...     check_coordinates(utm, "layer 'roads'")
+    ... except CRSError as exc:
+    ...     print(str(exc)[:85])
+    layer 'roads': x values up to 712345 are not longitudes; the data look like projected
+    """
+    if gdf.crs is None or len(gdf) == 0:
+        return
+    b = shapely.bounds(gdf.geometry.values if isinstance(gdf, gpd.GeoDataFrame)
+                       else gdf.values)
+    ok = ~np.isnan(b).any(axis=1)
+    if not ok.any():
+        return
+    minx, miny = float(b[ok, 0].min()), float(b[ok, 1].min())
+    maxx, maxy = float(b[ok, 2].max()), float(b[ok, 3].max())
+    crs_text = gdf.crs.to_string()
+    if gdf.crs.is_geographic:
+        big_x = max(abs(minx), abs(maxx))
+        big_y = max(abs(miny), abs(maxy))
+        if big_x <= 180 and big_y <= 90:
+            if region_bbox is not None:
+                own = (minx, miny, maxx, maxy)
+                swapped = (miny, minx, maxy, maxx)
+                if not _overlaps(own, region_bbox) and _inside(swapped, region_bbox):
+                    raise CRSError(
+                        f"{where}: the coordinates (x {_fmt(minx)}..{_fmt(maxx)}, y "
+                        f"{_fmt(miny)}..{_fmt(maxy)}) lie outside the study region "
+                        f"{tuple(region_bbox)} (lon/lat) but inside it once x and y are "
+                        "exchanged: the coordinates look like (lat, lon): "
+                        "swap them so that x is the longitude and y the latitude.")
+            return
+        if big_x > 360 or big_y > 360:
+            axis, value = ("x", big_x) if big_x > 180 else ("y", big_y)
+            what = "longitudes" if axis == "x" else "latitudes"
+            raise CRSError(
+                f"{where}: {axis} values up to {_fmt(value)} are not {what}; the data look "
+                f"like projected metres (UTM?) tagged as {crs_text}. Set the CRS they are "
+                "actually in, e.g. --crs EPSG:32643 for UTM zone 43N (in Python "
+                "gdf.set_crs('EPSG:32643', allow_override=True)), or re-export the file "
+                "with its real CRS.")
+        if big_y > 90 and big_x <= 90:
+            raise CRSError(
+                f"{where}: y values up to {_fmt(big_y)} are not latitudes (-90..90) while x "
+                f"stays within {_fmt(big_x)}: the coordinates look like (lat, lon): swap them "
+                "so that x is the longitude and y the latitude.")
+        if big_y > 90:
+            raise CRSError(
+                f"{where}: y values up to {_fmt(big_y)} are not latitudes (-90..90) in "
+                f"{crs_text}; fix those values or set the CRS the data are actually in.")
+        raise CRSError(
+            f"{where}: x values up to {_fmt(maxx if abs(maxx) >= abs(minx) else minx)} are "
+            "not longitudes (-180..180); if the data use 0..360 longitudes, subtract 360 "
+            "from those above 180, otherwise fix those values.")
+    if (gdf.crs.utm_zone is not None and max(abs(minx), abs(maxx)) <= 180
+            and max(abs(miny), abs(maxy)) <= 90):
+        raise CRSError(
+            f"{where}: the coordinates (x {_fmt(minx)}..{_fmt(maxx)}, y {_fmt(miny)}.."
+            f"{_fmt(maxy)}) look like longitude/latitude degrees but the layer is tagged "
+            f"{crs_text} (metres); set the CRS they are actually in, e.g. --crs EPSG:4326 "
+            "(in Python gdf.set_crs('EPSG:4326', allow_override=True)), or re-export the "
+            "file with its real CRS.")
 
 
 def _ids(gdf: gpd.GeoDataFrame, mask: np.ndarray) -> str:
@@ -114,10 +220,13 @@ def validate_layer(
     layer: str | None = None,
     source: str | None = None,
     repair: bool = False,
+    region_bbox: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Check ``gdf`` against the schema of ``kind`` and return a normalised copy.
 
-    Checks, in order: a CRS is set; the layer is not empty; the required columns
+    Checks, in order: a CRS is set; the layer is not empty; the coordinates are
+    possible in that CRS (:func:`check_coordinates`); column names are unique; the
+    required columns
     exist (a misspelled one is named with the closest match); geometry types are
     those of the kind; categorical values are in the vocabulary (after normalising
     aliases, e.g. ``double`` -> ``double track``); dtypes convert; geometries are
@@ -135,6 +244,10 @@ def validate_layer(
         Drop features without geometry and repair invalid geometries
         (``shapely.make_valid``, keeping the kind's geometry family) instead of
         raising.
+    region_bbox : tuple, optional
+        lon/lat box of the study region (e.g. :data:`CAMI_BBOX`), used to recognise
+        swapped (lat, lon) coordinates (:func:`check_coordinates`); default ``None``:
+        only coordinates outside -180..180 / -90..90 are recognised as swapped.
 
     Returns
     -------
@@ -177,6 +290,12 @@ def validate_layer(
             f"{where} is empty (no features with a geometry); {a_kind} layer needs at "
             "least one. Check the file, the layer name and any filter you applied."
         )
+    check_coordinates(gdf, where, region_bbox=region_bbox)
+    duplicated = [str(c) for c in gdf.columns[gdf.columns.duplicated()]]
+    if duplicated:
+        raise SchemaError(
+            f"{where}: column name(s) {', '.join(map(repr, dict.fromkeys(duplicated)))} occur "
+            "more than once; rename or drop the duplicates in the source.")
 
     problems: list[tuple[type[SchemaError], str]] = []
     out = gdf.copy()
@@ -312,3 +431,144 @@ def _repair(
     out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
     gone = shapely.is_missing(out.geometry.values) | shapely.is_empty(out.geometry.values)
     return out.loc[~np.asarray(gone)]
+
+
+#: Values that mark missing cells in rasters that do not declare their nodata value
+#: (SRTM/GMTED voids, ArcGIS and GDAL defaults, float32 lowest).
+NODATA_SENTINELS: tuple[float, ...] = (-9999.0, -32768.0, -32767.0, -99999.0,
+                                       float(np.finfo("float32").min))
+
+
+def validate_raster(grid: object, where: str = "raster", *,
+                    region_bbox: tuple[float, float, float, float] | None = CAMI_BBOX,
+                    ) -> dict[str, object]:
+    """Check a raster layer: readable, CRS present, nodata declared, plausible coordinates.
+
+    Parameters
+    ----------
+    grid : Grid or path
+        A :class:`~cami_atlas.raster.Grid` or the path of a GeoTIFF (any raster GDAL
+        reads; an unreadable or corrupt file raises
+        :class:`~cami_atlas.errors.LayerReadError`).
+    where : str
+        The layer or file, for messages.
+    region_bbox : tuple, optional
+        The study region (lon/lat); a raster entirely outside it that lies inside it
+        once x and y are exchanged is refused as (lat, lon).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``cols``, ``cell_size`` (in CRS units), ``unit`` (of the CRS, e.g.
+        ``"metre"``, ``"degree"``), ``crs``, ``nodata`` (the
+        declared value or None), ``nodata_cells``, ``min``, ``max``, ``bounds``.
+
+    Raises
+    ------
+    CRSError
+        No CRS, or coordinates impossible in the CRS (see :func:`check_coordinates`).
+    SchemaError
+        Every cell is nodata, or the raster declares no nodata value while cells hold a
+        usual nodata marker such as -9999 or -32768 (they would be read as data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from cami_atlas.raster import Grid
+    >>> g = Grid(np.array([[1.0, np.nan]]), Affine(0.5, 0, 70, 0, -0.5, 45), "EPSG:4326",
+    ...          nodata=-9999.0)
+    >>> info = validate_raster(g, "dem.tif")
+    >>> info["nodata_cells"], info["min"], info["crs"]
+    (1, 1.0, 'EPSG:4326')
+    >>> bad = Grid(np.array([[1.0, -32768.0]]), Affine(0.5, 0, 70, 0, -0.5, 45), "EPSG:4326")
+    >>> try:
+    ...     validate_raster(bad, "dem.tif")
+    ... except SchemaError as exc:
+    ...     print(str(exc)[:71])
+    dem.tif: no nodata value is declared but 1 cell(s) hold -32768, a usual
+    """
+    import os
+
+    from .raster import Grid
+
+    if isinstance(grid, str | os.PathLike):
+        grid = Grid.from_geotiff(grid)
+    if not isinstance(grid, Grid):
+        raise SchemaError(f"{where}: expected a raster (Grid or GeoTIFF path); "
+                          f"got {type(grid).__name__}.")
+    if grid.crs is None:
+        raise CRSError(
+            f"{where} has no CRS; set the CRS the data are in, e.g. `gdal_edit.py -a_srs "
+            "EPSG:4326 FILE`, or `cami-atlas layers import FILE --kind raster --crs "
+            "EPSG:4326 ...`.")
+    values = np.asarray(grid.values, dtype="float64")
+    missing = np.isnan(values)
+    if missing.all():
+        raise SchemaError(f"{where} holds no values: every cell is nodata; check the band "
+                          "and the nodata value of the file.")
+    if grid.nodata is None:
+        for sentinel in NODATA_SENTINELS:
+            n = int(np.count_nonzero(values == sentinel))
+            if n:
+                raise SchemaError(
+                    f"{where}: no nodata value is declared but {n:,} cell(s) hold "
+                    f"{_fmt(sentinel)}, a usual nodata marker (read as data they would "
+                    f"distort every analysis); declare it, e.g. `gdal_edit.py -a_nodata "
+                    f"{_fmt(sentinel)} FILE`.")
+    left, bottom, right, top = grid.bounds
+    check_coordinates(gpd.GeoSeries([shapely.box(left, bottom, right, top)], crs=grid.crs),
+                      where, region_bbox=region_bbox)
+    finite = values[np.isfinite(values)]
+    return {"rows": grid.shape[0], "cols": grid.shape[1],
+            "cell_size": float(abs(grid.transform.a)),
+            "unit": grid.crs.axis_info[0].unit_name if grid.crs.axis_info else "",
+            "crs": grid.crs.to_string(),
+            "nodata": grid.nodata, "nodata_cells": int(missing.sum()),
+            "min": float(finite.min()) if finite.size else float("nan"),
+            "max": float(finite.max()) if finite.size else float("nan"),
+            "bounds": (left, bottom, right, top)}
+
+
+def check_rename(rename: Mapping[str, str], columns: Sequence[str],
+                 where: str = "layer") -> dict[str, str]:
+    """Check a column mapping ``{source column: schema column}`` against ``columns``.
+
+    Raises
+    ------
+    MissingColumnError
+        A source column is not in ``columns``; the message names the closest column.
+    SchemaError
+        A target is empty, or two columns would end up with the same name.
+
+    Examples
+    --------
+    >>> check_rename({"typ": "infra_type"}, ["typ", "geometry"], "roads.gpkg")
+    {'typ': 'infra_type'}
+    >>> try:
+    ...     check_rename({"tpye": "infra_type"}, ["type", "geometry"], "roads.gpkg")
+    ... except MissingColumnError as exc:
+    ...     print(str(exc).split("; ")[1])
+    did you mean 'type'? (columns: type, geometry)
+    """
+    cols = [str(c) for c in columns]
+    out: dict[str, str] = {}
+    for src, dst in rename.items():
+        src, dst = str(src).strip(), str(dst).strip()
+        if src not in cols:
+            close = suggest_column(src, cols)
+            hint = f"did you mean {close!r}? " if close else ""
+            raise MissingColumnError(
+                f"{where}: column mapping names source column {src!r}, which is not in the "
+                f"file; {hint}(columns: {', '.join(cols)})")
+        if not dst:
+            raise SchemaError(f"{where}: column mapping gives source column {src!r} no "
+                              "target name; write it as SRC=DST, e.g. typ=infra_type.")
+        out[src] = dst
+    result = [out.get(c, c) for c in cols]
+    dup = sorted({c for c in result if result.count(c) > 1})
+    if dup:
+        raise SchemaError(
+            f"{where}: after the column mapping, column name(s) {', '.join(map(repr, dup))} "
+            "would occur twice; rename the existing column too or map another one.")
+    return out

@@ -336,8 +336,39 @@ def test_naive_timestamps_are_utc_and_units_option():
 def test_custom_column_names():
     fixes = _track([(0, -3000), (0, -1500), (0, -50), (0, 1500)]).rename(
         columns={"individual": "animal_id", "timestamp": "timestamp_utc"})
-    enc = baba(fixes, FENCE, d=100, individual_col="animal_id", time_col="timestamp_utc").encounters
+    enc = baba(fixes, FENCE, d=100, individual="animal_id", timestamp="timestamp_utc").encounters
     assert enc["individual"].tolist() == ["a1"]
+    # the old names work for one more release, with a DeprecationWarning
+    with pytest.warns(DeprecationWarning) as caught:
+        old = baba(fixes, FENCE, d=100, individual_col="animal_id",
+                   time_col="timestamp_utc").encounters
+    assert [str(w.message).split(";")[0] for w in caught] == [
+        "baba(individual_col=...) is deprecated", "baba(time_col=...) is deprecated"]
+    pd.testing.assert_frame_equal(pd.DataFrame(old), pd.DataFrame(enc))
+
+
+def test_r_column_names():
+    fixes = _track([(0, -3000), (0, -1500), (0, -50), (0, 1500)])
+    res = baba(fixes, FENCE, d=100)
+    r = res.to_r()
+    assert list(r.columns) == ["AnimalID", "burstID", "easting", "northing", "start_time",
+                               "end_time", "duration", "cross", "str_i", "str_mean", "str_sd",
+                               "eventTYPE"]
+    assert r["eventTYPE"].tolist() == res.encounters["classification"].tolist()
+    # duration in the result's units: minutes here
+    # barrier_ranking reads the R-named table too
+    pd.testing.assert_frame_equal(pd.DataFrame(barrier_ranking(r, FENCE, d=100)),
+                                  pd.DataFrame(res.barrier_ranking))
+    mins = baba(fixes, FENCE, d=100, units="mins", b_time=240, p_time=2160, w=10080)
+    np.testing.assert_allclose(mins.to_r()["duration"], mins.encounters["duration_h"] * 60)
+
+
+def test_tracks_of_two_layers_are_not_merged():
+    a = _track([(0, -3000), (0, -1500), (0, -50), (0, 1500)])
+    b = a.assign(geometry=a.geometry.translate(3000, 0))  # same collar id, another study
+    both = pd.concat([a.assign(layer="study_a"), b.assign(layer="study_b")], ignore_index=True)
+    enc = baba(gpd.GeoDataFrame(both, crs=a.crs), FENCE, d=100).encounters
+    assert sorted(enc["individual"]) == ["study_a:a1", "study_b:a1"]
 
 
 # --------------------------------------------------------------------------- errors
@@ -505,7 +536,7 @@ def test_real_wyoming_example_data(real_data, layer, kwargs, expected, fixes_in_
     path = real_data / "tracking" / "baba_wyoming_pronghorn_muledeer_fences.gpkg"
     fences = gpd.read_file(path, layer="fences")
     fixes = gpd.read_file(path, layer=layer)
-    res = baba(fixes, fences, individual_col="animal_id", time_col="timestamp_utc", **kwargs)
+    res = baba(fixes, fences, individual="animal_id", timestamp="timestamp_utc", **kwargs)
     assert res.interval == 2.0  # inferred, as the README's interval = 2 hours
     assert res.counts.to_dict() == expected
     # every fix within d of a fence is in exactly one event (PROVENANCE.md counts)

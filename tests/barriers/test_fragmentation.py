@@ -196,6 +196,62 @@ def test_areas_are_computed_in_the_equal_area_crs():
     assert effective_mesh_size(ll, meridian)["n_fragments"].iloc[0] == 2
 
 
+def _geod_km2(poly) -> float:
+    """Independent geodesic area of a lon/lat polygon whose edges are straight in lon/lat."""
+    from pyproj import Geod
+
+    return abs(Geod(ellps="WGS84").geometry_area_perimeter(
+        shapely.segmentize(poly, 0.01))[0]) / 1e6
+
+
+def test_large_lonlat_range_cut_along_a_parallel_by_hand():
+    # a 40° x 20° lon/lat range cut by a railway along the 45th parallel and by a meridian
+    # at 70° E: four fragments whose areas come from pyproj.Geod, not from the library.
+    # Reprojecting only the vertices, the parallel becomes a chord 1.2° north of 45° N at
+    # 80° E and the range's edges chords too: m_eff came out 2.9 % too small.
+    rng = gpd.GeoDataFrame({"species": ["Ursus_arctos"]}, geometry=[box(60, 35, 100, 55)],
+                           crs="EPSG:4326")
+    rails = gpd.GeoDataFrame({"barrier_class": ["complete barrier", "complete barrier"]},
+                             geometry=[LineString([(59, 45), (101, 45)]),
+                                       LineString([(70, 34), (70, 56)])], crs="EPSG:4326")
+    parts = [box(60, 35, 70, 45), box(70, 35, 100, 45), box(60, 45, 70, 55),
+             box(70, 45, 100, 55)]
+    a = np.array([_geod_km2(p) for p in parts])
+    a_total = _geod_km2(box(60, 35, 100, 55))
+    assert a.sum() == pytest.approx(a_total, rel=1e-9)
+    m_eff = (a ** 2).sum() / a_total  # Jaeger 2000, CUT, by hand
+    out = range_fragmentation(rng, rails, procedures="CUT").iloc[0]
+    assert out["n_fragments"] == 4
+    assert out["area_km2"] == pytest.approx(a_total, rel=1e-6)
+    assert out["m_eff_km2"] == pytest.approx(m_eff, rel=1e-6)
+    assert out["largest_fragment_share"] == pytest.approx(a.max() / a_total, rel=1e-6)
+    # the same areas through effective_mesh_size and fragments
+    emf = effective_mesh_size(rng, rails).iloc[0]
+    assert emf["m_eff_km2"] == pytest.approx(m_eff, rel=1e-6)
+    pieces = np.sort(fragments(rng, rails)["area_km2"].to_numpy())
+    np.testing.assert_allclose(pieces, np.sort(a), rtol=1e-6)
+    # the range's area here is the one area_km2 states for it
+    assert out["area_km2"] == pytest.approx(float(area_km2(rng).iloc[0]), rel=1e-12)
+
+
+def test_mesh_of_a_stored_projected_range_matches_geod():
+    # a range stored in Behrmann (EPSG:6933, as the default atlas' ranges) with edges of
+    # 2000 km, cut in half by a line along its middle: m_eff = A / 2 of its geodesic area
+    from pyproj import Geod, Transformer
+
+    poly = box(6_000_000, 4_000_000, 9_000_000, 5_500_000)  # about 62-93° E, 33-47° N
+    rng = gpd.GeoDataFrame({"species": ["Equus_hemionus"]}, geometry=[poly], crs="EPSG:6933")
+    cut = gpd.GeoSeries([LineString([(7_500_000, 3_900_000), (7_500_000, 5_600_000)])],
+                        crs="EPSG:6933")
+    to_ll = Transformer.from_crs("EPSG:6933", "EPSG:4326", always_xy=True)
+    dense = shapely.transform(shapely.segmentize(poly, 1000.0),
+                              lambda xy: np.column_stack(to_ll.transform(*xy.T)))
+    a_total = abs(Geod(ellps="WGS84").geometry_area_perimeter(dense)[0]) / 1e6
+    row = effective_mesh_size(rng, cut).iloc[0]
+    assert row["area_km2"] == pytest.approx(a_total, rel=1e-5)
+    assert row["m_eff_km2"] == pytest.approx(a_total / 2, rel=1e-5)  # two equal halves
+
+
 # ------------------------------------------------------------------ range_fragmentation
 
 
@@ -342,9 +398,14 @@ def test_real_mongolian_gazelle_range_cut_by_railways(real_data):
     assert len(fr) == cut["n_fragments"]
     assert cut["m_eff_km2"] == pytest.approx((fr["area_km2"] ** 2).sum() / range_area, rel=1e-9)
 
-    # independent split: the range minus the railways buffered by 1 m, in the same CRS
-    g = gazelle.to_crs("ESRI:102025").geometry.iloc[0]
-    rail_ea = rail.to_crs("ESRI:102025").geometry.values
+    # independent split: the range minus the railways buffered by 1 m, in the same CRS; the
+    # edges are cut finely in their own CRS first (range: Behrmann metres, rail: lon/lat) so
+    # that they keep their course in ESRI:102025
+    assert gazelle.crs.to_epsg() == 6933 and rail.crs.to_epsg() == 4326
+    g = gpd.GeoSeries(shapely.segmentize(gazelle.geometry.values, 1000.0),
+                      crs=gazelle.crs).to_crs("ESRI:102025").iloc[0]
+    rail_ea = gpd.GeoSeries(shapely.segmentize(rail.geometry.values, 0.01),
+                            crs=rail.crs).to_crs("ESRI:102025").values
     rail_ea = rail_ea[shapely.intersects(rail_ea, g)]
     cuts = shapely.union_all(shapely.buffer(rail_ea, 1.0))
     pieces = np.sort(shapely.area(shapely.get_parts(shapely.difference(g, cuts))) / 1e6)

@@ -142,3 +142,68 @@ def test_failed_step_leaves_no_partial_outputs(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="analysis crashed"):
         run_steps(Atlas.default(), tmp_path / "out", steps=steps, echo=lambda _: None)
     assert list((tmp_path / "out").iterdir()) == []  # layers.csv was staged, never moved in
+
+
+def _geod_area_km2_6933(geom) -> float:
+    """Geodesic area of a polygon stored in EPSG:6933, its edges cut every 1 km first."""
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs("EPSG:6933", "EPSG:4326", always_xy=True)
+    dense = shapely.transform(shapely.segmentize(geom, 1000.0),
+                              lambda xy: np.column_stack(to_ll.transform(*xy.T)))
+    return abs(Geod(ellps="WGS84").geometry_area_perimeter(dense)[0]) / 1e6
+
+
+def test_every_output_states_the_same_range_area(default_run) -> None:
+    """layers.csv, summary.md, fragmentation.csv, barrier_lengths.csv, barrier_summary.md and
+    the hotspot report's factsheets give one area per range, and it is the geodesic one."""
+    import re
+
+    out, result = default_run
+    assert result.exit_code == 0, result.output
+    ranges = Atlas.default().read("species_ranges").set_index("species")
+    geodesic = {s: _geod_area_km2_6933(g) for s, g in ranges.geometry.items()}
+    frag = pd.read_csv(out / "fragmentation.csv")
+    assert set(frag["species"]) == set(geodesic)
+    for procedure, rows in frag.groupby("procedure"):
+        area = rows.set_index("species")["area_km2"]
+        for sp, expected in geodesic.items():
+            assert area[sp] == pytest.approx(expected, rel=1e-5), (procedure, sp)
+    area = frag[frag["procedure"] == "CUT"].set_index("species")["area_km2"]
+    # layers.csv: the layer's area, full precision
+    layers = pd.read_csv(out / "layers.csv").set_index("name")
+    assert layers.loc["species_ranges", "area_km2"] == pytest.approx(area.sum(), rel=1e-12)
+    # summary.md (rounded to km²), barrier_summary.md, hotspot report factsheets
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    barrier = (out / "barrier_summary.md").read_text(encoding="utf-8")
+    report = (out / "hotspot_report.html").read_text(encoding="utf-8")
+    pages = dict(re.findall(r'<section class="species" id="species-[^"]*">\s*<h2><i>([^<]+)</i>'
+                            r'.*?Range area</dt><dd>([\d,]+) km²', report, re.S))
+    assert len(pages) == len(geodesic)
+    for sp, a in area.items():
+        shown = f"{a:,.0f}"
+        assert re.search(rf"\| {sp} \| [^|]* \| {shown} \|", summary), sp
+        assert re.search(rf"\| {sp} \| {shown} \|", barrier), sp
+        assert pages[sp.replace("_", " ")] == shown, sp
+    # barrier_lengths.csv: the range's area in each country; these ranges lie wholly in
+    # countries that hold infrastructure, so their parts add up to the whole range
+    lengths = pd.read_csv(out / "barrier_lengths.csv")
+    parts = (lengths.drop_duplicates(["species", "country"])
+             .groupby("species")["range_area_km2"].sum())
+    assert (parts <= area[parts.index] * (1 + 1e-9)).all()
+    for sp in ("Acinonyx_jubatus", "Camelus_ferus", "Equus_ferus", "Gazella_bennettii",
+               "Panthera_pardus", "Procapra_gutturosa"):
+        assert parts[sp] == pytest.approx(area[sp], rel=1e-9), sp
+
+
+def test_csvs_of_the_run_read_back_exactly(default_run) -> None:
+    from cami_atlas.atlas import layer_summary
+
+    out, _ = default_run
+    layers = pd.read_csv(out / "layers.csv")
+    expected = layer_summary(Atlas.default())
+    for col in ("length_km", "area_km2"):  # full precision, not rounded to 3 or 1 decimals
+        pd.testing.assert_series_equal(layers[col], expected[col], check_exact=True)
+    assert (layers["area_km2"].dropna() % 1 != 0).any()

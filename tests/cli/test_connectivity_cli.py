@@ -58,7 +58,7 @@ def _base(atlas_path, out) -> list[str]:
 @pytest.fixture(scope="module")
 def full_run(atlas_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("conn")
-    result = _run(*_base(atlas_path, out), "--corridor-width", "20000", "--impact-segments",
+    result = _run(*_base(atlas_path, out), "--corridor-width-m", "20000", "--impact-segments",
                   "all")
     assert result.exit_code == 0, result.output
     return out, result
@@ -131,7 +131,7 @@ def test_overwrite_and_modes(atlas_path, tmp_path):
 
 def test_impact_segments_default_is_corridors(atlas_path, tmp_path):
     out = tmp_path / "o"
-    result = _run(*_base(atlas_path, out), "--corridor-width", "5000",
+    result = _run(*_base(atlas_path, out), "--corridor-width-m", "5000",
                   "--modes", "corridors,impact")
     assert result.exit_code == 0, result.output
     impact = pd.read_csv(out / "barrier_impact.csv").set_index("segment_id")
@@ -206,6 +206,6 @@ def test_help_lists_the_options():
     result = CliRunner().invoke(main, ["connectivity", "--help"])
     assert result.exit_code == 0
     for opt in ("--bbox", "--cell-size-m", "--cores", "--neighbours", "--solver",
-                "--borders-as-barriers", "--border-pairs", "--corridor-width", "--overwrite"):
+                "--borders-as-barriers", "--border-pairs", "--corridor-width-m", "--overwrite"):
         assert opt in result.output
     assert "connectivity" in CliRunner().invoke(main, ["--help"]).output

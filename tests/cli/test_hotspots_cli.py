@@ -26,8 +26,8 @@ OUTPUTS = ["hotspot_cells.csv", "hotspot_cells.gpkg", "hotspot_map.html",
 def first_run(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("hotspots") / "out"
     result = CliRunner().invoke(main, [
-        "hotspots", "--species", "saiga", "--cell-km", "200", "--permutations", "99",
-        "--top", "5", "--out", str(out), "--offline"])
+        "hotspots", "--species", "saiga", "--cell-size-m", "200000", "--permutations", "99",
+        "--top", "5", "--out", str(out), "--no-basemap"])
     return out, result
 
 
@@ -44,18 +44,18 @@ def test_hotspots_command_writes_outputs(first_run):
     assert len(pd.read_csv(out / "hotspot_segments.csv")) == 5
     map_html = (out / "hotspot_map.html").read_text(encoding="utf-8")
     assert external_references(map_html) == []
-    assert "tile.openstreetmap" not in map_html  # --offline: no basemap
+    assert "tile.openstreetmap" not in map_html  # --no-basemap: no basemap
     report = (out / "hotspot_report.html").read_text(encoding="utf-8")
     assert 'id="species-saiga-tatarica"' in report and 'href="hotspot_map.html"' in report
     # the command line in the reproducibility block (options that differ from the default)
-    assert ("cami-atlas hotspots --species saiga --cell-km 200.0 --permutations 99 --top 5 "
-            f"--offline --out {out}</td>") in report
+    assert ("cami-atlas hotspots --species saiga --cell-size-m 200000.0 --permutations 99 "
+            f"--top 5 --no-basemap --out {out}</td>") in report
 
 
 def test_hotspots_refuses_then_overwrites_with_pdf(first_run):
     out, _ = first_run
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    again = CliRunner().invoke(main, ["hotspots", "--species", "saiga", "--cell-km", "200",
+    again = CliRunner().invoke(main, ["hotspots", "--species", "saiga", "--cell-size-m", "200000",
                                       "--out", str(out)])
     assert again.exit_code == 1
     assert again.output.strip() == (
@@ -69,8 +69,8 @@ def test_hotspots_refuses_then_overwrites_with_pdf(first_run):
     except Exception:
         pytest.skip("WeasyPrint or its Pango libraries are missing")
     third = CliRunner().invoke(main, [
-        "hotspots", "--species", "Saiga_tatarica", "--cell-km", "200", "--permutations", "9",
-        "--out", str(out), "--overwrite", "--pdf", "--offline"])
+        "hotspots", "--species", "Saiga_tatarica", "--cell-size-m", "200000", "--permutations", "9",
+        "--out", str(out), "--overwrite", "--pdf", "--no-basemap"])
     assert third.exit_code == 0, third.output
     pdf = (out / "hotspot_report.pdf").read_bytes()
     text = pdf + b"".join(_inflate(m) for m in re.findall(rb"stream\r?\n(.*?)\r?\nendstream",
@@ -101,8 +101,8 @@ def test_hotspots_errors(tmp_path: Path):
                                    "--out", str(tmp_path / "b")])
     assert weights.exit_code == 1 and "--weights" in weights.output and "does not exist" in \
         weights.output
-    zero = runner.invoke(main, ["hotspots", "--cell-km", "0", "--out", str(tmp_path / "c")])
-    assert zero.exit_code == 2 and "--cell-km" in zero.output
+    zero = runner.invoke(main, ["hotspots", "--cell-size-m", "0", "--out", str(tmp_path / "c")])
+    assert zero.exit_code == 2 and "--cell-size-m" in zero.output
     missing = runner.invoke(main, ["hotspots", "--atlas", str(tmp_path / "none.gpkg"),
                                    "--out", str(tmp_path / "d")])
     assert missing.exit_code == 1 and "does not exist" in missing.output
@@ -118,7 +118,7 @@ def test_map_command_layers(tmp_path: Path):
     out = tmp_path / "saiga.html"
     res = runner.invoke(main, ["map", "--layers", "countries,railways", "--layers",
                                "species_ranges", "--species", "saiga", "--out", str(out),
-                               "--offline"])
+                               "--no-basemap"])
     assert res.exit_code == 0, res.output
     assert _layer_count(res.output) == 3  # countries, railways, the saiga range
     html = out.read_text(encoding="utf-8")
@@ -126,7 +126,7 @@ def test_map_command_layers(tmp_path: Path):
     # without a species: one range layer per species of the atlas (15)
     out2 = tmp_path / "all.html"
     res2 = runner.invoke(main, ["map", "--layers", "borders,species_ranges,dem",
-                                "--out", str(out2), "--offline"])
+                                "--out", str(out2), "--no-basemap"])
     assert res2.exit_code == 0, res2.output
     n_species = Atlas.default().read("species_ranges")["species"].nunique()
     assert _layer_count(res2.output) == 1 + n_species + 1
@@ -135,7 +135,7 @@ def test_map_command_layers(tmp_path: Path):
 def test_map_command_refusal_and_errors(tmp_path: Path):
     runner = CliRunner()
     out = tmp_path / "m.html"
-    first = runner.invoke(main, ["map", "--layers", "borders", "--out", str(out), "--offline"])
+    first = runner.invoke(main, ["map", "--layers", "borders", "--out", str(out), "--no-basemap"])
     assert first.exit_code == 0, first.output
     before = out.stat().st_mtime_ns
     again = runner.invoke(main, ["map", "--layers", "borders", "--out", str(out)])
@@ -153,7 +153,7 @@ def test_map_command_refusal_and_errors(tmp_path: Path):
     assert sp.exit_code == 1 and "'unicorn' has no feature" in sp.output
     # a species the matrix does not rate: infrastructure coloured by type, with a warning
     kiang = runner.invoke(main, ["map", "--layers", "railways,species_ranges", "--species",
-                                 "Equus_kiang", "--out", str(tmp_path / "k.html"), "--offline"])
+                                 "Equus_kiang", "--out", str(tmp_path / "k.html"), "--no-basemap"])
     assert kiang.exit_code == 0, kiang.output
     assert "Warning:" in kiang.output and "coloured by type" in kiang.output
     assert _layer_count(kiang.output) == 2
@@ -175,8 +175,8 @@ def _tiny_atlas(with_ranges: bool) -> Atlas:
 
 
 def test_run_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from cami_atlas.cli import hotspots as cli_hotspots
     from cami_atlas.cli.run import Step, run_steps
+    from cami_atlas.pipeline import hotspots as cli_hotspots
 
     monkeypatch.setattr(cli_hotspots, "RUN_CELL_KM", 40.0)
     step = Step("hotspots", cli_hotspots.RUN_OUTPUTS, cli_hotspots.hotspots_run_step)

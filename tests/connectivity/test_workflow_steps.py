@@ -224,7 +224,7 @@ def test_pinch_point_current_in_a_one_row_corridor():
     notes: list[str] = []
     assert wf._pinch_point_current(grid, corridors, focal, corridor_width=None,
                                    circuit_opts=opts, notes=notes) is None
-    assert notes == ["Pinch points skipped: they need corridor_width (--corridor-width)."]
+    assert notes == ["Pinch points skipped: they need corridor_width (--corridor-width-m)."]
     res = wf._pinch_point_current(grid, corridors, focal, corridor_width=1.0,
                                   circuit_opts=opts, notes=notes)
     np.testing.assert_allclose(res.current.values[1], 1.0, rtol=1e-9)

@@ -12,12 +12,14 @@ import dataclasses
 import re
 import types
 import zlib
+from html import unescape
 from html.parser import HTMLParser
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from pyproj import Geod, Transformer
 from shapely import LineString, box
 
@@ -30,18 +32,21 @@ from cami_atlas.errors import (
     SchemaError,
     UnknownSpeciesError,
 )
-from cami_atlas.hotspots import class_column, load_weights
-from cami_atlas.maps import layer_names
-from cami_atlas.report.hotspots import (
+from cami_atlas.hotspots import (
     HOT_CLASSES,
     HotspotAnalysis,
+    class_column,
     hotspot_analysis,
-    hotspot_map,
-    hotspot_report,
-    output_names,
+    load_weights,
     rank_segments,
     segments_from_impact,
     select_species,
+)
+from cami_atlas.maps import layer_names
+from cami_atlas.report.hotspots import (
+    hotspot_map,
+    hotspot_report,
+    output_names,
     write_hotspot_outputs,
 )
 from cami_atlas.schema import BARRIER_CLASSES
@@ -277,11 +282,27 @@ def test_analysis_on_default_atlas(analysis):
     assert (tb["border"] != "").all() and (tb["border_distance_km"] <= 50).all()
     assert set(a.sources["name"]) == {"countries", "borders", "railways", "roads",
                                       "osm_astana", "species_ranges"}
-    # the per-species classes are the 2017 matrix classes of the barrier module
+    # the per-species classes are the 2017 matrix classes of the barrier module, only for
+    # segments crossing the species' range (independent test in lon/lat: interiors meet;
+    # a handful of segments right on the edge may differ from the densified polygon)
     from cami_atlas.barriers import classify_barriers
 
-    assert a.infra["Saiga_tatarica"].equals(
-        classify_barriers(a.infra, "Saiga_spp").rename("Saiga_tatarica"))
+    ranges = a.ranges.to_crs(4326)
+    lines = a.infra.to_crs(4326)
+    for sp, msp in a.matrix_species.items():
+        poly = shapely.union_all(ranges[ranges["species"] == sp].geometry.values)
+        inside = (lines.intersects(poly) & ~lines.touches(poly)).to_numpy()
+        has = a.infra[sp].notna().to_numpy()
+        assert 50 < inside.sum() < len(lines) - 50
+        assert (has != inside).sum() <= 3, sp
+        assert a.infra.loc[has, sp].tolist() == classify_barriers(a.infra, msp)[has].tolist()
+    # ids are layer:feature_id (Natural Earth / OSM ids where the layer has them)
+    assert a.infra.index.name == "segment_id" and a.infra.index.is_unique
+    assert {"railways:22574", "roads:1065", "osm_astana:way/243379603"} <= set(a.infra.index)
+    # the ranking lists only segments that cross a range, with only those species' classes
+    for sid, text in a.segments["classes"].items():
+        named = set(re.findall(r"(?:: |, )([A-Z][a-z]+_[a-z]+)", text))
+        assert named == {sp for sp in a.species if pd.notna(a.infra.loc[sid, sp])}, sid
 
 
 def test_segment_pressure_adds_up_to_the_hot_cells(analysis):
@@ -400,6 +421,50 @@ def test_write_outputs_and_refusal(analysis, tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
 
 
+def test_report_prints_the_score_weights(analysis):
+    from cami_atlas.hotspots import default_weights_path, score_weights
+
+    shipped = pd.read_csv(default_weights_path(), comment="#")  # read independently
+    html = hotspot_report(analysis, figures=False)
+    parsed = check_html(html)
+    assert "Score weights" in parsed.h2 and "weights" in parsed.ids
+    start = html.index('id="weights"')
+    section = html[start:html.index("</table>", start)]
+    text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section)))
+    for row in shipped.itertuples(index=False):
+        assert f" {row.group} {row.name} {row.weight:.3f} {row.note} " in text, row
+    assert "shipped hotspot_weights.csv" in text
+    assert ("In the score, infrastructure of barrier class 'unknown' is weighted 0.5, like a "
+            "partial barrier.") in text
+    assert analysis.weights.equals(score_weights())
+    # own weights: the sentence follows the table it is given
+    for unknown, phrase in ((1.0, "weighted 1, like a complete barrier."),
+                            (0.0, "weighted 0, like 'not a barrier'."),
+                            (0.7, "weighted 0.7.")):
+        w = load_weights()
+        w.loc[w["name"] == "unknown", "weight"] = unknown
+        own = dataclasses.replace(analysis, weights=score_weights(w),
+                                  parameters={**analysis.parameters, "weights": "custom table"})
+        html = hotspot_report(own, figures=False)
+        text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+        assert f"class 'unknown' is {phrase}" in text
+        assert f"unknown {unknown:.3f}" in text and "(custom table)" in text
+
+
+def test_csvs_keep_full_precision(analysis, tmp_path):
+    from cami_atlas.report.hotspots import _cells_table, _segments_table
+
+    write_hotspot_outputs(analysis, tmp_path, offline=True, figures=False)
+    for name, frame in (("hotspot_cells.csv", _cells_table(analysis.cells)),
+                        ("hotspot_segments.csv", _segments_table(analysis))):
+        back = pd.read_csv(tmp_path / name)
+        floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+        assert floats, name
+        for c in floats:  # bit for bit, not to 6 significant digits
+            np.testing.assert_array_equal(back[c].to_numpy(float), frame[c].to_numpy(float),
+                                          err_msg=f"{name}: {c}")
+
+
 def _weasyprint_works() -> bool:
     try:
         import weasyprint
@@ -456,7 +521,12 @@ def test_synthetic_atlas_corridors_and_unrated_species():
     a = hotspot_analysis(atlas, cell_km=20, permutations=99)
     assert a.species == ["Equus_kiang", "Saiga_tatarica"]
     assert a.matrix_species["Equus_kiang"] is None
-    assert (a.infra["Equus_kiang"] == "unknown").all()
+    # the kiang range (72.1-73.9 E) is crossed by the double-track railway and the road
+    # only: they are 'unknown' for it (not rated); the railway at 71 E has no kiang class
+    assert a.infra["Equus_kiang"].to_dict() == {"rail:0": "unknown", "rail:1": None,
+                                                "rail:2": "unknown"}
+    assert a.infra["Saiga_tatarica"].to_dict() == {
+        "rail:0": "complete barrier", "rail:1": "partial barrier", "rail:2": "unknown"}
     assert any("Not rated" in n and "Equus_kiang" in n for n in a.notes)
     assert not any("No corridors" in n for n in a.notes)
     # borders from the country polygons (no border layer): the AAA-BBB line at 72 E
@@ -473,13 +543,14 @@ def test_synthetic_atlas_corridors_and_unrated_species():
 
 def test_synthetic_atlas_map_and_impact():
     atlas = _synthetic_atlas()
-    infra = atlas.read_kind("infrastructure", crs=atlas.analysis_crs).reset_index(drop=True)
+    # a connectivity impact table names segments by their layer:feature_id ids
     impact = pd.DataFrame({"delta_conductance": [0.1, 0.9, 0.4], "rank": [3, 1, 2]},
-                          index=infra.index)
+                          index=["rail:0", "rail:1", "rail:2"])
     w = load_weights()
     a = hotspot_analysis(atlas, species="saiga", cell_km=25, permutations=99, impact=impact,
                          weights=w)
-    assert a.segment_method == "impact" and a.segments.index.tolist() == [1, 2, 0]
+    assert a.segment_method == "impact"
+    assert a.segments.index.tolist() == ["rail:1", "rail:2", "rail:0"]
     assert a.segments["infra_type"].tolist() == ["railway", "road", "railway"]
     assert a.parameters["segment_ranking"] == "connectivity barrier impact"
     assert a.parameters["weights"] == "custom table"

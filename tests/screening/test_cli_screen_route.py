@@ -47,7 +47,7 @@ def cli_run(tmp_path_factory):
     out = tmp / "out"
     args = ["screen-route", str(route), "--type", "railway", "--attr", "track=double",
             "--attr", "fenced=yes", "--out", str(out), "--buffers-km", "1,5",
-            "--cell-size-km", "10", "--no-basemap"]
+            "--cell-size-m", "10000", "--no-basemap"]
     result = CliRunner().invoke(main, args)
     return out, result, args
 

@@ -34,11 +34,16 @@ The method in short
    0-1 (``BaRanking`` of the R package).
 
 Classification labels are those of the R package (:data:`BABA_CLASSES`), so results can
-be compared line by line.
+be compared line by line. Column names follow the atlas (``individual``, ``timestamp``,
+``start_time``, ``duration_h``, as :func:`cami_atlas.barriers.track_steps` and
+:func:`cami_atlas.barriers.track_crossings`); :meth:`BabaResult.to_r` gives the
+encounter table with the R package's names (``AnimalID``, ``burstID``, ``duration``,
+``cross``, ``str_i``, ``eventTYPE``, mapping in :data:`BABA_R_COLUMNS`).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -57,10 +62,12 @@ from ..errors import (
 )
 from ..measure import require_crs
 from ..validate import suggest_column
+from .crossings import drop_duplicate_fixes, track_individuals
 
 __all__ = [
     "ALTERED_CLASSES",
     "BABA_CLASSES",
+    "BABA_R_COLUMNS",
     "BabaResult",
     "baba",
     "barrier_ranking",
@@ -105,6 +112,24 @@ _ENCOUNTER_COLUMNS = (
 )
 
 
+#: Columns of :attr:`BabaResult.encounters` -> the R package's names
+#: (``BaBA()$classification``), see :meth:`BabaResult.to_r`.
+BABA_R_COLUMNS: dict[str, str] = {
+    "individual": "AnimalID",
+    "burst_id": "burstID",
+    "easting": "easting",
+    "northing": "northing",
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "duration_h": "duration",
+    "crossings": "cross",
+    "straightness": "str_i",
+    "straightness_mean": "str_mean",
+    "straightness_sd": "str_sd",
+    "classification": "eventTYPE",
+}
+
+
 @dataclass(frozen=True)
 class BabaResult:
     """The result of :func:`baba`.
@@ -140,6 +165,38 @@ class BabaResult:
     units: str
     d: float
     parameters: dict = field(default_factory=dict)
+
+    def to_r(self) -> pd.DataFrame:
+        """The encounter table with the column names and units of the R package
+        (``BaBA()$classification``), to compare results line by line.
+
+        The atlas names are used everywhere in this package (``individual``,
+        ``start_time``, ``duration_h``, ... as in :func:`cami_atlas.barriers.track_steps`);
+        this is the mapping (:data:`BABA_R_COLUMNS`): ``individual`` -> ``AnimalID``,
+        ``burst_id`` -> ``burstID``, ``easting``, ``northing``, ``start_time``,
+        ``end_time`` (same names), ``duration_h`` -> ``duration`` (converted to
+        ``units``), ``crossings`` -> ``cross``, ``straightness`` -> ``str_i``,
+        ``straightness_mean`` -> ``str_mean``, ``straightness_sd`` -> ``str_sd``,
+        ``classification`` -> ``eventTYPE``. ``n_fixes`` and the geometry have no R
+        counterpart and are left out.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, pandas as pd
+        >>> from shapely import LineString, Point
+        >>> fence = gpd.GeoDataFrame(geometry=[LineString([(-5000, 0), (5000, 0)])],
+        ...                          crs="EPSG:32612")
+        >>> fixes = gpd.GeoDataFrame(
+        ...     {"individual": "a1",
+        ...      "timestamp": pd.date_range("2014-01-01", periods=3, freq="2h", tz="UTC")},
+        ...     geometry=[Point(0, -3000), Point(0, -50), Point(0, 3000)], crs="EPSG:32612")
+        >>> baba(fixes, fence, d=100).to_r()[["AnimalID", "burstID", "cross", "eventTYPE"]]
+          AnimalID burstID  cross    eventTYPE
+        0       a1    a1_1      1  Quick_Cross
+        """
+        table = pd.DataFrame(self.encounters.drop(columns=self.encounters.geometry.name))
+        table["duration_h"] = table["duration_h"] * 3600.0 / _UNIT_SECONDS[self.units]
+        return table[list(BABA_R_COLUMNS)].rename(columns=BABA_R_COLUMNS)
 
     @property
     def counts(self) -> pd.Series:
@@ -221,7 +278,8 @@ def _utc_seconds(ts: pd.Series, what: str) -> tuple[np.ndarray, pd.Series]:
 def _barrier_geoms(barriers: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     if not isinstance(barriers, gpd.GeoDataFrame | gpd.GeoSeries):
         raise SchemaError(
-            f"barriers must be a GeoDataFrame or GeoSeries of lines, got {type(barriers).__name__}."
+            f"barriers must be a GeoDataFrame or GeoSeries of lines, got "
+            f"{type(barriers).__name__}; read them with geopandas.read_file(path)."
         )
     geoms = np.asarray(barriers.geometry.values, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -260,8 +318,10 @@ def baba(
     exclude_buffer: bool = False,
     round_fixes: bool = False,
     min_total_enc: int = 0,
-    individual_col: str = "individual",
-    time_col: str = "timestamp",
+    individual: str = "individual",
+    timestamp: str = "timestamp",
+    individual_col: str | None = None,
+    time_col: str | None = None,
 ) -> BabaResult:
     """Classify the behaviour of tracked animals at linear barriers (BaBA).
 
@@ -314,8 +374,17 @@ def baba(
         only affects the inference).
     min_total_enc : int, default 0
         Barriers with fewer events get no ranking index (``BaRanking(min_total_enc=)``).
-    individual_col, time_col : str
-        Names of the individual and timestamp columns of ``fixes``.
+    individual, timestamp : str
+        Names of the individual and timestamp columns of ``fixes`` (as in
+        :func:`cami_atlas.barriers.track_steps`). With a ``layer`` column of several
+        values (several track layers), individuals are kept apart by layer
+        (``"layer:individual"``, :func:`cami_atlas.barriers.crossings.track_individuals`).
+        A fix repeated exactly (same individual, time and position) is dropped with a
+        ``UserWarning``; one individual at two positions at the same time is a
+        :class:`SchemaError`.
+    individual_col, time_col : str, optional
+        Deprecated names of ``individual`` and ``timestamp`` (``DeprecationWarning``);
+        removed in the next release.
 
     Returns
     -------
@@ -388,7 +457,8 @@ def baba(
     """
     if not isinstance(fixes, gpd.GeoDataFrame):
         raise SchemaError(
-            f"fixes must be a GeoDataFrame of points, got {type(fixes).__name__}."
+            f"fixes must be a GeoDataFrame of points, got {type(fixes).__name__}; read them "
+            "with cami_atlas.io.read_layer(path, 'tracks') or geopandas.read_file(path)."
         )
     units = check_option("units", units, tuple(_UNIT_SECONDS))
     d = _number("d", d, strict=True)
@@ -419,13 +489,30 @@ def baba(
             f"fixes must be single, non-empty Points; {int(not_point.sum())} rows are not "
             "(explode MultiPoints with .explode() and drop empty geometries)."
         )
-    ind_values = _column(fixes, individual_col, "fixes", "individual_col")
+    for old_name, new_name, value in (("individual_col", "individual", individual_col),
+                                      ("time_col", "timestamp", time_col)):
+        if value is not None:
+            warnings.warn(f"baba({old_name}=...) is deprecated; use {new_name}=... (the same "
+                          "name as in track_steps and track_crossings).", DeprecationWarning,
+                          stacklevel=2)
+    individual = individual_col if individual_col is not None else individual
+    timestamp = time_col if time_col is not None else timestamp
+    ind_values = _column(fixes, individual, "fixes", "individual")
     if ind_values.isna().any():
         raise SchemaError(
-            f"fixes column {individual_col!r} has {int(ind_values.isna().sum())} missing "
+            f"fixes column {individual!r} has {int(ind_values.isna().sum())} missing "
             "individual ids; fill or drop them."
         )
-    seconds, ts_utc = _utc_seconds(_column(fixes, time_col, "fixes", "time_col"), "fixes")
+    ind_values = track_individuals(fixes, individual)
+    seconds, ts_utc = _utc_seconds(_column(fixes, timestamp, "fixes", "timestamp"), "fixes")
+    keep, n_repeat = drop_duplicate_fixes(ind_values.to_numpy(dtype=object), seconds,
+                                          shapely.get_coordinates(pts), "fixes")
+    if n_repeat:
+        warnings.warn(f"fixes: dropped {n_repeat} repeated fix(es) (same individual, time "
+                      "and position).", UserWarning, stacklevel=2)
+        pts, seconds = pts[keep], seconds[keep]
+        ind_values = ind_values[keep]
+        ts_utc = ts_utc[keep].reset_index(drop=True)
 
     unit_s = _UNIT_SECONDS[units]
     codes, names = pd.factorize(ind_values.astype(str), sort=True)
@@ -726,11 +813,17 @@ def barrier_ranking(
     default ``index_fun`` (Xu et al. 2021). ``index_rescaled`` is R's ``index``; it is NaN
     everywhere when all indices are equal.
 
+    Column names: the atlas names are used; R's ``BaRanking`` calls them ``unique_ind``
+    (``n_individuals``), ``total_enc`` (``total_encounters``) and ``index``
+    (``index_rescaled``); R does not keep the raw index (``index`` here) nor
+    ``altered_encounters``.
+
     Parameters
     ----------
     encounters : DataFrame
         ``BabaResult.encounters`` (columns ``individual``, ``easting``, ``northing``,
-        ``classification``).
+        ``classification``), or the same table with the R package's names
+        (``AnimalID``, ``eventTYPE``; :meth:`BabaResult.to_r`).
     barriers : geopandas.GeoDataFrame or GeoSeries
         The barriers given to :func:`baba` (projected CRS in metres).
     d : float
@@ -771,6 +864,9 @@ def barrier_ranking(
             f"encounters are in {encounters.crs.name!r} but barriers in "
             f"{barriers.crs.name!r}; reproject the barriers with barriers.to_crs(...)."
         )
+    r_names = {v: k for k, v in BABA_R_COLUMNS.items() if k != v}
+    if "individual" not in encounters.columns and "AnimalID" in encounters.columns:
+        encounters = encounters.rename(columns=r_names)
     for col in ("individual", "easting", "northing", "classification"):
         if col not in encounters.columns:
             raise MissingColumnError(

@@ -4,10 +4,21 @@ All three functions are vectorised: the infrastructure goes into one
 :class:`shapely.STRtree`, the corridor lines / track steps are queried in bulk with
 ``predicate="intersects"`` and the index pairs are intersected with
 :func:`shapely.intersection` on arrays.
+
+No snapping tolerance is applied here: a crossing is a geometric intersection (a touch
+counts, as for :func:`shapely.intersects`), and a line that stops short of another by
+any distance does not cross it. The only snapping in the barrier analyses is
+``snap_m`` of :mod:`cami_atlas.barriers.fragmentation` (default 1 m, which leaves clean
+linework unchanged; see its module documentation).
+
+Column names follow the atlas: ``individual``, ``timestamp`` and ``species`` of the
+``tracks`` layer, ``start_time`` / ``end_time`` (UTC) for the two fixes of a step, as
+in :func:`cami_atlas.barriers.baba`.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -23,7 +34,8 @@ from .matrix import MatrixLike, _as_matrix
 from .overlay import _LINES, _POLYGONS, _check_frame, _to_crs
 from .species import _lookup
 
-__all__ = ["CorridorCrossings", "corridor_crossings", "track_crossings", "track_steps"]
+__all__ = ["CorridorCrossings", "corridor_crossings", "drop_duplicate_fixes", "track_crossings",
+           "track_individuals", "track_steps"]
 
 _CLASSES = np.array(BARRIER_CLASSES, dtype=object)
 
@@ -133,7 +145,7 @@ def corridor_crossings(
     m = _as_matrix(matrix)
     seg = _check_frame(infra, "infrastructure", ("infra_type",), _LINES)
     corr = _check_frame(corridors, "corridors", ("species",), _POLYGONS + _LINES)
-    cgeoms = _to_crs(corr, seg.crs, densify=True)
+    cgeoms = _to_crs(corr, seg.crs)
     dims = shapely.get_dimensions(cgeoms)
     lines = np.where(dims == 2, shapely.boundary(cgeoms), cgeoms)
     tree = shapely.STRtree(seg.geometry.values)
@@ -178,6 +190,58 @@ def _tracks_frame(tracks: object, individual: str, timestamp: str) -> gpd.GeoDat
     return fixes
 
 
+def track_individuals(tracks: pd.DataFrame, individual: str = "individual") -> pd.Series:
+    """Individual ids kept apart by track layer: ``"layer:individual"`` when ``tracks``
+    holds several layers (a ``layer`` column with more than one value, as
+    :meth:`Atlas.read_kind` gives), else the ids as text.
+
+    Two collars called ``"F01"`` in two studies are two animals; without the layer they
+    would be merged into one track.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"individual": ["F01", "F01"], "layer": ["gazelle_2019", "saiga"]})
+    >>> track_individuals(t).tolist()
+    ['gazelle_2019:F01', 'saiga:F01']
+    """
+    ids = tracks[individual].astype(str)
+    if "layer" in tracks.columns and tracks["layer"].nunique(dropna=True) > 1:
+        return tracks["layer"].astype(str) + ":" + ids
+    return ids
+
+
+def drop_duplicate_fixes(ids: np.ndarray, times: np.ndarray, xy: np.ndarray,
+                         what: str = "tracks") -> tuple[np.ndarray, int]:
+    """Policy for fixes of one individual with the same time stamp.
+
+    Exact repeats (same individual, time and position, e.g. a fix exported twice) are
+    dropped: the function returns a mask of the fixes to keep and the number dropped.
+    The same individual at two different positions at the same time is an error
+    (:class:`SchemaError` naming the individual and the time), since no step between
+    them can be built.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> keep, n = drop_duplicate_fixes(np.array(["a", "a", "b"], dtype=object),
+    ...                                np.array([0, 0, 0]), np.zeros((3, 2)))
+    >>> keep.tolist(), n
+    ([True, False, True], 1)
+    """
+    frame = pd.DataFrame({"i": ids, "t": times, "x": xy[:, 0], "y": xy[:, 1]})
+    repeat = frame.duplicated(["i", "t", "x", "y"]).to_numpy()
+    clash = frame[~repeat].duplicated(["i", "t"], keep=False)
+    if clash.any():
+        first = frame[~repeat][clash.to_numpy()].iloc[0]
+        raise SchemaError(
+            f"{what}: {int(clash.sum())} fixes share an individual and a time stamp but lie "
+            f"at different positions (first: individual {first['i']!r} at "
+            f"{pd.Timestamp(first['t'], tz='UTC')}); keep one fix per individual and time "
+            "(e.g. the one with the best fix quality) before building steps.")
+    return ~repeat, int(repeat.sum())
+
+
 def track_steps(
     tracks: gpd.GeoDataFrame,
     *,
@@ -200,11 +264,29 @@ def track_steps(
     -------
     geopandas.GeoDataFrame
         One straight LineString per pair of consecutive fixes of an individual (CRS of
-        ``tracks``; fixes sorted by individual then time, ties kept in input order),
-        columns ``individual``, ``species`` (if present), ``fix_start``, ``fix_end``
-        (index labels of the two fixes), ``t_start``, ``t_end``, ``duration_h`` and
+        ``tracks``; fixes sorted by individual then time), columns ``individual``,
+        ``species`` (if present), ``fix_start``, ``fix_end`` (index labels of the two
+        fixes), ``start_time``, ``end_time`` (UTC), ``duration_h`` and
         ``step_length_km`` (geodesic on WGS84,
         :func:`cami_atlas.measure.geodesic_length_km`). Index ``step`` = 0..n-1.
+        ``t_start`` and ``t_end`` repeat ``start_time`` and ``end_time`` under their
+        old names; they are deprecated and will be removed in the next release.
+
+    Notes
+    -----
+    *Names.* The atlas names are used throughout the track functions
+    (:func:`track_steps`, :func:`track_crossings`, :func:`cami_atlas.barriers.baba`):
+    ``individual``, ``timestamp``, ``species``, ``start_time``, ``end_time``,
+    ``duration_h``.
+
+    *Several track layers.* When ``tracks`` has a ``layer`` column with more than one
+    value (as :meth:`cami_atlas.atlas.Atlas.read_kind` returns), individuals are kept
+    apart by layer: ``individual`` becomes ``"layer:individual"``
+    (:func:`track_individuals`), so equal collar ids of two studies are not merged.
+
+    *Duplicate time stamps.* A fix repeated exactly (same individual, time and position)
+    is dropped with a ``UserWarning`` giving the count; one individual at two positions
+    at the same time raises :class:`SchemaError` (:func:`drop_duplicate_fixes`).
 
     Raises
     ------
@@ -239,12 +321,18 @@ def track_steps(
         raise SchemaError(
             f"tracks: {int(times.isna().sum())} fix(es) have no time stamp in {timestamp!r} "
             f"(index {list(fixes.index[times.isna()][:5])}); drop or fill them first.")
-    ids = fixes[individual].astype(str).to_numpy(dtype=object)
+    ids = track_individuals(fixes, individual).to_numpy(dtype=object)
     naive = times.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    order = np.lexsort((naive, ids))  # individual, then time; ties keep input order
+    xy = shapely.get_coordinates(fixes.geometry.values)
+    keep, n_dropped = drop_duplicate_fixes(ids, naive, xy)
+    if n_dropped:
+        warnings.warn(f"tracks: dropped {n_dropped} repeated fix(es) (same individual, time "
+                      "and position).", UserWarning, stacklevel=2)
+    rows = np.flatnonzero(keep)
+    order = rows[np.lexsort((naive[rows], ids[rows]))]  # individual, then time
     ids, t = ids[order], naive[order]
     labels = fixes.index.to_numpy()[order]
-    xy = shapely.get_coordinates(fixes.geometry.values[order])
+    xy = xy[order]
     same = ids[1:] == ids[:-1]
     a = np.flatnonzero(same)
     b = a + 1
@@ -253,11 +341,13 @@ def track_steps(
     data: dict[str, object] = {"individual": ids[a]}
     if "species" in fixes.columns:
         data["species"] = fixes["species"].to_numpy(dtype=object)[order][a]
+    start = pd.DatetimeIndex(t[a]).tz_localize("UTC")
+    end = pd.DatetimeIndex(t[b]).tz_localize("UTC")
     data.update({
         "fix_start": labels[a], "fix_end": labels[b],
-        "t_start": pd.DatetimeIndex(t[a]).tz_localize("UTC"),
-        "t_end": pd.DatetimeIndex(t[b]).tz_localize("UTC"),
+        "start_time": start, "end_time": end,
         "duration_h": (t[b] - t[a]) / np.timedelta64(1, "h"),
+        "t_start": start, "t_end": end,  # deprecated names, removed in the next release
     })
     steps = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=fixes.crs),
                              index=pd.RangeIndex(len(a), name="step"))
@@ -282,8 +372,10 @@ def track_crossings(
         a step selects the barrier class (``unknown`` without a ``species`` column or
         for species the matrix does not rate).
     infra : geopandas.GeoDataFrame
-        Infrastructure lines with ``infra_type``; reprojected to the CRS of ``tracks``
-        if needed.
+        Lines (any line layer: infrastructure, borders, ...); reprojected to the CRS of
+        ``tracks`` if needed. ``infra_type`` and the matrix attributes are used when
+        present; without ``infra_type`` the events' ``infra_type`` is empty and their
+        ``barrier_class`` ``unknown``.
     matrix : DataFrame, str or path, optional
         Barrier matrix (default: the shipped 2017 CAMI matrix).
     individual, timestamp : str
@@ -294,9 +386,12 @@ def track_crossings(
     geopandas.GeoDataFrame
         One row per intersection point of a step with an infrastructure feature (CRS
         of ``tracks``): ``step`` (index into :func:`track_steps`), ``individual``,
-        ``species``, ``matrix_species``, ``t_before`` and ``t_after`` (times of the
-        fixes before and after), ``infra_id`` (index label in ``infra``),
-        ``infra_type``, ``barrier_class``, ``along`` and the Point geometry.
+        ``species``, ``matrix_species``, ``start_time`` and ``end_time`` (times of the
+        fixes before and after the crossing: the step's, as in :func:`track_steps`),
+        ``infra_id`` (index label in ``infra``), ``infra_type``, ``barrier_class``,
+        ``along`` and the Point geometry. ``t_before`` and ``t_after`` repeat
+        ``start_time`` and ``end_time`` under their old names; they are deprecated and
+        will be removed in the next release.
 
     Notes
     -----
@@ -327,8 +422,8 @@ def track_crossings(
     """
     m = _as_matrix(matrix)
     steps = track_steps(tracks, individual=individual, timestamp=timestamp)
-    seg = _check_frame(infra, "infrastructure", ("infra_type",), _LINES)
-    igeoms = _to_crs(seg, steps.crs, densify=False)
+    seg = _check_frame(infra, "infrastructure", (), _LINES)
+    igeoms = _to_crs(seg, steps.crs)
     tree = shapely.STRtree(igeoms)
     si, ii = tree.query(steps.geometry.values, predicate="intersects")
     inter = shapely.intersection(steps.geometry.values[si], igeoms[ii])
@@ -352,7 +447,13 @@ def track_crossings(
         species = np.where(pd.isna(species), None, species)
     else:
         species = np.full(len(steps), None, dtype=object)
-    msp, codes = _species_codes(seg, species, m)
+    if "infra_type" in seg.columns:
+        msp, codes = _species_codes(seg, species, m)
+        types = _infra_types(seg)[ii]
+    else:  # any line layer: no type, no class
+        msp = {s: None for s in pd.unique(species) if isinstance(s, str)}
+        codes = {None: np.zeros(len(seg), dtype=np.int8)}
+        types = np.full(len(ii), None, dtype=object)
     sp = species[si]
     events = gpd.GeoDataFrame({
         "step": steps.index.to_numpy()[si],
@@ -360,13 +461,16 @@ def track_crossings(
         "species": sp,
         "matrix_species": np.array([msp.get(s) if isinstance(s, str) else None for s in sp],
                                    dtype=object),
-        "t_before": steps["t_start"].iloc[si].to_numpy(),
-        "t_after": steps["t_end"].iloc[si].to_numpy(),
+        "start_time": steps["start_time"].iloc[si].to_numpy(),
+        "end_time": steps["end_time"].iloc[si].to_numpy(),
         "infra_id": seg.index.to_numpy()[ii],
-        "infra_type": _infra_types(seg)[ii],
+        "infra_type": types,
         "barrier_class": _classes_for(sp, ii, msp, codes),
         "along": along,
     }, geometry=gpd.GeoSeries(pts, crs=steps.crs))
-    events["t_before"] = pd.to_datetime(events["t_before"], utc=True)
-    events["t_after"] = pd.to_datetime(events["t_after"], utc=True)
+    events["start_time"] = pd.to_datetime(events["start_time"], utc=True)
+    events["end_time"] = pd.to_datetime(events["end_time"], utc=True)
+    # deprecated names, removed in the next release
+    events.insert(events.columns.get_loc("infra_id"), "t_before", events["start_time"])
+    events.insert(events.columns.get_loc("infra_id"), "t_after", events["end_time"])
     return events.sort_values(["step", "infra_id"], kind="stable").reset_index(drop=True)

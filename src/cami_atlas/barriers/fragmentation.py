@@ -16,7 +16,9 @@ weights each inside part by the area ``A_i_cmpl`` of the complete fragment, incl
 parts outside the unit. Without reporting units the unit is the area polygon itself and the
 two procedures agree. The effective mesh density ``s_eff = 1 / m_eff`` is reported in meshes
 per 1000 km². All areas are in km² in an equal-area CRS (:data:`~cami_atlas.measure.EQUAL_AREA_CRS`,
-Asia North Albers Equal Area, by default).
+Asia North Albers Equal Area, by default); areas and lines in another CRS are reprojected with
+:func:`cami_atlas.measure.to_crs` (edges densified to 10 km first), so the area of a range here
+is the one :func:`cami_atlas.measure.area_km2` and every report state for it.
 
 Fragments are the faces of the planar graph formed by the area polygon's boundary and the
 cutting lines (clipped to the area's widened bounding box, so that lines crossing the
@@ -57,7 +59,7 @@ from ..errors import (
     UnknownSpeciesError,
     UnknownValueError,
 )
-from ..measure import EQUAL_AREA_CRS, require_crs
+from ..measure import EQUAL_AREA_CRS, require_crs, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from ..validate import suggest_column
 
@@ -117,7 +119,7 @@ def _geometries(data: gpd.GeoDataFrame | gpd.GeoSeries, what: str, types: tuple[
         raise SchemaError(f"{what} must be a GeoDataFrame or GeoSeries, got "
                           f"{type(data).__name__}.")
     require_crs(data, what)
-    geoms = np.asarray(data.geometry.to_crs(crs).values, dtype=object)
+    geoms = np.asarray(to_crs(data.geometry, crs).values, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     type_ids = shapely.get_type_id(geoms)
     bad = present & ~np.isin(type_ids, types)

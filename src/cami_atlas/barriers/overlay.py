@@ -28,7 +28,7 @@ from ..errors import (
     SchemaError,
     UnknownSpeciesError,
 )
-from ..measure import EQUAL_AREA_CRS, area_km2, geodesic_length_km
+from ..measure import EQUAL_AREA_CRS, area_km2, geodesic_length_km, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name, normalise_value
 from ..validate import suggest_column
 from .classify import _class_codes
@@ -71,7 +71,8 @@ def _check_frame(gdf: object, what: str, columns: tuple[str, ...],
     geoms = gdf.geometry.values
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not present.any():
-        raise EmptyLayerError(f"{what} has no features with a geometry.")
+        raise EmptyLayerError(f"{what} has no features with a geometry ({len(gdf)} row(s), all "
+                              "empty or missing); check the file, the layer and any filter.")
     type_ids = shapely.get_type_id(geoms[present])
     names = {_TYPE_NAMES.get(int(t), "?") for t in np.unique(type_ids)}
     wrong = sorted(names - set(types))
@@ -90,28 +91,9 @@ def _check_frame(gdf: object, what: str, columns: tuple[str, ...],
     return gdf.loc[present]
 
 
-def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS, *, densify: bool) -> np.ndarray:
-    """Geometries of ``gdf`` in ``crs``; polygon edges densified before reprojecting."""
-    geoms = gdf.geometry
-    if geoms.crs.equals(crs):
-        return np.asarray(geoms.values, dtype=object)
-    if densify:  # long straight edges bend under reprojection: add vertices first
-        step = 0.1 if geoms.crs.is_geographic else 10_000.0
-        geoms = gpd.GeoSeries(shapely.segmentize(geoms.values, step), index=gdf.index,
-                              crs=geoms.crs)
-    out = np.asarray(geoms.to_crs(crs).values, dtype=object)
-    if densify:  # reprojection can make valid polygons invalid (e.g. near the antimeridian)
-        bad = ~(shapely.is_valid(out) | shapely.is_missing(out))
-        if bad.any():
-            out[bad] = _polygonal(_make_valid(out[bad]))
-    return out
-
-
-def _make_valid(geoms: np.ndarray) -> np.ndarray:
-    try:  # shapely >= 2.1: the "structure" method is faster and keeps polygon areas
-        return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
-    except TypeError:
-        return shapely.make_valid(geoms)
+def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
+    """Geometries of ``gdf`` in ``crs``, edges densified first (measure.to_crs)."""
+    return np.asarray(to_crs(gdf.geometry, crs).values, dtype=object)
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -173,7 +155,7 @@ def species_polygons(
         dims = shapely.get_dimensions(corr.geometry.values)
         if (dims == 2).any():
             frames.append(corr.loc[dims == 2])
-    geoms = np.concatenate([_to_crs(f, target, densify=True) for f in frames])
+    geoms = np.concatenate([_to_crs(f, target) for f in frames])
     names = pd.concat([f["species"].astype(str) for f in frames]).map(canonical_species_name)
     codes, uniques = pd.factorize(names.to_numpy(), sort=True)
     order = np.argsort(codes, kind="stable")
@@ -193,7 +175,7 @@ class _Zones:
 
 def _countries(countries: gpd.GeoDataFrame, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
     c = _check_frame(countries, "countries", ("iso3",), _POLYGONS)
-    geoms = _to_crs(c, crs, densify=True)
+    geoms = _to_crs(c, crs)
     iso = c["iso3"].astype(str).to_numpy()
     codes, uniques = pd.factorize(iso, sort=True)
     counts = np.bincount(codes, minlength=len(uniques))
@@ -307,7 +289,7 @@ def _study_area(study_area: gpd.GeoDataFrame | gpd.GeoSeries | None, polys: gpd.
             f"{type(study_area).__name__}; wrap a shapely polygon as "
             "geopandas.GeoSeries([polygon], crs=...).")
     frame = _check_frame(frame, "study_area", (), _POLYGONS)
-    return shapely.union_all(_to_crs(frame, crs, densify=True))
+    return shapely.union_all(_to_crs(frame, crs))
 
 
 def infrastructure_in_ranges(
@@ -455,7 +437,7 @@ def infrastructure_in_ranges(
     polys = polys[polys.notna()]
     zones = _zones(polys, iso, cgeoms, crs)
 
-    geoms = _to_crs(seg, crs, densify=False)
+    geoms = _to_crs(seg, crs)
     full_km = geodesic_length_km(seg.geometry).to_numpy()
     raw_types = seg["infra_type"]
     types = raw_types.map({u: normalise_value("infra_type", u)

@@ -27,6 +27,7 @@ _COMMANDS: dict[str, str] = {
     "map": "map:map_command",
     "run": "run:run",
     "screen-route": "screen_route:screen_route",
+    "tracks": "tracks:tracks",
     "serve": "serve:serve",
     "site": "site:site",
 }

@@ -1,4 +1,7 @@
-"""``cami-atlas atlas``: copy an atlas between stores, list layer versions.
+"""``cami-atlas atlas push / pull / versions``: copy an atlas between stores, list versions.
+
+These commands join ``atlas init`` (:mod:`cami_atlas.cli.atlas_cmd`) in the ``atlas``
+group; the command line registers the group from here so that all of them load.
 
 An atlas location is a GeoPackage path or a PostGIS address
 ``postgresql://user@host/database?schema=NAME``.
@@ -18,14 +21,14 @@ import click
 
 from ..store import Atlas, default_atlas_path
 from ..store.copy import pull_atlas, push_atlas
+from .atlas_cmd import atlas
 from .layers import format_table
 
+__all__ = ["atlas", "pull", "push", "versions"]
+
 _LOCATION = click.Path(dir_okay=False)
-
-
-@click.group("atlas")
-def atlas() -> None:
-    """Copy an atlas between a GeoPackage file and a PostGIS database; list versions."""
+atlas.help = ("Create an atlas of your own (empty or from the default atlas), copy an atlas "
+              "between a GeoPackage file and a PostGIS database, list layer versions.")
 
 
 @atlas.command("push")

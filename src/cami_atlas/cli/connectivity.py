@@ -13,7 +13,7 @@ Examples
     cami-atlas connectivity --species argali --bbox 70,40,80,44 --out conn/
     cami-atlas connectivity --species "snow leopard" --cores cores.gpkg --cell-size-m 2000 \\
         --borders-as-barriers "complete barrier" --border-pairs CHN-KGZ,CHN-KAZ \\
-        --corridor-width 100000 --solver direct --out conn/ --overwrite
+        --corridor-width-m 100000 --solver direct --out conn/ --overwrite
 
 Outputs (in ``--out``)
 ----------------------
@@ -36,9 +36,22 @@ import pandas as pd
 from ..atlas import Atlas
 from ..connectivity.workflow import MODES, OUTPUTS, run_connectivity, write_connectivity
 from ..errors import LayerReadError
-from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir, split_multi
+from ..pipeline.staging import StagedOutputs
+from ._common import (
+    atlas_option,
+    cell_size_option,
+    max_memory_callback,
+    overwrite_option,
+    renamed_option,
+    split_multi,
+)
 
 __all__ = ["connectivity"]
+
+#: Free space asked for before the analysis (the window's size is known only after it).
+ESTIMATED_BYTES = 1 << 20
+#: Bytes per grid cell of the outputs: five float64 GeoTIFFs (checked before writing).
+BYTES_PER_CELL = 5 * 8
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -49,14 +62,30 @@ def _read_table(path: Path) -> pd.DataFrame:
                              "with columns barrier_class,resistance (inf for impassable).") from exc
 
 
-@click.command("connectivity")
+class _ConnectivityGroup(click.Group):
+    """``connectivity`` runs the focal-point analysis itself; ``connectivity omniscape`` the
+    wall-to-wall moving window (:mod:`cami_atlas.cli.omniscape`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "omniscape":
+            from .omniscape import omniscape
+
+            return omniscape
+        return None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return ["omniscape"]
+
+
+@click.group("connectivity", cls=_ConnectivityGroup, invoke_without_command=True,
+             subcommand_metavar="[omniscape ...]")
 @atlas_option
-@click.option("--species", "species", required=True,
-              help="Species (atlas range name, matrix name or common name, e.g. 'argali').")
+@click.option("--species", "species", default=None,
+              help="Species (atlas range name, matrix name or common name, e.g. 'argali'). "
+                   "[required without a subcommand]")
 @click.option("--bbox", default=None, metavar="LON0,LAT0,LON1,LAT1",
               help="Window in degrees (EPSG:4326); default the DEM's extent.")
-@click.option("--cell-size-m", type=float, default=5000.0, show_default=True,
-              help="Cell size of the analysis grid in metres.")
+@cell_size_option(5000.0, "Cell size of the analysis grid in metres.")
 @click.option("--crs", default=None, help="Projected analysis CRS (default: UTM zone of the "
               "window's centre).")
 @click.option("--dem", default="dem", show_default=True, help="Name of the DEM layer.")
@@ -89,20 +118,32 @@ def _read_table(path: Path) -> pd.DataFrame:
 @click.option("--border-pairs", multiple=True,
               help="Only these borders, ISO3 pairs such as CHN-KAZ, or CHN-* for all borders of "
               "China (repeat or comma-separated).")
-@click.option("--max-cost-distance", type=float, default=None,
-              help="Corridors only between cores at most this cost apart (resistance x m).")
-@click.option("--corridor-width", type=float, default=None,
-              help="Corridor cut-off in cost units; needed for pinch points.")
-@click.option("--dispersal-distance", type=float, default=None,
-              help="Effective resistance at which dispersal probability is 0.5 (default: "
-              "median between cores).")
+@click.option("--max-cost-distance-m", "max_cost_distance", type=float, default=None,
+              help="Corridors only between cores at most this cost apart, in cost-weighted "
+              "metres (resistance x m, the unit of cost_distance.tif).")
+@renamed_option("--max-cost-distance", "--max-cost-distance-m", "max_cost_distance",
+                type=float)
+@click.option("--corridor-width-m", "corridor_width", type=float, default=None,
+              help="Corridor cut-off in cost-weighted metres (resistance x m, the unit of "
+              "corridors.tif); needed for pinch points.")
+@renamed_option("--corridor-width", "--corridor-width-m", "corridor_width", type=float)
+@click.option("--dispersal-resistance", "dispersal_distance", type=float, default=None,
+              help="Effective resistance (the unit of effective_resistance.csv) at which the "
+              "dispersal probability is 0.5 (default: the median between cores).")
+@renamed_option("--dispersal-distance", "--dispersal-resistance", "dispersal_distance",
+                type=float)
 @click.option("--modes", multiple=True,
               help=f"Analyses to run (repeat or comma-separated; default all): {', '.join(MODES)}.")
 @click.option("--impact-segments", default="corridors", show_default=True,
               help="Barrier segments to rank (one circuit solve each): corridors (those that "
               "cut a least-cost corridor, plus impassable ones) or all (slow on large "
               "windows). Without the corridors mode, all.")
-@out_option
+@click.option("--max-memory", default=None, metavar="SIZE", callback=max_memory_callback,
+              help="Memory the rasters may use, e.g. 4GiB (default: the memory available); "
+                   "a larger grid is refused, naming the smallest --cell-size-m that fits.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Output folder (created if missing).  [required without a "
+                                 "subcommand]")
 @overwrite_option
 def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_size_m: float,
                  crs: str | None, dem: str, cores_path: Path | None,
@@ -112,14 +153,22 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
                  table_path: Path | None, borders_as_barriers: str | None,
                  border_pairs: tuple[str, ...], max_cost_distance: float | None,
                  corridor_width: float | None, dispersal_distance: float | None,
-                 modes: tuple[str, ...], impact_segments: str, out_dir: Path,
-                 overwrite: bool) -> None:
+                 modes: tuple[str, ...], impact_segments: str, max_memory: int | None,
+                 out_dir: Path | None, overwrite: bool) -> None:
     """Connectivity for one species: resistance, cost distance, corridors, current, pinch
     points, patch-graph indices and barrier segments ranked by connectivity cost.
 
     Writes GeoTIFFs, connectivity.gpkg and CSV tables into --out (see the module docs).
+    `cami-atlas connectivity omniscape ...` makes wall-to-wall Omniscape maps instead.
     """
-    prepare_out_dir(out_dir, list(OUTPUTS), overwrite=overwrite)
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand is not None:
+        return
+    for value, hint in ((species, "'--species'"), (out_dir, "'--out'")):
+        if value is None:
+            raise click.MissingParameter(ctx=ctx, param_type="option", param_hint=hint)
+    staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite,
+                           required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     infra = split_multi(infrastructure)
     run_modes = tuple(split_multi(modes)) or MODES
@@ -138,9 +187,13 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
         max_cost_distance=max_cost_distance, corridor_width=corridor_width,
         dispersal_distance=dispersal_distance, modes=run_modes,
         impact_segments=impact_segments, solver=solver,  # type: ignore[arg-type]
-        progress=True)
-    written = write_connectivity(res, out_dir, overwrite=overwrite,
-                                 wrote=lambda p: click.echo(f"wrote {p}"))
+        progress=True, max_memory=max_memory)
+    staged.need(int(np.prod(res.resistance.shape)) * BYTES_PER_CELL)
+    with staged as folder:
+        staged_paths = write_connectivity(res, folder, overwrite=True)
+    written = [out_dir / staged.final(p).relative_to(staged.out) for p in staged_paths]
+    for path in written:
+        click.echo(f"wrote {path}")
     rows, cols = res.resistance.shape
     click.echo(f"{res.species}: {rows} x {cols} cells of {res.cell_size_m:g} m in "
                f"{res.crs.to_string()}, {len(res.cores)} cores, {len(res.segments)} barrier "

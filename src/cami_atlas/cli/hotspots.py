@@ -6,7 +6,7 @@ Examples
 
     cami-atlas hotspots --out hotspots/
     cami-atlas hotspots --atlas my_atlas.gpkg --species saiga --species khulan \\
-        --cell-km 25 --permutations 999 --out out/ --pdf --overwrite
+        --cell-size-m 25000 --permutations 999 --out out/ --pdf --overwrite
 
 Outputs (in ``--out``)
 ----------------------
@@ -15,7 +15,7 @@ Outputs (in ``--out``)
 ``hotspot_cells.csv``      the cells without geometry, with centroid lon/lat
 ``hotspot_segments.csv``   the ranked segments
 ``hotspot_map.html``       self-contained interactive map (opens without internet; with
-                           ``--offline`` it has no basemap and makes no request at all)
+                           ``--no-basemap`` it has no basemap and makes no request at all)
 ``hotspot_report.html``    report (summary, map, top hotspots and segments, transboundary
                            hotspots, one factsheet page per species, sources, parameters)
 ``hotspot_report.pdf``     with ``--pdf`` (needs the ``pdf`` extra: WeasyPrint + Pango)
@@ -23,85 +23,39 @@ Outputs (in ``--out``)
 
 from __future__ import annotations
 
-import contextlib
 import shlex
-import warnings
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from ..atlas import Atlas
-from ..report.hotspots import (
-    OUTPUTS,
-    hotspot_analysis,
-    output_names,
-    write_hotspot_outputs,
+from ..pipeline.hotspots import (
+    ESTIMATED_BYTES,
+    RUN_CELL_KM,
+    RUN_OUTPUTS,
+    hotspots_run_step,
+    progress_bar,
+    run_hotspots,
 )
-from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir, split_multi
+from ..pipeline.progress import rich_progress
+from ..pipeline.staging import StagedOutputs
+from ..report.hotspots import output_names
+from ._common import (
+    atlas_option,
+    basemap_option,
+    cell_size_option,
+    km_to_m,
+    max_memory_callback,
+    out_option,
+    overwrite_option,
+    pdf_option,
+    renamed_option,
+    split_multi,
+)
 
+# the run step moved to cami_atlas.pipeline.hotspots; these names stay importable from here
 __all__ = ["RUN_CELL_KM", "RUN_OUTPUTS", "hotspots", "hotspots_run_step", "progress_bar"]
-
-#: Cell size of the hotspot step of ``cami-atlas run`` (keeps the main job short).
-RUN_CELL_KM = 75.0
-#: Files of the hotspot step of ``cami-atlas run``.
-RUN_OUTPUTS: tuple[str, ...] = OUTPUTS
-
-_STEPS = 6 + 3  # analysis steps (7 with corridors) + writing steps: the bar total
-
-
-class _Bar:
-    """A rich progress bar that advances one step per message (stderr, terminals only)."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.progress: Any = None
-        self.task: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            console = Console(stderr=True)
-            self.progress = Progress(TextColumn("{task.description:<40}"), BarColumn(),
-                                     TimeElapsedColumn(), console=console, transient=True,
-                                     disable=not console.is_terminal)
-            self.task = self.progress.add_task("hotspots", total=total)
-
-    def __enter__(self) -> _Bar:
-        if self.progress is not None:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def __call__(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1, description=text)
-
-
-def progress_bar(total: int = _STEPS, *, enabled: bool = True) -> AbstractContextManager[Any]:
-    """A context manager yielding a ``progress(text)`` callback backed by a rich bar.
-
-    The bar shows only on a terminal (stderr); elsewhere the callback does nothing.
-
-    Examples
-    --------
-    >>> with progress_bar(2, enabled=False) as step:
-    ...     step("first"); step("second")
-    """
-    return _Bar(total, enabled) if enabled else nullcontext(lambda _text: None)
-
-
-@contextlib.contextmanager
-def _quiet_islands() -> Iterator[None]:
-    """Silence libpysal's note that the hexagons form several islands (ranges in parts)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The weights matrix is not fully connected")
-        yield
 
 
 def _command_line(ctx: click.Context) -> str:
@@ -112,11 +66,12 @@ def _command_line(ctx: click.Context) -> str:
             continue
         value = ctx.params[param.name]
         if (ctx.get_parameter_source(param.name) is ParameterSource.DEFAULT
-                or value in (None, (), False)):
+                or value in (None, ())
+                or (value is False and not getattr(param, "secondary_opts", None))):
             continue
         flag = param.opts[0]
         if param.is_flag:
-            parts.append(flag)
+            parts.append(flag if value else param.secondary_opts[0])
         else:
             for v in value if isinstance(value, tuple) else (value,):
                 parts += [flag, shlex.quote(str(v))]
@@ -128,8 +83,9 @@ def _command_line(ctx: click.Context) -> str:
 @click.option("--species", "species", multiple=True,
               help="Species (repeat, or comma-separated; names in the atlas or synonyms such "
                    "as 'saiga'); default: all with a range in the atlas.")
-@click.option("--cell-km", type=click.FloatRange(min=0, min_open=True), default=25.0,
-              show_default=True, help="Cell size: each cell covers cell-km² km².")
+@cell_size_option(25000.0, "Cell size in metres: each cell covers (cell-size-m / 1000)² "
+                  "km² (25000: 625 km²).")
+@renamed_option("--cell-km", "--cell-size-m", "cell_size_m", convert=km_to_m, type=float)
 @click.option("--shape", type=click.Choice(["hexagon", "square"]), default="hexagon",
               show_default=True, help="Cell shape.")
 @click.option("--permutations", type=click.IntRange(min=0), default=999, show_default=True,
@@ -147,37 +103,38 @@ def _command_line(ctx: click.Context) -> str:
               default=None, help="Your own barrier matrix CSV (default: the 2017 CAMI matrix).")
 @click.option("--top", type=click.IntRange(min=1), default=25, show_default=True,
               help="Segments listed in the ranking.")
-@click.option("--pdf", is_flag=True, help="Also write hotspot_report.pdf (WeasyPrint).")
-@click.option("--offline", is_flag=True,
-              help="Map without basemap tiles: it opens with no network access at all.")
+@pdf_option
+@click.option("--max-memory", default=None, metavar="SIZE", callback=max_memory_callback,
+              help="Memory the grid may use, e.g. 4GiB (default: the memory available); "
+                   "a larger grid is refused, naming the smallest --cell-size-m that fits.")
+@basemap_option
 @out_option
 @overwrite_option
-def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, shape: str,
-             permutations: int, seed: int, alpha: float, border_km: float,
+def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_size_m: float,
+             shape: str, permutations: int, seed: int, alpha: float, border_km: float,
              weights_path: Path | None, matrix_path: Path | None, top: int, pdf: bool,
-             offline: bool, out_dir: Path, overwrite: bool) -> None:
+             max_memory: int | None, basemap: bool, out_dir: Path, overwrite: bool) -> None:
     """Barrier hotspots: equal-area cells scored by barrier pressure, Gi* hot spots,
     transboundary hotspots, the segments that matter most; a map and a report.
 
     Writes hotspot_cells.gpkg, hotspot_cells.csv, hotspot_segments.csv, hotspot_map.html
     and hotspot_report.html (+ .pdf with --pdf) into --out.
     """
+    cell_km = cell_size_m / 1000.0
     from ..errors import LayerReadError
 
     for what, path in (("--weights", weights_path), ("--matrix", matrix_path)):
         if path is not None and not path.is_file():
             raise LayerReadError(f"{what} {path} does not exist; give the path of a CSV file.")
-    prepare_out_dir(out_dir, output_names(pdf=pdf), overwrite=overwrite)
+    staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
+                           required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
-    chosen = split_multi(species) or None
-    with _quiet_islands(), progress_bar(_STEPS) as step:
-        analysis = hotspot_analysis(
-            atlas, species=chosen, cell_km=cell_km, shape=shape, permutations=permutations,
-            seed=seed, alpha=alpha, border_distance_km=border_km, weights=weights_path,
-            matrix=matrix_path, top_n=top, progress=step)
-        written = write_hotspot_outputs(
-            analysis, out_dir, overwrite=overwrite, pdf=pdf, offline=offline,
-            command=_command_line(click.get_current_context()), progress=step)
+    analysis, written = run_hotspots(
+        atlas, out_dir, overwrite=overwrite, pdf=pdf, offline=not basemap,
+        command=_command_line(click.get_current_context()), progress=rich_progress,
+        staged=staged, species=split_multi(species) or None, cell_km=cell_km, shape=shape,
+        permutations=permutations, seed=seed, alpha=alpha, border_distance_km=border_km,
+        weights=weights_path, matrix=matrix_path, top_n=top, max_memory=max_memory)
     cells = analysis.cells
     n_hot = int(cells["gi_class"].str.startswith("hot").sum())
     click.echo(f"{len(cells):,} cells of {cell_km:g} km, {n_hot:,} hot-spot cells, "
@@ -185,35 +142,3 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_km: float, 
     for path in written:
         click.echo(f"wrote {path}")
 
-
-def hotspots_run_step(ctx: Any) -> None:
-    """Step of ``cami-atlas run``: hotspot map and report of the atlas at
-    :data:`RUN_CELL_KM` km cells (skipped without infrastructure or species ranges)."""
-    from .run import Section
-
-    atlas = ctx.atlas
-    missing = [k for k in ("infrastructure", "species_range") if not atlas.layer_names(k)]
-    if missing:
-        ctx.sections.append(Section("Hotspots", [
-            f"Hotspot analysis skipped: the atlas has no {' and no '.join(missing)} layer."]))
-        return
-    with _quiet_islands(), progress_bar(_STEPS) as step:
-        analysis = hotspot_analysis(atlas, cell_km=RUN_CELL_KM, permutations=999,
-                                    progress=step)
-        for path in write_hotspot_outputs(analysis, ctx.out_dir, overwrite=ctx.overwrite,
-                                          command="cami-atlas run", progress=step):
-            ctx.wrote(path)
-    ctx.results["hotspots"] = analysis
-    cells = analysis.cells
-    counts = cells["gi_class"].value_counts()
-    table = counts.rename_axis("Gi* class").reset_index(name="cells")
-    n_tb = 0 if analysis.transboundary is None else len(analysis.transboundary)
-    ctx.sections.append(Section(
-        "Barrier hotspots",
-        [f"{len(cells):,} hexagonal cells of {RUN_CELL_KM:g} km ({RUN_CELL_KM ** 2:,.0f} km² "
-         f"each) over the ranges of {len(analysis.species)} species, scored by barrier "
-         f"pressure; Getis-Ord Gi* hot and cold spots (999 permutations); {n_tb} "
-         "transboundary hot cells. Map: hotspot_map.html; report with one factsheet per "
-         "species: hotspot_report.html; cells: hotspot_cells.gpkg/.csv. For finer cells run "
-         "`cami-atlas hotspots --cell-km 25 --out DIR`."],
-        table))

@@ -5,10 +5,11 @@ Examples
 ::
 
     cami-atlas map --layers countries,railways,species_ranges --species saiga --out saiga.html
-    cami-atlas map --atlas my_atlas.gpkg --layers roads,dem --out map.html --offline --overwrite
+    cami-atlas map --atlas my_atlas.gpkg --layers roads,dem --out map.html --no-basemap \\
+        --overwrite
 
 The map is one self-contained HTML file (Leaflet, plugins, styles and icons inlined).
-``--offline`` leaves out the basemap tiles, so the file makes no network request at all.
+``--no-basemap`` leaves out the basemap tiles, so the file makes no network request at all.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import Any
 
 import click
 import geopandas as gpd
+import numpy as np
 
 from ..atlas import Atlas
 from ..errors import OptionError, UnknownSpeciesError
 from ..schema import canonical_species_name
-from ._common import atlas_option, overwrite_option, split_multi
+from ._common import atlas_option, basemap_option, overwrite_option, split_multi
 
 __all__ = ["layers_map", "map_command"]
 
@@ -62,6 +64,56 @@ def _species_rows(gdf: gpd.GeoDataFrame, species: str, layer: str, *,
     return hit
 
 
+def _habitat(atlas: Atlas, species: str, cache: dict[str, Any]) -> Any:
+    """Range ∪ corridor polygon of ``species`` over every such layer of the atlas (a GeoSeries
+    of one polygon, or None when the atlas has none for it)."""
+    if "polys" not in cache:
+        from ..barriers import species_polygons
+
+        ranges = [_species_rows(atlas.read(n), species, n, strict=False)
+                  for n in atlas.layer_names("species_range")]
+        corridors = [_species_rows(atlas.read(n), species, n, strict=False)
+                     for n in atlas.layer_names("corridor")]
+        corridors = [c.to_crs(atlas.analysis_crs) for c in corridors if len(c)]
+        polys = [r.to_crs(atlas.analysis_crs) for r in ranges if len(r)]
+        polys += [c[c.geom_type.isin(["Polygon", "MultiPolygon"])] for c in corridors]
+        polys = [p for p in polys if len(p)]
+        if polys:
+            geoms = np.concatenate([np.asarray(p.geometry.values, dtype=object) for p in polys])
+            merged = gpd.GeoDataFrame({"species": [canonical_species_name(species)] * len(geoms)},
+                                      geometry=geoms, crs=atlas.analysis_crs)
+            cache["polys"] = species_polygons(merged, crs=atlas.analysis_crs)
+        else:
+            cache["polys"] = None
+    return cache["polys"]
+
+
+def _infrastructure_view(atlas: Atlas, layer: str, data: gpd.GeoDataFrame,
+                         species: str | None, cache: dict[str, Any]
+                         ) -> tuple[gpd.GeoDataFrame, str | None]:
+    """The layer with its ``segment_id`` first and, with ``species``, a ``barrier_class``
+    column: the species' class where the segment crosses its range ∪ corridor,
+    ``"outside range"`` elsewhere (drawn grey)."""
+    from ..barriers import classify_barriers, segment_ids, segments_in_ranges
+    from ..maps import OUTSIDE_RANGE
+
+    view = data.drop(columns=[c for c in ("segment_id",) if c in data.columns])
+    view.insert(0, "segment_id", segment_ids(layer, data).to_numpy())
+    if species is None:
+        return view, None
+    polys = _habitat(atlas, species, cache)
+    if polys is None:
+        warnings.warn(f"species {species!r} has no range or corridor polygon in the atlas: "
+                      f"every segment of {layer!r} is drawn as {OUTSIDE_RANGE!r}.",
+                      UserWarning, stacklevel=3)
+        inside = np.zeros(len(view), dtype=bool)
+    else:
+        inside = segments_in_ranges(view, polys).iloc[:, 0].to_numpy(dtype=bool)
+    cls = classify_barriers(view, species).to_numpy(dtype=object)
+    view.insert(1, "barrier_class", np.where(inside, cls, OUTSIDE_RANGE).astype(object))
+    return view, "barrier_class"
+
+
 def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = None,
                basemap: str | None = "OpenStreetMap", offline: bool = False,
                title: str | None = None, simplify_m: float | None = 500.0) -> Any:
@@ -69,8 +121,12 @@ def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = Non
 
     ``species_range`` layers get one toggleable layer per species (with ``species`` only
     that one), ``corridor`` layers one layer (with ``species``: its corridors),
-    ``infrastructure`` one layer each, coloured by barrier class for ``species`` when the
-    barrier matrix rates it (else by type, with a warning), ``tracks`` and ``places``
+    ``infrastructure`` one layer each (popups give each segment's ``segment_id``,
+    :func:`cami_atlas.barriers.segment_ids`), coloured by barrier class for ``species``
+    when the barrier matrix rates it (else by type, with a warning): only segments that
+    cross the species' range ∪ corridor (every range and corridor layer of the atlas)
+    get its class, the others are drawn grey as ``"outside range"``; ``tracks`` and
+    ``places``
     clustered points, rasters an image overlay, other kinds one outlined layer each.
 
     Parameters
@@ -136,6 +192,7 @@ def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = Non
             colour_species = None
     if title is None:
         title = atlas.name + (f": {species.replace('_', ' ')}" if species else "")
+    habitat: dict[str, Any] = {}  # the species' range ∪ corridor, computed once
     m = build_map(title=title, basemap=basemap, offline=offline)
     region = getattr(atlas, "region", None)
     if region is not None and not region.is_empty:
@@ -156,10 +213,12 @@ def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = Non
                 data = _species_rows(data, species, name, strict=False)
             add_corridors(m, data, name=label, simplify_m=simplify_m)
         elif kind == "infrastructure":
+            data, column = _infrastructure_view(atlas, name, data, colour_species, habitat)
             add_infrastructure(
-                m, data, name=label, species=colour_species, simplify_m=simplify_m,
+                m, data, name=label, species=colour_species, barrier_column=column,
+                simplify_m=simplify_m,
                 popup_columns=[c for c in data.columns
-                               if c not in (data.geometry.name, "source_id")][:10])
+                               if c not in (data.geometry.name, "source_id")][:11])
         elif kind in ("tracks", "places"):
             if kind == "tracks" and species is not None and "species" in data.columns:
                 data = _species_rows(data, species, name, strict=False)
@@ -179,20 +238,21 @@ def layers_map(atlas: Atlas, layers: Sequence[str], *, species: str | None = Non
                    "see `cami-atlas layers list`.")
 @click.option("--species", default=None,
               help="Show only this species' range and colour infrastructure by its barrier "
-                   "class (a name in the atlas or a synonym such as 'saiga').")
+                   "class inside the range, grey outside it (a name in the atlas or a "
+                   "synonym such as 'saiga').")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               required=True, help="Output HTML file.")
 @click.option("--title", default=None, help="Map title (default: the atlas name).")
-@click.option("--offline", is_flag=True,
-              help="No basemap tiles: the map makes no network request at all.")
+@basemap_option
 @overwrite_option
 def map_command(atlas_path: Path | None, layers: tuple[str, ...], species: str | None,
-                out_file: Path, title: str | None, offline: bool, overwrite: bool) -> None:
+                out_file: Path, title: str | None, basemap: bool, overwrite: bool) -> None:
     """Draw chosen atlas layers on one self-contained interactive map (HTML)."""
-    from .._atomic import check_writable
+    offline = not basemap
     from ..maps import layer_names, save_map
+    from ..pipeline.staging import StagedFile
 
-    check_writable(out_file, overwrite=overwrite)
+    staged = StagedFile(out_file, overwrite=overwrite, required_bytes=5 << 20).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -201,5 +261,6 @@ def map_command(atlas_path: Path | None, layers: tuple[str, ...], species: str |
                        title=title)
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)
-    path = save_map(m, out_file, self_contained=True, overwrite=overwrite)
-    click.echo(f"wrote {path} ({len(layer_names(m))} layers)")
+    with staged as tmp:
+        save_map(m, tmp, self_contained=True, overwrite=True)
+    click.echo(f"wrote {out_file} ({len(layer_names(m))} layers)")

@@ -9,22 +9,20 @@ summary; :data:`SUMMARY_STEP` runs last and writes ``summary.md`` and
     STEPS.append(Step("barriers", ("barrier_lengths.csv",), barrier_step,
                       "km of infrastructure by species and barrier class"))
 
-All outputs of all steps are checked before anything is written: if one exists
-and ``--overwrite`` is not given, the job stops and writes nothing. Steps write
-into a staging folder beside the output folder; only when every step has
-succeeded are the files moved into place, so a failed run leaves no partial
-outputs.
+The mechanism (:class:`~cami_atlas.pipeline.Step`, :class:`~cami_atlas.pipeline.Section`,
+:class:`~cami_atlas.pipeline.StepContext`, :func:`~cami_atlas.pipeline.run_steps`) lives
+in :mod:`cami_atlas.pipeline`, with the barrier and hotspot steps; this module holds the
+steps of the main job and the command. All outputs of all steps are checked before
+anything is written: if one exists and ``--overwrite`` is not given, the job stops and
+writes nothing. Steps write into a staging folder beside the output folder, which
+replaces the old set only when every step has succeeded, so a failed or killed run
+leaves the old outputs as they were and no partial set.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import click
 import pandas as pd
@@ -34,52 +32,16 @@ from .._atomic import atomic_path, write_text_atomic
 from ..atlas import Atlas, layer_summary
 from ..errors import SchemaError
 from ..measure import area_km2, geodesic_length_km
-from ._common import atlas_option, out_option, overwrite_option, prepare_out_dir
-from .barriers import RUN_OUTPUTS as BARRIER_OUTPUTS
-from .barriers import barriers_run_step
-from .hotspots import RUN_OUTPUTS as HOTSPOT_OUTPUTS
-from .hotspots import hotspots_run_step
+from ..pipeline import barriers as _barriers
+from ..pipeline import hotspots as _hotspots
+from ..pipeline.progress import ProgressFactory, rich_progress
+from ..pipeline.steps import RunContext, Section, Step
+from ..pipeline.steps import run_steps as _run_steps
+from ._common import atlas_option, out_option, overwrite_option, species_option, split_multi
 from .layers import format_table
 
-
-@dataclass
-class Section:
-    """A part of the summary: a title, paragraphs and optionally a table."""
-
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    table: pd.DataFrame | None = None
-
-
-@dataclass
-class RunContext:
-    """What every step gets: the atlas, the output folder and a place for results."""
-
-    atlas: Atlas
-    out_dir: Path
-    overwrite: bool = False
-    results: dict[str, Any] = field(default_factory=dict)
-    sections: list[Section] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
-    echo: Callable[[str], None] = click.echo
-
-    def path(self, name: str) -> Path:
-        """Path of output ``name`` in the output folder."""
-        return self.out_dir / name
-
-    def wrote(self, path: Path) -> None:
-        """Record an output that was written (it is moved into place at the end)."""
-        self.written.append(path)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the main job: its name, the files it writes, the function."""
-
-    name: str
-    outputs: tuple[str, ...]
-    func: Callable[[RunContext], None]
-    description: str = ""
+__all__ = ["STEPS", "SUMMARY_STEP", "RunContext", "Section", "Step", "choose_species", "run",
+           "run_steps"]
 
 
 # -- steps ------------------------------------------------------------------------------------
@@ -97,15 +59,16 @@ def validate_step(ctx: RunContext) -> None:
 
 
 def layers_step(ctx: RunContext) -> None:
-    """Write ``layers.csv``: one row per layer with features, CRS, length and area."""
+    """Write ``layers.csv``: one row per layer with features, CRS, length and area.
+
+    The CSV holds the figures at full precision (floats round-trip); only the summary
+    table rounds them for reading.
+    """
     summary = layer_summary(ctx.atlas)
     ctx.results["layers"] = summary
-    out = summary.copy()
-    out["length_km"] = out["length_km"].round(3)
-    out["area_km2"] = out["area_km2"].round(1)
     path = ctx.path("layers.csv")
     with atomic_path(path, overwrite=ctx.overwrite) as tmp:
-        out.to_csv(tmp, index=False)
+        summary.to_csv(tmp, index=False)
     ctx.wrote(path)
 
     shown = summary[["name", "kind", "n_features", "length_km", "area_km2", "licence"]].copy()
@@ -163,6 +126,9 @@ def summary_step(ctx: RunContext) -> None:
         f"analysed with cami_atlas {__version__}.",
         f"Region lon {minx:g}..{maxx:g}, lat {miny:g}..{maxy:g} (EPSG:4326); analysis CRS "
         f"{atlas.analysis_crs.to_string()}."])
+    if ctx.options.get("species"):
+        head.paragraphs.append("Barrier and hotspot analyses restricted to "
+                               f"{', '.join(ctx.options['species'])} (--species).")
     info = [atlas.layer_info(n) for n in atlas.layer_names()]
     sources = pd.DataFrame([{"layer": i["name"], "source": i["source"],
                              "licence": i["licence"], "attribution": i["attribution"]}
@@ -216,28 +182,37 @@ def _plain(title: str, sections: list[Section]) -> str:
 #: The steps of the main job, in order (analyses append theirs).
 STEPS: list[Step] = [
     Step("validate", (), validate_step, "validate every layer of the atlas"),
-    Step("layers", ("layers.csv",), layers_step, "layer summary with lengths and areas"),
-    Step("barriers", BARRIER_OUTPUTS, barriers_run_step,
-         "km of infrastructure in species ranges by barrier class and country; classified "
-         "segments; range fragmentation; crossings"),
+    Step("layers", ("layers.csv",), layers_step, "layer summary with lengths and areas",
+         reads=("infrastructure", "species_range", "corridor", "protected_area", "tracks")),
+    _barriers.STEP,
     Step("overview_map", ("overview_map.html",), overview_map_step,
-         "self-contained overview map"),
-    Step("hotspots", HOTSPOT_OUTPUTS, hotspots_run_step,
-         "barrier-hotspot grid, Gi*, transboundary hotspots; hotspot map and report"),
+         "self-contained overview map", reads=("infrastructure", "species_range", "country")),
+    _hotspots.STEP,
 ]
 #: The last step: the summary of everything the other steps found.
 SUMMARY_STEP = Step("summary", ("summary.md", "summary.txt"), summary_step,
                     "summary in Markdown and plain text")
 
 
+#: Size of the outputs of the main job on the default atlas (27 MB), with room.
+ESTIMATED_BYTES = 40 << 20
+
+
 def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
               steps: list[Step] | None = None,
-              echo: Callable[[str], None] = click.echo) -> RunContext:
+              echo: Callable[[str], None] = click.echo,
+              progress: ProgressFactory = rich_progress,
+              on_step: Callable[[int, int, Step], None] | None = None,
+              species: list[str] | None = None) -> RunContext:
     """Run ``steps`` (default :data:`STEPS`) and the summary on ``atlas`` into ``out_dir``.
 
-    Every output of every step is checked first; if one exists and ``overwrite``
-    is false, :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing
-    is written.
+    :func:`cami_atlas.pipeline.run_steps` with :data:`SUMMARY_STEP` appended: every
+    output of every step is checked first; if one exists and ``overwrite`` is false,
+    :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing is written; the
+    outputs replace the old set only when every step has succeeded.
+
+    ``species`` (names, synonyms or common names; see :func:`choose_species`) restricts
+    the barrier and hotspot steps to those species.
 
     Returns
     -------
@@ -245,39 +220,67 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
         With ``results`` (tables computed by the steps) and ``written`` (paths).
     """
     chosen = [*(STEPS if steps is None else steps), SUMMARY_STEP]
-    names = [o for s in chosen for o in s.outputs]
-    out = prepare_out_dir(Path(out_dir), names, overwrite=overwrite)
-    staging = Path(tempfile.mkdtemp(prefix=".cami-atlas-run-", dir=out))
-    try:
-        ctx = RunContext(atlas=atlas, out_dir=staging, overwrite=overwrite, echo=echo)
-        for step in chosen:
-            step.func(ctx)
-        final = []
-        for path in ctx.written:
-            target = out / path.relative_to(staging)
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(path, target)
-            final.append(target)
-            echo(f"wrote {target}")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    ctx.out_dir = out
-    ctx.written = final
-    return ctx
+    options = {"species": choose_species(atlas, species)} if species else {}
+    return _run_steps(atlas, out_dir, steps=chosen, overwrite=overwrite, echo=echo,
+                      progress=progress, on_step=on_step, required_bytes=ESTIMATED_BYTES,
+                      options=options)
+
+
+def choose_species(atlas: Atlas, wanted: list[str]) -> list[str]:
+    """The atlas' range species meant by ``wanted`` (scientific names, synonyms or common
+    names such as ``"saiga"``, ``"khulan"``), in the order given.
+
+    Raises
+    ------
+    UnknownSpeciesError
+        A name matches no species with a range in the atlas (the message lists them).
+
+    Examples
+    --------
+    >>> choose_species(Atlas.default(), ["khulan", "Saiga tatarica"])
+    ['Equus_hemionus', 'Saiga_tatarica']
+    """
+    from ..errors import UnknownSpeciesError
+    from ..report.hotspots import select_species
+
+    ranges = atlas.read_kind("species_range")
+    if not len(ranges):
+        raise UnknownSpeciesError(
+            f"--species {', '.join(wanted)}: atlas {atlas.name!r} has no species_range layer "
+            "to choose from; leave out --species or add ranges with `cami-atlas layers "
+            "import FILE --kind species_range --atlas ATLAS.gpkg`.")
+    return select_species(ranges["species"].astype(str).unique(), wanted)
 
 
 @click.command("run")
 @out_option
 @atlas_option
+@species_option
 @overwrite_option
-def run(out_dir: Path, atlas_path: Path | None, overwrite: bool) -> None:
+def run(out_dir: Path, atlas_path: Path | None, species: tuple[str, ...],
+        overwrite: bool) -> None:
     """Run the main job: validate the atlas, summarise its layers, draw the overview map.
 
     Writes layers.csv, the barrier analysis (barrier_lengths.csv, classified_segments.gpkg,
     fragmentation.csv, barrier_summary.md), summary.md, summary.txt, overview_map.html and
     the barrier-hotspot grid, map and report (hotspot_*.gpkg/.csv/.html) into --out.
+
+    Every analysis the atlas' layers allow is run: with corridor layers the barrier step
+    also counts corridor crossings, with tracks the crossings of GPS tracks; what is
+    skipped is said in summary.md. --species restricts the barrier and hotspot steps to
+    those species (scientific names, synonyms or common names such as saiga, khulan).
     """
+    from ..pipeline.staging import StagedOutputs
+
+    names = [o for s in [*STEPS, SUMMARY_STEP] for o in s.outputs]
+    StagedOutputs(out_dir, names, overwrite=overwrite, required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
-    ctx = run_steps(atlas, out_dir, overwrite=overwrite)
+    chosen = split_multi(species) or None
+    if chosen:  # an unknown name fails here, before any step
+        chosen = choose_species(atlas, chosen)
+
+    def announce(i: int, n: int, step: Step) -> None:
+        click.echo(f"[{i}/{n}] {step.name}: {step.description}", err=True)
+
+    ctx = run_steps(atlas, out_dir, overwrite=overwrite, on_step=announce, species=chosen)
     click.echo(f"done: {len(ctx.written)} files in {out_dir}")

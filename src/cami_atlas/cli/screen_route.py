@@ -7,14 +7,22 @@ from pathlib import Path
 
 import click
 
+from ..pipeline.staging import StagedOutputs
 from ._common import (
     atlas_option,
+    basemap_option,
+    cell_size_option,
+    km_to_m,
     out_option,
     overwrite_option,
-    prepare_out_dir,
+    pdf_option,
+    renamed_option,
     species_option,
     split_multi,
 )
+
+#: Free space asked for before screening (the default route's outputs are about 6 MB).
+ESTIMATED_BYTES = 10 << 20
 
 
 def _attributes(values: tuple[str, ...]) -> dict[str, str]:
@@ -47,13 +55,15 @@ def _command(params: dict) -> str:
         args += ["--atlas", str(params["atlas_path"])]
     for s in params["species"]:
         args += ["--species", s]
-    args += ["--buffers-km", params["buffers_km"], "--cell-size-km",
-             f"{params['cell_size_km']:g}"]
+    args += ["--buffers-km", params["buffers_km"], "--cell-size-m",
+             f"{params['cell_size_m']:g}"]
     for flag in ("overwrite", "pdf"):
         if params[flag]:
             args.append(f"--{flag}")
     if not params["connectivity"]:
         args.append("--no-connectivity")
+    if not params["basemap"]:
+        args.append("--no-basemap")
     return shlex.join(args)
 
 
@@ -71,21 +81,20 @@ def _command(params: dict) -> str:
 @species_option
 @click.option("--buffers-km", default="1,10,50", show_default=True,
               help="Buffer distances (km) for the share of each range near the route.")
-@click.option("--cell-size-km", type=float, default=2.5, show_default=True,
-              help="Cell size of the connectivity raster (coarse: screening).")
+@cell_size_option(2500.0, "Cell size of the connectivity raster in metres (coarse: "
+                  "screening).")
+@renamed_option("--cell-size-km", "--cell-size-m", "cell_size_m", convert=km_to_m, type=float)
 @click.option("--connectivity/--no-connectivity", default=True, show_default=True,
               help="Model connectivity loss and crossing candidates (the slowest step).")
 @click.option("--scenario-column", default="scenario", show_default=True,
               help="Column of a single route file that names alternative alignments.")
-@click.option("--basemap/--no-basemap", default=True, show_default=True,
-              help="OpenStreetMap tiles under the interactive map (they need internet).")
+@basemap_option
 @overwrite_option
-@click.option("--pdf", is_flag=True, help="Also write the report as PDF (needs WeasyPrint: "
-              "pip install 'cami-atlas[pdf]').")
+@pdf_option
 @click.pass_context
 def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
                  attrs: tuple[str, ...], out_dir: Path, atlas_path: Path | None,
-                 species: tuple[str, ...], buffers_km: str, cell_size_km: float,
+                 species: tuple[str, ...], buffers_km: str, cell_size_m: float,
                  connectivity: bool, scenario_column: str, basemap: bool, overwrite: bool,
                  pdf: bool) -> None:
     """Screen a proposed road, railway, pipeline or fence against the atlas.
@@ -102,7 +111,8 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
     """
     from ..atlas import Atlas
     from ..io import read_vector
-    from ..screening import compare_routes, write_comparison
+    from ..pipeline.screening import write_comparison
+    from ..screening import compare_routes
     from ..screening import screen_route as screen
     from ..screening.compare import split_scenarios
     from ..screening.export import output_names
@@ -130,16 +140,18 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
             paths[name] = path
     options = dict(infra_type=infra_type, attributes=attributes, buffers_km=buffers,
                    species=chosen, connectivity=connectivity,
-                   cell_size_m=1000.0 * cell_size_km)
+                   cell_size_m=cell_size_m)
     tiles = "OpenStreetMap" if basemap else None
     if len(layers) == 1:
         name, gdf = next(iter(layers.items()))
-        prepare_out_dir(out_dir, output_names(pdf=pdf), overwrite=overwrite)
+        staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
+                               required_bytes=ESTIMATED_BYTES).check()
         result = screen(gdf, atlas, name=name, route_path=paths[name], **options)
-        from ..screening import write_screening
+        from ..pipeline.screening import write_screening
 
-        written = write_screening(result, out_dir, overwrite=overwrite, pdf=pdf,
-                                  basemap=tiles, command=command)
+        with staged as folder:
+            written = write_screening(result, folder, overwrite=True, pdf=pdf,
+                                      basemap=tiles, command=command)
         alerts = int((result.flags["level"] == "alert").sum())
         click.echo(f"screened {name}: {result.route['length_km'].sum():,.1f} km, "
                    f"{int((result.species['km_in_range_or_corridor'] > 0).sum())} species' "
@@ -147,10 +159,14 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
     else:
         top = ["comparison.csv", "comparison_species.csv", "comparison_map.html",
                "comparison_report.html"] + (["comparison_report.pdf"] if pdf else [])
-        prepare_out_dir(out_dir, top, overwrite=overwrite)
+        names = [*top, *(["comparison_report.pdf"] if not pdf else []),
+                 *(f"{name}/{n}" for name in layers for n in output_names(pdf=True))]
+        staged = StagedOutputs(out_dir, names, overwrite=overwrite,
+                               required_bytes=ESTIMATED_BYTES * len(layers)).check()
         comparison = compare_routes(layers, atlas, route_paths=paths, **options)
-        written = write_comparison(comparison, out_dir, overwrite=overwrite, pdf=pdf,
-                                   basemap=tiles, command=command)
+        with staged as folder:
+            written = write_comparison(comparison, folder, overwrite=True, pdf=pdf,
+                                       basemap=tiles, command=command)
         click.echo(f"compared {len(layers)} alignments: {', '.join(layers)}")
     for p in written:
-        click.echo(f"wrote {p}")
+        click.echo(f"wrote {out_dir / staged.final(p).relative_to(staged.out)}")

@@ -46,6 +46,7 @@ import shapely
 from rasterio.features import rasterize
 
 from ..errors import CRSError, DisconnectedGraphWarning, SchemaError
+from ..interop import as_grid
 from ..raster import Grid
 from .graph import Average, RasterGraph, raster_graph
 from .solvers.base import Method
@@ -328,6 +329,7 @@ def circuit_pairwise(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     >>> res.current.values.round(6).tolist()
     [[1.0, 1.0, 1.0, 1.0]]
     """
+    resistance = as_grid(resistance, what="resistance")  # a Grid or an xarray.DataArray
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
                  tol=tol, id_column=id_column, workers=workers)
     r = f.resistance_matrix()
@@ -379,6 +381,7 @@ def circuit_one_to_all(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     >>> res.resistances["effective_resistance"].round(6).tolist()   # 2, 2 || 2, 2
     [2.0, 1.0, 2.0]
     """
+    resistance = as_grid(resistance, what="resistance")  # a Grid or an xarray.DataArray
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
                  tol=tol, id_column=id_column, workers=workers)
     x = f.green()
@@ -425,6 +428,7 @@ def circuit_all_to_one(resistance: Grid, focal: Focal, *, neighbours: int = 8,
     >>> res.current.values.round(6).tolist()   # 1 A each way, two solves
     [[2.0, 2.0, 2.0]]
     """
+    resistance = as_grid(resistance, what="resistance")  # a Grid or an xarray.DataArray
     f = _prepare(resistance, focal, neighbours=neighbours, average=average, method=method,
                  tol=tol, id_column=id_column, amg_options=amg_options, workers=workers)
     # superposition: the field of ground g with 1 A from each source j is

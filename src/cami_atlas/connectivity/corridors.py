@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CRSError, SchemaError
+from ..interop import as_grid
 from ..raster import Grid
 from .costdistance import _paths_frame, _run_pairs
 
@@ -157,6 +158,7 @@ def least_cost_corridors(
     >>> res.mosaic.values[1].tolist(), res.pairs["cost_distance"].tolist()
     ([0.0, 0.0, 0.0, 0.0], [300.0])
     """
+    resistance = as_grid(resistance, what="resistance")  # a Grid or an xarray.DataArray
     if width is not None and not width >= 0:
         raise SchemaError(f"width must be >= 0 (cost units); got {width}.")
     limit = None

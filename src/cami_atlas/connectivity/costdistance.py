@@ -35,6 +35,7 @@ from skimage.graph import MCP_Geometric
 
 from .._options import check_option
 from ..errors import CRSError, SchemaError
+from ..interop import as_grid
 from ..measure import geodesic_length_km
 from ..raster import Grid
 from .resistance import check_resistance
@@ -213,6 +214,7 @@ def cost_distance(
     >>> cost_distance(r, np.array([[0, 0]])).values.tolist()
     [[0.0, 40.0], [15.0, 35.0]]
     """
+    resistance = as_grid(resistance, what="resistance")  # a Grid or an xarray.DataArray
     costs, cell, outside = _prepare(resistance, connectivity)
     cells = _source_cells(resistance, sources)
     ok = _passable(costs, cells)

@@ -71,6 +71,7 @@ from affine import Affine
 from pyproj import CRS
 
 from .._atomic import atomic_path, prepare_outputs, write_text_atomic
+from .._memory import check_raster_memory
 from .._options import check_option
 from ..errors import (
     DisconnectedGraphWarning,
@@ -79,7 +80,7 @@ from ..errors import (
     SchemaError,
     UnknownSpeciesError,
 )
-from ..measure import area_km2, geodesic_length_km
+from ..measure import area_km2, geodesic_length_km, to_crs
 from ..raster import Grid
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from .circuit import CircuitResult, circuit_pairwise, effective_resistance, pinch_points
@@ -144,7 +145,8 @@ class ConnectivityResult:
     resistance : Grid
         Resistance with the barriers burned in (the one every mode uses).
     segments : GeoDataFrame
-        The barrier segments burned in: ``segment_id``, ``layer``, ``feature_id``,
+        The barrier segments burned in: ``segment_id`` (``layer:feature_id``, as in every
+        output: :func:`cami_atlas.barriers.segment_ids`), ``layer``, ``feature_id``,
         ``infra_type``, ``barrier_class``, ``length_km`` (geodesic, inside the window).
     cores : GeoDataFrame
         ``core_id``, ``n_cells``, ``area_km2`` (ESRI:102025), ``attribute`` (the patch
@@ -278,7 +280,7 @@ def _species_ranges(atlas: Any, crs: CRS) -> gpd.GeoSeries:
     names = atlas.layer_names("species_range")
     if not names:
         return gpd.GeoSeries([], crs=crs, dtype="geometry")
-    ranges = pd.concat([atlas.read(n).to_crs(_WGS84) for n in names], ignore_index=True)
+    ranges = pd.concat([to_crs(atlas.read(n), _WGS84) for n in names], ignore_index=True)
     ranges = gpd.GeoDataFrame(ranges, geometry=ranges.geometry.name, crs=_WGS84)
     ranges = ranges[ranges.geometry.notna() & ~ranges.geometry.is_empty]
     corridors = None
@@ -318,7 +320,7 @@ def _resolve(species: str, range_names: list[str], matrix: Any,
 
 # -- barrier segments -----------------------------------------------------------------------
 def _clip_layer(layer: gpd.GeoDataFrame, window: shapely.Polygon) -> gpd.GeoDataFrame:
-    layer = layer.to_crs(_WGS84) if not layer.crs.equals(_WGS84) else layer
+    layer = to_crs(layer, _WGS84)  # edges densified first
     hits = layer.sindex.query(window, predicate="intersects")
     sub = layer.iloc[np.sort(hits)]
     geoms = shapely.intersection(sub.geometry.to_numpy(), window)
@@ -367,6 +369,7 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
               borders_as_barriers: str | None, border_pairs: Sequence[str] | None,
               notes: list[str]) -> gpd.GeoDataFrame:
     from ..barriers.classify import classify_barriers
+    from ..barriers.segments import feature_ids
 
     names = atlas.layer_names("infrastructure") if infrastructure is None else list(infrastructure)
     for n in names:
@@ -379,13 +382,15 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
                               "'infrastructure'; borders are added with borders_as_barriers=.")
     frames = []
     for n in names:
-        sub = _clip_layer(atlas.read(n), window)
+        layer = atlas.read(n)
+        sub = _clip_layer(layer, window)
         if not len(sub):
             continue
         cls = (classify_barriers(sub, matrix_sp, matrix=matrix).to_numpy() if matrix_sp
                else np.full(len(sub), "unknown", dtype=object))
-        frames.append(gpd.GeoDataFrame({
-            "layer": n, "feature_id": sub.index.astype(str), "infra_type":
+        frames.append(gpd.GeoDataFrame({  # ids as everywhere: cami_atlas.barriers.segment_ids
+            "layer": n, "feature_id": feature_ids(layer).loc[sub.index].to_numpy(),
+            "infra_type":
             sub["infra_type"].astype(str).to_numpy(), "barrier_class": cls},
             geometry=sub.geometry.to_numpy(), crs=_WGS84))
     if borders_as_barriers is not None:
@@ -433,7 +438,7 @@ def _segments(atlas: Any, *, window: shapely.Polygon, crs: CRS, matrix_sp: str |
     seg = gpd.GeoDataFrame(seg, geometry="geometry", crs=_WGS84)
     seg.insert(0, "segment_id", seg["layer"] + ":" + seg["feature_id"])
     seg["length_km"] = geodesic_length_km(seg).to_numpy()
-    seg = seg.to_crs(crs)
+    seg = to_crs(seg, crs)
     return seg[["segment_id", "layer", "feature_id", "infra_type", "barrier_class",
                 "length_km", "geometry"]]
 
@@ -570,7 +575,8 @@ def _user_cores(cores: Any, grid: Grid, id_column: str | None,
     out = gpd.GeoDataFrame({
         "core_id": (cores[id_column].astype(str).to_numpy() if id_column
                     else [f"C{k + 1}" for k in range(len(cores))])},
-        geometry=geoms, crs=cores.crs).to_crs(grid.crs)
+        geometry=geoms, crs=cores.crs)
+    out = to_crs(out, grid.crs)
     if out["core_id"].duplicated().any():
         raise SchemaError(f"core ids must be unique; duplicated: "
                           f"{sorted(set(out['core_id'][out['core_id'].duplicated()]))[:10]}.")
@@ -771,7 +777,7 @@ def _base_resistance(dem_grid: Grid, bbox: tuple[float, float, float, float],
     base = slope_resistance(_crop(dem_grid, bbox), crs=crs, cell_size_m=cell_size_m,
                             max_resistance=max_resistance, exponent=exponent,
                             impassable_above_deg=impassable_above_deg)
-    window_xy = gpd.GeoSeries([window], crs=_WGS84).to_crs(crs).iloc[0]
+    window_xy = to_crs(gpd.GeoSeries([window], crs=_WGS84), crs).iloc[0]
     base = _mask_outside(base, window_xy)
     if min(base.shape) < 3 or np.isfinite(base.values).sum() < 9:
         raise OptionError(
@@ -856,7 +862,7 @@ def _pinch_point_current(resistance: Grid, corridors: CorridorResult, focal: gpd
     (:func:`~cami_atlas.connectivity.circuit.pinch_points`); ``None`` with a note when no
     width is given."""
     if corridor_width is None:
-        notes.append("Pinch points skipped: they need corridor_width (--corridor-width).")
+        notes.append("Pinch points skipped: they need corridor_width (--corridor-width-m).")
         return None
     with _disconnections_as_notes(notes, "pinch points"):
         return pinch_points(resistance, corridors.mosaic, focal,
@@ -967,6 +973,7 @@ def run_connectivity(
     impact_segments: str | Sequence[str] = "all",
     solver: Literal["amg", "direct", "mixed"] = "amg",
     progress: bool = False,
+    max_memory: str | int | None = None,
 ) -> ConnectivityResult:
     """Resistance, cores, cost distance, corridors, current, patch graph and barrier impact.
 
@@ -1046,6 +1053,12 @@ def run_connectivity(
         cells whatever this says (exact and faster there).
     progress : bool
         Show a progress bar (rich) on a terminal.
+    max_memory : str or int, optional
+        Memory the rasters may use, e.g. ``"4GiB"``. Before any raster is allocated the
+        window's cells x :data:`cami_atlas._memory.CONNECTIVITY_BYTES_PER_CELL` are
+        compared with this and with the memory available; too many raise
+        :class:`~cami_atlas.errors.MemoryLimitError` naming the smallest
+        ``cell_size_m`` that fits.
 
     Returns
     -------
@@ -1085,6 +1098,7 @@ def run_connectivity(
                                 notes=notes)
     dem_grid = atlas.read(dem)
     clipped, window, target = _select_window(dem_grid, bbox, crs, dem=dem, notes=notes)
+    check_raster_memory(window, target, cell_size_m, max_memory=max_memory)
 
     n_steps = 4 + sum(m in modes for m in MODES) + int("current" in modes
                                                        and "corridors" in modes)
@@ -1307,7 +1321,7 @@ def write_connectivity(result: ConnectivityResult, out_dir: str | os.PathLike[st
 
     def csv(name: str, df: pd.DataFrame, *, index: bool = False) -> None:
         with atomic_path(out / name, overwrite=overwrite) as tmp:
-            df.to_csv(tmp, index=index, float_format="%.10g")
+            df.to_csv(tmp, index=index)  # full precision: floats round-trip
         done(out / name)
 
     tif("resistance.tif", result.resistance)

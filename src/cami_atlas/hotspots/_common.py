@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from ..errors import CRSError, EmptyLayerError, GeometryTypeError, MissingColumnError, SchemaError
-from ..measure import require_crs
+from ..measure import require_crs, to_crs
 from ..validate import suggest_column
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
@@ -80,7 +80,7 @@ def geoms_in(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: Any) -> np.ndarray:
     if series.crs is None:
         raise CRSError("geometries have no CRS; set the CRS the data is actually in first.")
     if not series.crs.equals(crs):
-        series = series.to_crs(crs)
+        series = to_crs(series, crs)  # edges densified first (cami_atlas.measure.to_crs)
     return np.asarray(series.values, dtype=object)
 
 

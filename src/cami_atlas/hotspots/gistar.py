@@ -51,6 +51,8 @@ GI_CLASSES: tuple[str, ...] = (
     "hot spot 99%", "hot spot 95%", "hot spot 90%", "not significant",
     "cold spot 90%", "cold spot 95%", "cold spot 99%",
 )
+#: The Gi* classes that count as hot.
+HOT_CLASSES: tuple[str, ...] = GI_CLASSES[:3]
 _LEVELS = ((0.01, "99%"), (0.05, "95%"), (0.10, "90%"))
 _EARTH_RADIUS_KM = 6371.0088  # mean radius of the WGS84 ellipsoid (IUGG)
 
@@ -127,7 +129,8 @@ def _values(cells: gpd.GeoDataFrame, values: Any) -> np.ndarray:
     else:
         series = pd.Series(np.asarray(values))
         if len(series) != len(cells):
-            raise SchemaError(f"values has {len(series)} entries for {len(cells)} cells.")
+            raise SchemaError(f"values has {len(series)} entries for {len(cells)} cells; pass "
+                              "one value per cell, in the order of cells (or a column name).")
     y = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(y).all():
         raise SchemaError(
@@ -277,7 +280,9 @@ def gi_star(
         w = spatial_weights(cells, method=weights, distance_km=distance_km)
     elif isinstance(weights, libpysal.weights.W):
         if weights.n != len(cells):
-            raise SchemaError(f"weights cover {weights.n} cells but there are {len(cells)}.")
+            raise SchemaError(f"weights cover {weights.n} cells but there are {len(cells)}; "
+                              "build them from these cells (spatial_weights(cells)) or pass "
+                              "weights='queen'.")
         w = libpysal.weights.W(weights.neighbors, weights.weights, id_order=weights.id_order,
                                silence_warnings=True)
     else:

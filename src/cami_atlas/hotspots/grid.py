@@ -27,12 +27,14 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from .._memory import HOTSPOT_BYTES_PER_CELL, check_grid_memory
 from .._options import check_option
 from ..errors import CRSError, EmptyLayerError, GeometryTypeError, OptionError
-from ..measure import EQUAL_AREA_CRS, area_km2
+from ..measure import EQUAL_AREA_CRS, area_km2, to_crs
 from ._common import interiors_meet
 
-__all__ = ["CELL_SHAPES", "hex_grid", "hexagon_side_km"]
+__all__ = ["CELL_SHAPES", "check_lattice_memory", "hex_grid", "hexagon_side_km",
+           "lattice_cells"]
 
 CELL_SHAPES = ("hexagon", "square")
 
@@ -68,9 +70,7 @@ def _region_geometry(region: Any, crs: CRS, region_crs: Any) -> shapely.Geometry
             f"region must be a shapely geometry, GeoSeries or GeoDataFrame; got "
             f"{type(region).__name__}."
         )
-    if series.crs.is_geographic:  # edges straight in lon/lat follow parallels: densify
-        series = gpd.GeoSeries(shapely.segmentize(series.values, 0.01), crs=series.crs)
-    geoms = np.asarray(series.to_crs(crs).values, dtype=object)
+    geoms = np.asarray(to_crs(series, crs).values, dtype=object)  # edges densified first
     geoms = geoms[shapely.get_dimensions(geoms) == 2] if len(geoms) else geoms
     if len(geoms) == 0:
         raise EmptyLayerError("region holds no polygon; give the study area as polygon(s).")
@@ -81,15 +81,62 @@ def _region_geometry(region: Any, crs: CRS, region_crs: Any) -> shapely.Geometry
     return out
 
 
-def _lattice(shape: str, cell_km: float, bounds: tuple[float, ...], unit_m: float
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate cells over ``bounds``: (rows, cols, polygons) of the lattice."""
+def _lattice_range(shape: str, cell_km: float, bounds: tuple[float, ...], unit_m: float
+                   ) -> tuple[int, int, int, int]:
+    """First and last lattice row and column (r0, r1, c0, c1) covering ``bounds``."""
     minx, miny, maxx, maxy = bounds
     if shape == "hexagon":
         a = hexagon_side_km(cell_km) * 1000.0 / unit_m
+        sx, sy = math.sqrt(3.0) * a, 1.5 * a  # column and row pitch
+    else:
+        sx = sy = cell_km * 1000.0 / unit_m
+    return (math.floor(miny / sy) - 1, math.ceil(maxy / sy) + 1,
+            math.floor(minx / sx) - 1, math.ceil(maxx / sx) + 1)
+
+
+def lattice_cells(shape: str, cell_km: float, bounds: tuple[float, ...],
+                  unit_m: float = 1.0) -> int:
+    """Number of candidate cells :func:`hex_grid` builds over ``bounds`` (before the
+    region test): what its memory use scales with.
+
+    Examples
+    --------
+    >>> lattice_cells("square", 10, (0, 0, 100_000, 50_000))
+    104
+    """
+    r0, r1, c0, c1 = _lattice_range(shape, float(cell_km), bounds, unit_m)
+    return (r1 - r0 + 1) * (c1 - c0 + 1)
+
+
+def check_lattice_memory(bounds: tuple[float, ...], *, cell_km: float,
+                         shape: str = "hexagon", crs: Any = EQUAL_AREA_CRS,
+                         max_memory: str | int | None = None) -> int:
+    """Refuse (:class:`~cami_atlas.errors.MemoryLimitError`) a grid of ``cell_km`` cells over
+    ``bounds`` (in ``crs``) whose lattice would not fit in memory; return the estimate in bytes.
+
+    :func:`hex_grid` runs this check itself; callers that know the region early (before
+    slower steps) call it first so that a too fine grid fails at once.
+
+    Examples
+    --------
+    >>> check_lattice_memory((0, 0, 100_000, 50_000), cell_km=10, shape="square")
+    106496
+    """
+    unit_m = CRS.from_user_input(crs).axis_info[0].unit_conversion_factor
+    # the message speaks metres, as the command line's --cell-size-m
+    return check_grid_memory(lambda c: lattice_cells(shape, c / 1000.0, bounds, unit_m),
+                             float(cell_km) * 1000.0, HOTSPOT_BYTES_PER_CELL,
+                             what=f"a {shape} grid over the region", option="--cell-size-m",
+                             max_memory=max_memory)
+
+
+def _lattice(shape: str, cell_km: float, bounds: tuple[float, ...], unit_m: float
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate cells over ``bounds``: (rows, cols, polygons) of the lattice."""
+    r0, r1, c0, c1 = _lattice_range(shape, cell_km, bounds, unit_m)
+    if shape == "hexagon":
+        a = hexagon_side_km(cell_km) * 1000.0 / unit_m
         ux, uy = math.sqrt(3.0) * a / 2.0, a / 2.0  # lattice units
-        r0, r1 = math.floor(miny / (3 * uy)) - 1, math.ceil(maxy / (3 * uy)) + 1
-        c0, c1 = math.floor(minx / (2 * ux)) - 1, math.ceil(maxx / (2 * ux)) + 1
         rows, cols = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
         rows, cols = rows.ravel(), cols.ravel()
         cx = 2 * cols + (rows % 2)  # centre in lattice units
@@ -98,8 +145,6 @@ def _lattice(shape: str, cell_km: float, bounds: tuple[float, ...], unit_m: floa
         vy = (cy[:, None] + _HEX_VERTICES[None, :, 1]) * uy
     else:
         s = cell_km * 1000.0 / unit_m
-        r0, r1 = math.floor(miny / s) - 1, math.ceil(maxy / s) + 1
-        c0, c1 = math.floor(minx / s) - 1, math.ceil(maxx / s) + 1
         rows, cols = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
         rows, cols = rows.ravel(), cols.ravel()
         vx = (cols[:, None] + _SQUARE_VERTICES[None, :, 0]) * s
@@ -131,6 +176,7 @@ def hex_grid(
     crs: Any = EQUAL_AREA_CRS,
     clip: bool = False,
     region_crs: Any = "EPSG:4326",
+    max_memory: str | int | None = None,
 ) -> gpd.GeoDataFrame:
     """An equal-area grid of hexagons (or squares) of ``cell_km ** 2`` km² over ``region``.
 
@@ -158,6 +204,12 @@ def hex_grid(
         Cut the cells to the region.
     region_crs : CRS-like
         CRS of ``region`` when it is a bare shapely geometry.
+    max_memory : str or int, optional
+        Memory the lattice may use (e.g. ``"4GiB"``); the grid is refused before it is
+        built when its estimate (:func:`lattice_cells` x
+        :data:`cami_atlas._memory.HOTSPOT_BYTES_PER_CELL`) exceeds this or the memory
+        available, with the smallest ``cell_km`` that fits
+        (:class:`~cami_atlas.errors.MemoryLimitError`).
 
     Returns
     -------
@@ -190,6 +242,8 @@ def hex_grid(
         )
     unit_m = crs.axis_info[0].unit_conversion_factor
     geom = _region_geometry(region, crs, region_crs)
+    check_lattice_memory(geom.bounds, cell_km=cell_km, shape=shape, crs=crs,
+                         max_memory=max_memory)
     rows, cols, polys = _lattice(shape, float(cell_km), geom.bounds, unit_m)
     shapely.prepare(geom)
     hit = np.asarray(shapely.STRtree(polys).query(geom, predicate="intersects"), dtype=np.int64)

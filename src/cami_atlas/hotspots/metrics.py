@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from ..errors import CRSError, SchemaError, UnknownValueError
-from ..measure import geodesic_length_km
+from ..measure import MAX_SEGMENT_KM, area_km2, geodesic_length_km, to_crs
 from ..raster import Grid
 from ..schema import BARRIER_CLASSES, SPECIES_NAME_PATTERN, canonical_species_name
 from ._common import (
@@ -63,14 +63,15 @@ def _infra_pieces(cells: gpd.GeoDataFrame, infra: gpd.GeoDataFrame
 
 
 def _check_classes(values: pd.Series, where: str) -> None:
-    bad = values[~values.isin(BARRIER_CLASSES)]
+    bad = values[~values.isin(BARRIER_CLASSES) & values.notna()]
     if len(bad):
         counts = bad.astype(str).value_counts()
         listed = ", ".join(f"{v!r} ({n})" for v, n in counts.head(10).items())
         raise UnknownValueError(
             f"{where} holds values that are not barrier classes: {listed}. Valid classes: "
             f"{', '.join(map(repr, BARRIER_CLASSES))}. Classify the segments with "
-            "cami_atlas.barriers.classify_barriers (missing values: .fillna('unknown'))."
+            "cami_atlas.barriers.classify_barriers (a missing value means 'no class for "
+            "this species': the segment does not cross its range)."
         )
 
 
@@ -80,7 +81,9 @@ def _classification(infra: gpd.GeoDataFrame, *, species: str | None,
 
     Accepted layouts: a ``barrier_class`` column with a ``species`` column (one row per
     segment and species), a ``barrier_class`` column plus the ``species`` keyword, or one
-    column per species (named like ``Saiga_tatarica``) holding barrier classes.
+    column per species (named like ``Saiga_tatarica``) holding barrier classes. A missing
+    class means the segment has no class for that species (it does not cross the species'
+    range, :func:`cami_atlas.barriers.classify_in_ranges`): the row is dropped.
     """
     positions = np.arange(len(infra), dtype=np.int64)
     if species_columns is not None:
@@ -99,8 +102,9 @@ def _classification(infra: gpd.GeoDataFrame, *, species: str | None,
             )
         cls = infra["barrier_class"]
         _check_classes(cls, "infra column 'barrier_class'")
-        return pd.DataFrame({"infra_pos": positions, "species": names,
-                             "barrier_class": cls.to_numpy()})
+        keep = cls.notna().to_numpy()
+        return pd.DataFrame({"infra_pos": positions[keep], "species": names[keep],
+                             "barrier_class": cls.to_numpy()[keep]})
     else:
         cols = [c for c in infra.columns
                 if isinstance(c, str) and SPECIES_NAME_PATTERN.match(c) and c != "geometry"]
@@ -109,9 +113,10 @@ def _classification(infra: gpd.GeoDataFrame, *, species: str | None,
     frames = []
     for col in cols:  # one column per species (a handful), not a loop over geometries
         _check_classes(infra[col], f"infra column {col!r}")
-        frames.append(pd.DataFrame({"infra_pos": positions,
+        keep = infra[col].notna().to_numpy()
+        frames.append(pd.DataFrame({"infra_pos": positions[keep],
                                     "species": canonical_species_name(col),
-                                    "barrier_class": infra[col].to_numpy()}))
+                                    "barrier_class": infra[col].to_numpy()[keep]}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -477,9 +482,10 @@ def cell_raster_mean(cells: gpd.GeoDataFrame, grid: Grid, *, name: str = "raster
         raise CRSError("the raster grid has no CRS; give the CRS its values are in.")
     geoms = cells.geometry
     if not cells.crs.equals(grid.crs):
-        width = float(np.sqrt(np.median(geoms.area.to_numpy())))
-        geoms = gpd.GeoSeries(shapely.segmentize(geoms.values, width / 10.0),
-                              crs=cells.crs).to_crs(grid.crs)
+        # edges densified to a tenth of a cell's width (at most 10 km), then reprojected
+        width_km = float(np.sqrt(np.median(area_km2(geoms).to_numpy())))
+        step_km = min(MAX_SEGMENT_KM, width_km / 10.0) if width_km > 0 else MAX_SEGMENT_KM
+        geoms = to_crs(geoms, grid.crs, max_segment_km=step_km)
     labels = rasterize(
         zip(np.asarray(geoms.values, dtype=object), range(1, len(cells) + 1), strict=True),
         out_shape=grid.shape, transform=grid.transform, fill=0, dtype="int32",

@@ -31,10 +31,11 @@ from pyproj import Proj
 from ..errors import GeometryTypeError, OptionError
 from ..measure import geodesic_length_km
 from ._common import check_cells, check_frame, geoms_in, require_column, require_projected
+from .gistar import HOT_CLASSES
 
 __all__ = ["border_cells", "transboundary_hotspots"]
 
-_HOT = ("hot spot 99%", "hot spot 95%", "hot spot 90%")
+_HOT = HOT_CLASSES
 
 
 def _check_distance(distance_km: Any) -> None:

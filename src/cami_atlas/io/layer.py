@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -15,7 +16,7 @@ from .._options import check_option
 from ..errors import CRSError, LayerReadError, OptionError
 from ..raster import Grid
 from ..schema import KINDS
-from ..validate import validate_layer
+from ..validate import check_coordinates, check_rename, validate_layer
 from .raster import read_raster
 from .tracks import read_tracks_csv
 from .vector import _existing, _suffix, format_of, read_vector
@@ -127,10 +128,20 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs: Any, where: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         return gdf.set_crs(wanted)
     if not gdf.crs.equals(wanted, ignore_axis_order=True):
+        try:
+            check_coordinates(gdf, where)
+        except CRSError:
+            # the stored CRS is impossible for the coordinates (e.g. UTM metres tagged
+            # EPSG:4326): crs= names the CRS they are really in
+            warnings.warn(f"{where}: the stored CRS {gdf.crs.to_string()} does not fit the "
+                          f"coordinates; using crs={crs!r} instead.", UserWarning,
+                          stacklevel=3)
+            return gdf.set_crs(wanted, allow_override=True)
         raise CRSError(
             f"{where} is stored in {gdf.crs.to_string()} but crs={crs!r} was given. crs= only "
-            "labels files that have no CRS; to change the CRS, reproject after reading "
-            f"(gdf.to_crs({crs!r})) or drop crs=."
+            "labels files that have no CRS (or whose stored CRS is impossible for the "
+            "coordinates); to change the CRS, reproject after reading "
+            f"(gdf.to_crs({crs!r})) or drop crs= (--crs on the command line)."
         )
     return gdf
 
@@ -143,6 +154,7 @@ def read_layer(
     crs: Any = None,
     mapping: str = "auto",
     repair: bool = False,
+    rename: Mapping[str, str] | None = None,
     **mapping_options: Any,
 ) -> gpd.GeoDataFrame | Grid:
     """Read a file as a validated atlas layer of ``kind``.
@@ -165,11 +177,20 @@ def read_layer(
     crs : CRS-like, optional
         CRS of a file that has none (a CSV, a shapefile without ``.prj``). If the file
         has a CRS and ``crs`` differs, :class:`~cami_atlas.errors.CRSError` is raised:
-        reproject after reading instead. For CSV tracks the default is EPSG:4326.
+        reproject after reading instead; except when the stored CRS is impossible for
+        the coordinates (UTM metres tagged EPSG:4326, see
+        :func:`cami_atlas.validate.check_coordinates`): then ``crs`` replaces it, with a
+        ``UserWarning``. For CSV tracks the default is EPSG:4326.
     mapping : {"auto", "none", "iucn", "osm", "natural_earth", "cami2017"}
         Source attribute mapping; ``"auto"`` detects it (see :func:`detect_mapping`).
     repair : bool, default False
         Drop features without geometry and repair invalid ones instead of raising.
+    rename : mapping, optional
+        ``{column in the file: column of the schema}``, applied right after reading
+        (before the source mapping), for files whose attribute names differ from the
+        schema; a source column that is not in the file raises
+        :class:`~cami_atlas.errors.MissingColumnError` naming the closest one
+        (:func:`cami_atlas.validate.check_rename`). Not for rasters.
     **mapping_options
         Options of the mapping function: ``presence``/``origin``/``seasonal`` (iucn),
         ``infra_type`` (cami2017, when the fields do not tell it), ``id_column`` (osm),
@@ -205,6 +226,9 @@ def read_layer(
     if kind == "raster" or suffix in _RASTER_SUFFIXES:
         if kind != "raster":
             raise OptionError(f"{path} is a raster; read it with kind='raster' (got {kind!r}).")
+        if rename:
+            raise OptionError(f"{path} is a raster: it has no columns to rename; leave out "
+                              "rename= (--rename / --mapping).")
         extra = [k for k in mapping_options if k != "band"]
         if extra:
             raise OptionError(f"option(s) {extra} do not apply to rasters; only band=.")
@@ -231,7 +255,7 @@ def read_layer(
             raise OptionError(f"{path}: CSV tracks take only the option species= and no "
                               f"mapping (got mapping={mapping!r}, options {extra}).")
         tracks = read_tracks_csv(path, crs="EPSG:4326" if crs is None else crs,
-                                 species=mapping_options.get("species"))
+                                 species=mapping_options.get("species"), rename=rename)
         return validate_layer(tracks, kind, layer=layer, source=str(path), repair=repair)
 
     fmt = format_of(path)
@@ -246,6 +270,9 @@ def read_layer(
         if mapping_options:
             raise OptionError(f"{path}: OSM files take no mapping options "
                               f"(got {sorted(mapping_options)}).")
+        if rename:
+            raise OptionError(f"{path}: an OSM file is mapped by its tags; rename= (--rename "
+                              "/ --mapping) applies to a raw layer: pass layer=... too.")
         gdf = read_osm_pbf(path)
         gdf = _check_crs(gdf, crs, where)
         return validate_layer(gdf, kind, layer="lines", source=str(path), repair=repair)
@@ -255,6 +282,9 @@ def read_layer(
             mapping = "osm" if kind == "infrastructure" else "none"
     else:
         raw = read_vector(path, layer=layer)
+    if rename:
+        raw = raw.rename(columns=check_rename(
+            rename, [c for c in raw.columns if c != raw.geometry.name], where))
     raw = _check_crs(raw, crs, where)
     if mapping == "auto":
         mapping = detect_mapping(raw, kind)
@@ -264,5 +294,7 @@ def read_layer(
     mapper = _mapper(mapping, kind, raw, where)
     mapped = _apply_mapping(mapper, raw, mapping, mapping_options)
     if not isinstance(mapped, gpd.GeoDataFrame):
-        raise LayerReadError(f"{where}: mapping {mapping!r} did not return a GeoDataFrame.")
+        raise LayerReadError(f"{where}: mapping {mapping!r} did not return a GeoDataFrame; "
+                             "read the file with mapping='none' and map it yourself, and "
+                             "report this as a bug.")
     return validate_layer(mapped, kind, layer=layer, source=str(path), repair=repair)

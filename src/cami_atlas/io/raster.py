@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import rasterio
-
-from ..errors import LayerReadError
 from ..raster import Grid
 
 __all__ = ["read_raster"]
@@ -40,15 +36,4 @@ def read_raster(path: str | os.PathLike[str], *, band: int = 1) -> Grid:
     >>> g.values.tolist(), g.crs.to_epsg()
     ([[1.0, 2.0]], 4326)
     """
-    path = Path(path)
-    if not path.exists():
-        raise LayerReadError(f"raster file {path} does not exist; check the path.")
-    try:
-        return Grid.from_geotiff(path, band=band)
-    except LayerReadError:
-        raise
-    except (rasterio.errors.RasterioError, OSError, ValueError) as exc:
-        raise LayerReadError(
-            f"could not read raster {path}: {exc}. The file may be corrupt or not a raster; "
-            "re-export or re-download it."
-        ) from exc
+    return Grid.from_geotiff(path, band=band)

@@ -15,15 +15,22 @@ Rules (the same for both layouts):
   exports) are dropped with a ``UserWarning`` that gives their number and CSV lines;
   a coordinate that is present but not a number is an error.
 * In a geographic CRS, a longitude outside -180..180 or a latitude outside -90..90 is
-  an error naming the lines (often swapped lon/lat columns).
+  an error naming the lines and what was probably meant (projected metres given
+  without their CRS, or swapped lon/lat columns).
+* A fix repeated exactly (same individual, timestamp and coordinates as an earlier
+  line) is dropped with a ``UserWarning`` giving the count and the CSV lines; one
+  individual at different coordinates at the same time is an error naming the lines.
+* A header that names a column twice is an error naming the file and the column.
 * Rows are sorted by individual, then time (stable); the index is a new ``RangeIndex``.
   Other columns of the file are kept; the coordinate columns become the geometry.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,7 +40,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from ..errors import CRSError, LayerReadError, MissingColumnError, SchemaError
-from ..validate import suggest_column, validate_layer
+from ..validate import check_rename, suggest_column, validate_layer
 
 __all__ = ["MOVEBANK_COLUMNS", "PLAIN_COLUMNS", "read_tracks_csv"]
 
@@ -96,6 +103,7 @@ def read_tracks_csv(
     *,
     crs: object = "EPSG:4326",
     species: str | None = None,
+    rename: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read GPS fixes from a CSV file into a validated ``tracks`` layer.
 
@@ -110,6 +118,10 @@ def read_tracks_csv(
         CRS of the coordinate columns (a CSV carries none).
     species : str, optional
         Species of every fix where the file has no species column or leaves it empty.
+    rename : mapping, optional
+        ``{column in the file: column name to use}`` applied before the layout is
+        recognised (e.g. ``{"animal": "individual"}``); see
+        :func:`cami_atlas.validate.check_rename`.
 
     Returns
     -------
@@ -150,12 +162,22 @@ def read_tracks_csv(
     except PyprojCRSError as exc:
         raise CRSError(f"crs={crs!r} is not a CRS ({exc}); give e.g. 'EPSG:4326'.") from None
     try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            raw_header = next(csv.reader(fh), [])
+        dup = sorted({c for c in raw_header if raw_header.count(c) > 1})
+        if dup:
+            raise SchemaError(
+                f"{path}: the header names column(s) {', '.join(map(repr, dup))} more than "
+                "once; rename or delete the duplicate column(s) so that each name is unique.")
         header = pd.read_csv(path, nrows=0).columns.tolist()
-        roles = _layout([str(c) for c in header], path)
+        renamed = check_rename(rename or {}, [str(c) for c in header], str(path))
+        header = [renamed.get(str(c), str(c)) for c in header]
+        roles = _layout(header, path)
         by_role = {role: col for col, role in roles.items()}
-        text_cols = {by_role[r]: str for r in ("individual", "timestamp", "species")
-                     if r in by_role}
-        df = pd.read_csv(path, dtype=text_cols, keep_default_na=True)
+        back = {dst: src for src, dst in renamed.items()}
+        text_cols = {back.get(by_role[r], by_role[r]): str
+                     for r in ("individual", "timestamp", "species") if r in by_role}
+        df = pd.read_csv(path, dtype=text_cols, keep_default_na=True).rename(columns=renamed)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise LayerReadError(f"could not read {path} as CSV: {exc}. Check the delimiter "
                              "(comma) and the encoding (UTF-8).") from exc
@@ -195,12 +217,38 @@ def read_tracks_csv(
         if out_lat.any():
             problems.append(f"{int(out_lat.sum())} latitude(s) outside -90..90 "
                             f"(CSV lines {_lines(out_lat)})")
-        if out_lon.any() or out_lat.any():
+        big_lon = float(coords["lon"].abs().max())
+        big_lat = float(coords["lat"].abs().max())
+        if big_lon > 360 or big_lat > 360:
+            problems.append(
+                f"values up to {max(big_lon, big_lat):.0f} are not degrees: the coordinates "
+                "look like projected metres (UTM?); give the CRS they are in, e.g. "
+                "crs='EPSG:32643' (--crs EPSG:32643) for UTM zone 43N")
+        elif out_lat.any() and big_lon <= 90:
+            problems.append(f"the coordinates look like (lat, lon): swap the columns "
+                            f"{by_role['lon']!r} and {by_role['lat']!r}")
+        elif out_lon.any() or out_lat.any():
             problems.append("check that longitude and latitude are not swapped and that "
                             f"crs={crs!r} is the CRS of the coordinates")
+    repeat = pd.Series(False, index=df.index)
+    if not problems:
+        key = pd.DataFrame({"i": individual.astype(str), "t": times,
+                            "x": coords["lon"], "y": coords["lat"]})[~missing_xy]
+        repeat = key.duplicated().reindex(df.index, fill_value=False)
+        clash = key[~repeat[~missing_xy]].duplicated(["i", "t"], keep=False).reindex(
+            df.index, fill_value=False)
+        if clash.any():
+            problems.append(
+                f"{int(clash.sum())} fixes share an individual and a timestamp but have "
+                f"different coordinates (CSV lines {_lines(clash)}); keep one fix per "
+                "individual and time")
     if problems:
         raise SchemaError(f"{path}: " + "; ".join(problems) + ".")
-
+    if repeat.any():
+        warnings.warn(
+            f"{path}: dropped {int(repeat.sum())} repeated fix(es) (same individual, "
+            f"timestamp and coordinates as an earlier line; CSV lines {_lines(repeat)}).",
+            UserWarning, stacklevel=2)
     if missing_xy.any():
         warnings.warn(
             f"{path}: dropped {int(missing_xy.sum())} of {len(df)} fix(es) without "
@@ -219,7 +267,7 @@ def read_tracks_csv(
         out["species"] = out["species"].where(out["species"].notna(), species)
     out = gpd.GeoDataFrame(
         out, geometry=gpd.points_from_xy(coords["lon"], coords["lat"]), crs=crs_obj)
-    out = out.loc[~missing_xy.to_numpy()]
+    out = out.loc[~(missing_xy | repeat).to_numpy()]
     out = out.sort_values(["individual", "timestamp"], kind="stable").reset_index(drop=True)
     front = ["individual", "timestamp", "species"]
     out = out[front + [c for c in out.columns if c not in front]]

@@ -88,6 +88,12 @@ def _driver_message(exc: BaseException) -> str:
 
 
 def _read_error(path: Path, fmt: str, exc: BaseException) -> LayerReadError:
+    if "point array must contain 0 or >1 elements" in str(exc):
+        return LayerReadError(
+            f"{path}: a line feature has a single point, which is not a line (GEOS: "
+            f"{_driver_message(exc)}); a line needs at least two distinct points: fix or "
+            "remove that feature (or store it as a Point)."
+        )
     return LayerReadError(
         f"could not read {path} as {fmt}: {_driver_message(exc)}. The file may be corrupt, "
         "truncated or not really a " + fmt + " file; re-export or re-download it."
@@ -219,7 +225,8 @@ def read_vector(
     ------
     LayerReadError
         Missing file, unknown extension, corrupt or unreadable file (the message names
-        the file and quotes the driver).
+        the file and quotes the driver), a column name that occurs twice, a line with a
+        single point.
     LayerNotFoundError
         ``layer`` is not in the file, or the file has several layers and none was named.
     OptionError
@@ -247,20 +254,33 @@ def read_vector(
     if fmt == "GeoParquet":
         _pick_layer(path, [path.stem], layer)
         try:
-            return gpd.read_parquet(path)
+            gdf = gpd.read_parquet(path)
         except (ValueError, OSError, TypeError, RuntimeError) as exc:
             raise _read_error(path, fmt, exc) from exc
+        return _unique_columns(gdf, path, None)
     where = _resolve(path, fmt, layer)
     try:
         if fmt.startswith("OpenStreetMap"):
             from ..sources.osm import osm_config
 
             with osm_config():
-                return pyogrio.read_dataframe(where.source, layer=where.layer)
-        if engine == "fiona":
-            return _read_fiona(where.source, where.layer)
-        return pyogrio.read_dataframe(where.source, layer=where.layer)
+                gdf = pyogrio.read_dataframe(where.source, layer=where.layer)
+        elif engine == "fiona":
+            gdf = _read_fiona(where.source, where.layer)
+        else:
+            gdf = pyogrio.read_dataframe(where.source, layer=where.layer)
     except OptionError:
         raise
     except (RuntimeError, OSError, ValueError, shapely.errors.ShapelyError) as exc:
         raise _read_error(path, fmt, exc) from exc
+    return _unique_columns(gdf, path, where.layer)
+
+
+def _unique_columns(gdf: gpd.GeoDataFrame, path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    dup = [str(c) for c in dict.fromkeys(gdf.columns[gdf.columns.duplicated()])]
+    if dup:
+        raise LayerReadError(
+            f"{path}" + (f" layer {layer!r}" if layer else "") + f" has the column name(s) "
+            f"{', '.join(map(repr, dup))} more than once; rename or delete the duplicates "
+            "in the source (e.g. in QGIS or with ogr2ogr -sql) so that each name is unique.")
+    return gdf

@@ -155,7 +155,11 @@ class ClusteredPoints(MarkerCluster):
 
 
 class Legend(MacroElement):
-    """A Leaflet control with trusted (escaped) HTML, shown while ``layer`` is on the map."""
+    """A Leaflet control with trusted (escaped) HTML, shown while ``layer`` is on the map.
+
+    Legends sit bottom-left, above the scale bar, so that they never cover the layer
+    control (top-right, which grows downwards with every layer).
+    """
 
     _template = Template(
         """
@@ -188,7 +192,7 @@ class Legend(MacroElement):
     )
 
     def __init__(self, html: str, *, layer: folium.map.Layer | None = None,
-                 position: str = "bottomright") -> None:
+                 position: str = "bottomleft") -> None:
         super().__init__()
         self._name = "CamiLegend"
         self.html_js = script_json(html)

@@ -44,6 +44,7 @@ from pyproj import CRS, Transformer
 
 from .._options import check_option
 from ..errors import CRSError, GeometryTypeError, SchemaError, UnknownValueError
+from ..figures import Classifier, matrix_classifier
 from ..raster import Grid
 from ..schema import BARRIER_CLASSES
 from ._elements import (
@@ -74,6 +75,8 @@ __all__ = [
     "COORD_DECIMALS",
     "DEFAULT_SIMPLIFY_M",
     "INFRA_STYLES",
+    "OUTSIDE_RANGE",
+    "OUTSIDE_RANGE_COLOR",
     "MapLayer",
     "add_choropleth",
     "add_corridors",
@@ -104,6 +107,12 @@ BARRIER_COLORS: dict[str, str] = {
     "not a barrier": "#1a9641",
     "unknown": "#7f7f7f",
 }
+
+#: Class value of a segment that does not cross the mapped species' range (∪ corridor):
+#: it has no barrier class for that species and is drawn grey (:func:`add_infrastructure`).
+OUTSIDE_RANGE = "outside range"
+#: Line colour of :data:`OUTSIDE_RANGE` segments (lighter than ``unknown``).
+OUTSIDE_RANGE_COLOR = "#bdbdbd"
 
 #: Line style of each infrastructure type (colour used when no barrier class is shown).
 INFRA_STYLES: dict[str, dict[str, Any]] = {
@@ -614,7 +623,8 @@ def add_corridors(m: folium.Map, corridors: gpd.GeoDataFrame, *, name: str = "Co
 
 
 def _barrier_classes(infra: pd.DataFrame, full: gpd.GeoDataFrame, species: str | None,
-                     barrier_column: str | None, what: str) -> pd.Series | None:
+                     barrier_column: str | None, what: str,
+                     classify: Classifier | None = None) -> pd.Series | None:
     if barrier_column is not None:
         require_columns(infra, [barrier_column], what, "barrier_column")
         classes = infra[barrier_column]
@@ -624,20 +634,21 @@ def _barrier_classes(infra: pd.DataFrame, full: gpd.GeoDataFrame, species: str |
         if column is not None:
             classes = infra[column]
         else:
-            from ..barriers import classify_barriers  # lazy: the matrix is only read here
-
-            classes = classify_barriers(full, species).reindex(infra.index).rename(
+            if classify is None:
+                classify = matrix_classifier("add_infrastructure")
+            classes = classify(full, species).reindex(infra.index).rename(
                 f"barrier class for {species} (CAMI matrix)")
     elif "barrier_class" in infra.columns:
         classes = infra["barrier_class"]
     else:
         return None
     classes = classes.astype(object).where(classes.notna(), "unknown")
-    bad = sorted(set(classes) - set(BARRIER_CLASSES), key=str)
+    bad = sorted(set(classes) - {*BARRIER_CLASSES, OUTSIDE_RANGE}, key=str)
     if bad:
         raise UnknownValueError(
             f"{what}: barrier classes {bad[:5]} are not among {list(BARRIER_CLASSES)} "
-            f"(column {classes.name!r}). Use cami_atlas.barriers.classify_barriers.")
+            f"or {OUTSIDE_RANGE!r} (column {classes.name!r}). Use "
+            "cami_atlas.barriers.classify_barriers.")
     return classes.astype(str)
 
 
@@ -646,15 +657,20 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
                        barrier_column: str | None = None,
                        popup_columns: Sequence[str] | None = None,
                        tooltip_column: str | None = None, show: bool = True,
-                       simplify_m: float | None = DEFAULT_SIMPLIFY_M) -> folium.FeatureGroup:
+                       simplify_m: float | None = DEFAULT_SIMPLIFY_M,
+                       classify: Classifier | None = None) -> folium.FeatureGroup:
     """Add linear infrastructure as one toggleable layer: dash pattern and width by
     ``infra_type`` (:data:`INFRA_STYLES`), colour by barrier class for a species
     (:data:`BARRIER_COLORS`) when one is known, else by type.
 
     The barrier class comes from ``barrier_column`` if given; else, with ``species``,
     from a column ``barrier_class_<species>`` or ``<species>`` or, failing both, from
-    :func:`cami_atlas.barriers.classify_barriers`; else from a ``barrier_class``
-    column if present.
+    ``classify(infra, species)`` (e.g. :func:`cami_atlas.barriers.classify_barriers`;
+    deprecated without ``classify``: the CAMI matrix, with a warning); else from a
+    ``barrier_class`` column if present. A class value :data:`OUTSIDE_RANGE`
+    (``"outside range"``: the segment does not cross the species' range, so it has no
+    class for it) is drawn in light grey (:data:`OUTSIDE_RANGE_COLOR`) with its own
+    legend entry; missing values are drawn as ``unknown``.
 
     Examples
     --------
@@ -673,13 +689,15 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
     require_columns(attrs, ["infra_type"], what, "infra_type")
     types = attrs["infra_type"].astype(object).where(attrs["infra_type"].notna(), "other")
     types = types.astype(str)
-    classes = _barrier_classes(attrs, full, species, barrier_column, what)
+    classes = _barrier_classes(attrs, full, species, barrier_column, what, classify)
     styles: dict[str, dict[str, Any]] = {}
     keys = types if classes is None else types + "|" + classes
     for key in pd.unique(keys):
         t, _, cls = key.partition("|")
         style = {**INFRA_STYLES.get(t, _OTHER_INFRA), "opacity": 0.9}
-        if cls:
+        if cls == OUTSIDE_RANGE:
+            style.update(color=OUTSIDE_RANGE_COLOR, opacity=0.7)
+        elif cls:
             style["color"] = BARRIER_COLORS[cls]
         styles[key] = style
     tooltips = None
@@ -701,6 +719,9 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
             if (classes == cls).any():
                 entries.append((swatch("line", {"color": BARRIER_COLORS[cls], "weight": 3}),
                                 cls))
+        if (classes == OUTSIDE_RANGE).any():
+            entries.append((swatch("line", {"color": OUTSIDE_RANGE_COLOR, "weight": 3}),
+                            OUTSIDE_RANGE))
     for t in present_types:
         style = dict(INFRA_STYLES.get(t, _OTHER_INFRA))
         if classes is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import folium
@@ -11,6 +12,7 @@ import pandas as pd
 import shapely
 
 from ..errors import LayerNotFoundError, UnknownSpeciesError
+from ..figures import Classifier
 from ..schema import canonical_species_name
 from .layers import (
     add_corridors,
@@ -62,12 +64,12 @@ def _title(name: str) -> str:
     return _INFRA_TITLES.get(name, name.replace("_", " ").capitalize())
 
 
-def _select_species(ranges: gpd.GeoDataFrame, species: str, layer: str) -> gpd.GeoDataFrame:
+def _select_species(ranges: gpd.GeoDataFrame, species: str, layer: str,
+                    resolve_species: Callable[[str], str]) -> gpd.GeoDataFrame:
     wanted = canonical_species_name(species)
     names = ranges["species"].astype(str)
     hit = ranges[names.str.lower() == wanted.lower()]
     if hit.empty:  # a common name or synonym: match through the barrier matrix's table
-        from ..barriers import resolve_species
 
         def resolved(name: str) -> str | None:
             try:
@@ -87,10 +89,26 @@ def _select_species(ranges: gpd.GeoDataFrame, species: str, layer: str) -> gpd.G
     return hit
 
 
+def _species_tools(species: str | None, classify: Classifier | None,
+                   resolve: Callable[[str], str] | None
+                   ) -> tuple[Classifier | None, Callable[[str], str] | None]:
+    """The classifier and species resolver handed in, or (deprecated) the matrix's."""
+    if species is None or (classify is not None and resolve is not None):
+        return classify, resolve
+    warnings.warn(
+        "overview_map(species=...) without classify= and resolve= reads the barrier matrix "
+        "itself; this is deprecated: pass classify=cami_atlas.barriers.classify_barriers "
+        "and resolve=cami_atlas.barriers.resolve_species.", DeprecationWarning, stacklevel=3)
+    from ..barriers import classify_barriers, resolve_species  # deprecated fallback only
+
+    return classify or classify_barriers, resolve or resolve_species
+
+
 def overview_map(atlas: Any, *, species: str | None = None,
                  basemap: str | None = "OpenStreetMap", title: str | None = None,
                  simplify_m: float | None = OVERVIEW_SIMPLIFY_M,
-                 offline: bool = False) -> folium.Map:
+                 offline: bool = False, classify: Classifier | None = None,
+                 resolve: Callable[[str], str] | None = None) -> folium.Map:
     """An overview map of ``atlas`` with one toggleable layer per atlas layer.
 
     Layers, bottom to top: countries (kind ``country``, hover for the name), borders
@@ -99,8 +117,9 @@ def overview_map(atlas: Any, *, species: str | None = None,
     corridors (``corridor``, if any), infrastructure (``infrastructure``, one layer
     per atlas layer; only the first two are on at opening). With ``species`` only that
     species' range is drawn and infrastructure is coloured by its barrier class
-    (:func:`cami_atlas.barriers.classify_barriers`); for a species the barrier matrix
-    does not rate, lines are coloured by type and a warning says so.
+    (``classify``, e.g. :func:`cami_atlas.barriers.classify_barriers`); for a species
+    ``resolve`` does not know (the barrier matrix does not rate it), lines are coloured
+    by type and a warning says so.
 
     Parameters
     ----------
@@ -115,7 +134,16 @@ def overview_map(atlas: Any, *, species: str | None = None,
     simplify_m : float or None
         Display simplification tolerance, metres (default 1000 m: invisible at the
         regional zooms the overview is for).
+    classify, resolve : callable, optional
+        With ``species``: ``classify(infra, species)`` -> barrier class per line and
+        ``resolve(name)`` -> the barrier matrix' species of a name or synonym (raising
+        :class:`~cami_atlas.errors.UnknownSpeciesError` for a species it does not rate),
+        e.g. :func:`cami_atlas.barriers.classify_barriers` and
+        :func:`cami_atlas.barriers.resolve_species`. Without them the matrix is read
+        here, with a :class:`DeprecationWarning` (maps draw, they do not classify).
 
+    Notes
+    -----
     The view fits the atlas ``region``; borders, corridors and infrastructure are
     clipped for display to the region's bounding box plus :data:`REGION_MARGIN_DEG`
     degrees, and only the countries that touch that box are drawn (whole).
@@ -127,11 +155,14 @@ def overview_map(atlas: Any, *, species: str | None = None,
     Examples
     --------
     >>> from cami_atlas.atlas import Atlas
-    >>> m = overview_map(Atlas.default(), species="Saiga_tatarica", basemap=None)
+    >>> from cami_atlas.barriers import classify_barriers, resolve_species
+    >>> m = overview_map(Atlas.default(), species="Saiga_tatarica", basemap=None,
+    ...                  classify=classify_barriers, resolve=resolve_species)
     >>> from cami_atlas.maps import layer_names
     >>> [n.split("</span>")[-1] for n in layer_names(m)]  # doctest: +NORMALIZE_WHITESPACE
     ['Countries', 'Borders', 'Range: Saiga tatarica', 'Railways', 'Roads', 'Osm astana']
     """
+    classify, resolve = _species_tools(species, classify, resolve)
     name = getattr(atlas, "name", "Atlas")
     if title is None:
         title = f"{name} overview" + (f": {species.replace('_', ' ')}" if species else "")
@@ -158,7 +189,8 @@ def overview_map(atlas: Any, *, species: str | None = None,
         ranges = gpd.GeoDataFrame(pd.concat([g.to_crs(crs) for g in frames],
                                             ignore_index=True), crs=crs)
         if species is not None:
-            ranges = _select_species(ranges, species, ", ".join(n for n, _ in range_layers))
+            ranges = _select_species(ranges, species, ", ".join(n for n, _ in range_layers),
+                                     resolve)
         # many ranges drawn at once hide each other: then they start switched off
         add_ranges(m, ranges, simplify_m=simplify_m,
                    show=species is not None or ranges["species"].nunique() <= 3)
@@ -170,10 +202,8 @@ def overview_map(atlas: Any, *, species: str | None = None,
             add_corridors(m, gdf, name=_title(layer), simplify_m=simplify_m)
     colour_species = species
     if species is not None:
-        from ..barriers import resolve_species
-
         try:
-            resolve_species(species)
+            resolve(species)
         except UnknownSpeciesError as exc:
             warnings.warn(
                 f"{exc} Infrastructure is coloured by type instead of barrier class.",
@@ -181,7 +211,7 @@ def overview_map(atlas: Any, *, species: str | None = None,
             colour_species = None
     for i, (layer, gdf) in enumerate(_read_all(atlas, "infrastructure", clip_box)):
         add_infrastructure(m, gdf, name=_title(layer), species=colour_species,
-                           show=i < 2, simplify_m=simplify_m,
+                           classify=classify, show=i < 2, simplify_m=simplify_m,
                            popup_columns=[c for c in gdf.columns
                                           if c not in (gdf.geometry.name, "source_id")][:10])
     return m

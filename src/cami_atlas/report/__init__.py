@@ -12,6 +12,10 @@ The machinery is generic; each analysis brings its own template that extends
 * :func:`reproducibility` records the cami_atlas, Python and package versions, the
   SHA-256 of every input file and the time of the run.
 
+Results are rendered by :mod:`cami_atlas.report.hotspots` (a
+:class:`~cami_atlas.hotspots.HotspotAnalysis`) and :mod:`cami_atlas.report.screening` (a
+route screening or comparison); the analyses themselves live in their own packages.
+
 Examples
 --------
 >>> html = render_report("base.html.j2", {"title": "Demo", "subtitle": "a test"})

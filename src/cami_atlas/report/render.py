@@ -24,6 +24,7 @@ from ..errors import LayerReadError, LayerWriteError, SchemaError
 __all__ = [
     "DEFAULT_PACKAGES",
     "TEMPLATE_DIR",
+    "check_pdf_support",
     "data_sources",
     "figure_to_data_uri",
     "render_report",
@@ -286,6 +287,8 @@ def render_report(template_name: str, context: Mapping[str, Any], *,
     search_path : sequence of paths, optional
         Extra template folders, searched first.
 
+    Notes
+    -----
     Filters available in templates: ``table`` (:func:`table_html`), ``figure`` (a
     matplotlib figure or PNG data URI -> ``<img>``), ``num`` (number formatting).
 
@@ -323,7 +326,20 @@ def render_report(template_name: str, context: Mapping[str, Any], *,
                           "context.") from None
 
 
-def _pdf(html: str, base_url: str, target: Path) -> None:
+def check_pdf_support() -> None:
+    """Raise :class:`~cami_atlas.errors.LayerWriteError` (with the install hint) if PDF
+    output cannot work: WeasyPrint missing, or its Pango libraries not loadable.
+
+    The command line calls it when ``--pdf`` is given, before any work.
+
+    Examples
+    --------
+    >>> check_pdf_support()  # WeasyPrint and Pango are installed here
+    """
+    _weasyprint()
+
+
+def _weasyprint() -> Any:
     try:
         import weasyprint
     except ImportError:
@@ -337,6 +353,11 @@ def _pdf(html: str, base_url: str, target: Path) -> None:
             f"WeasyPrint is installed but cannot load its system libraries ({exc}); install "
             "Pango (e.g. `apt install libpango-1.0-0 libpangoft2-1.0-0`) or leave out "
             "pdf=True / --pdf.") from None
+    return weasyprint
+
+
+def _pdf(html: str, base_url: str, target: Path) -> None:
+    weasyprint = _weasyprint()
     try:
         weasyprint.HTML(string=html, base_url=base_url).write_pdf(str(target))
     except OSError as exc:

@@ -12,13 +12,23 @@ Standard 6):
   (effective mesh size) and in connectivity (circuit theory), proposes crossing-structure
   locations with a spacing check and fence-design notes, and raises screening flags
   (IFC PS6 critical-habitat criteria as questions);
-* :func:`write_screening` writes RFC 7946 GeoJSON, a GeoPackage, CSV tables, an
-  interactive map and an HTML (optionally PDF) report;
-* :func:`compare_routes` / :func:`write_comparison` put alternative alignments side by
-  side.
+* :meth:`ScreeningResult.write` (:func:`cami_atlas.pipeline.screening.write_screening`)
+  writes RFC 7946 GeoJSON, a GeoPackage, CSV tables, an interactive map and an HTML
+  (optionally PDF) report;
+* :func:`compare_routes` puts alternative alignments side by side
+  (:func:`cami_atlas.pipeline.screening.write_comparison` writes them).
+
+The map and report are drawn by :mod:`cami_atlas.report.screening`; the names
+``screening_map``, ``screening_report_html``, ``write_screening`` and
+``write_comparison`` still import from here, with a :class:`DeprecationWarning` naming
+their new place.
 """
 
 from __future__ import annotations
+
+import importlib
+import warnings
+from typing import Any
 
 from .attributes import (
     SEVERITY,
@@ -28,9 +38,8 @@ from .attributes import (
     normalise_attributes,
     route_barrier_classes,
 )
-from .compare import RouteComparison, compare_routes, write_comparison
+from .compare import RouteComparison, compare_routes
 from .connect import RouteConnectivity, route_connectivity
-from .export import screening_map, screening_report_html, write_screening
 from .reference import (
     CMS_APPENDICES,
     DEFAULT_MAX_SPACING_KM,
@@ -62,9 +71,25 @@ __all__ = [
     "route_barrier_classes",
     "route_connectivity",
     "screen_route",
-    "screening_map",
-    "screening_report_html",
     "split_route",
-    "write_comparison",
-    "write_screening",
 ]
+
+#: Names that moved to the rendering side: old name here -> module they now live in.
+_MOVED: dict[str, str] = {
+    "screening_map": "cami_atlas.report.screening",
+    "screening_report_html": "cami_atlas.report.screening",
+    "write_screening": "cami_atlas.pipeline.screening",
+    "write_comparison": "cami_atlas.pipeline.screening",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The names that moved out of this package, with a :class:`DeprecationWarning`."""
+    target = _MOVED.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"cami_atlas.screening.{name} moved to {target}.{name}; import it from there "
+        "(the old name will be removed in a future release).",
+        DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(target), name)

@@ -1,24 +1,23 @@
-"""Compare alternative alignments side by side (which one costs least?)."""
+"""Compare alternative alignments side by side (which one costs least?).
+
+The comparison's map and report are drawn by :mod:`cami_atlas.report.screening` and
+written by :func:`cami_atlas.pipeline.screening.write_comparison` (still importable
+from here).
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from .._atomic import atomic_path
-from ..errors import EmptyLayerError, OutputExistsError, SchemaError
+from ..errors import EmptyLayerError, SchemaError
 from .screen import ScreeningResult, screen_route
 
-__all__ = ["RouteComparison", "compare_routes", "split_scenarios", "write_comparison"]
-
-_PALETTE = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
-            "#999999"]
+__all__ = ["RouteComparison", "compare_routes", "split_scenarios"]
 
 
 @dataclass
@@ -43,20 +42,20 @@ class RouteComparison:
     results: dict[str, ScreeningResult]
 
     def map(self, *, basemap: str | None = "OpenStreetMap") -> Any:
-        """A folium map with each alignment (coloured) and its crossing candidates."""
-        from ..maps import add_points, add_vector, build_map
+        """A folium map with each alignment (coloured) and its crossing candidates.
 
-        m = build_map(title="Route comparison", basemap=basemap)
-        for i, (name, res) in enumerate(self.results.items()):
-            color = _PALETTE[i % len(_PALETTE)]
-            seg = res.segments[["segment_id", "from_km", "to_km", "length_km", "country",
-                                "barrier_classes", "most_severe_class", "geometry"]]
-            add_vector(m, seg, name=f"Alignment: {name}", color=color, weight=4,
-                       tooltip_column="most_severe_class")
-            if len(res.crossing_candidates):
-                add_points(m, res.crossing_candidates, name=f"Crossing candidates: {name}",
-                           color=color, cluster=False, show=False)
-        return m
+        Deprecated: draw it with :func:`cami_atlas.report.screening.comparison_map`
+        (analysis results do not draw themselves); this method calls it, with a
+        :class:`DeprecationWarning`.
+        """
+        import warnings
+
+        warnings.warn("RouteComparison.map() is deprecated; use "
+                      "cami_atlas.report.screening.comparison_map(comparison).",
+                      DeprecationWarning, stacklevel=2)
+        from ..report.screening import comparison_map  # deprecated path: renderer on demand
+
+        return comparison_map(self, basemap=basemap)
 
 
 def split_scenarios(routes: gpd.GeoDataFrame,
@@ -136,63 +135,11 @@ def compare_routes(routes: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries], atlas
     return RouteComparison(table, species, results)
 
 
-def write_comparison(comparison: RouteComparison, out_dir: str | os.PathLike[str], *,
-                     overwrite: bool = False, pdf: bool = False,
-                     basemap: str | None = "OpenStreetMap",
-                     command: str | None = None) -> list[Path]:
-    """Write the comparison (``comparison.csv``, ``comparison_species.csv``,
-    ``comparison_map.html``, ``comparison_report.html``) and each scenario's screening in a
-    sub-folder named after it.
+def __getattr__(name: str) -> Any:
+    """``write_comparison``, which moved to :mod:`cami_atlas.pipeline.screening`
+    (imported from there on first use)."""
+    if name != "write_comparison":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-    Raises
-    ------
-    OutputExistsError
-        An output exists and ``overwrite`` is false (nothing is written).
-    """
-    from ..maps import save_map
-    from ..report import data_sources, render_report, reproducibility, write_report
-    from .export import output_names
-
-    out = Path(out_dir)
-    top = ["comparison.csv", "comparison_species.csv", "comparison_map.html",
-           "comparison_report.html"] + (["comparison_report.pdf"] if pdf else [])
-    existing = [n for n in top if (out / n).exists()]
-    for name in comparison.results:
-        existing += [f"{name}/{n}" for n in output_names(pdf=pdf) if (out / name / n).exists()]
-    if existing and not overwrite:
-        raise OutputExistsError(
-            f"{out} already holds {', '.join(existing[:6])}{' ...' if len(existing) > 6 else ''};"
-            " pass overwrite=True (--overwrite) to replace them or choose another folder.")
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for name, res in comparison.results.items():
-        written += res.write(out / name, overwrite=overwrite, pdf=pdf, basemap=basemap,
-                             command=command)
-    with atomic_path(out / "comparison.csv", overwrite=overwrite) as tmp:
-        comparison.table.to_csv(tmp)
-    written.append(out / "comparison.csv")
-    with atomic_path(out / "comparison_species.csv", overwrite=overwrite) as tmp:
-        comparison.species.to_csv(tmp, index=False)
-    written.append(out / "comparison_species.csv")
-    written.append(save_map(comparison.map(basemap=basemap), out / "comparison_map.html",
-                            overwrite=overwrite))
-    first = next(iter(comparison.results.values()))
-    inputs: dict[str, Any] = {}
-    for res in comparison.results.values():
-        inputs.update(res.inputs)
-    table = comparison.table.reset_index()
-    html = render_report("comparison.html.j2", {
-        "title": "Route comparison",
-        "subtitle": f"{len(comparison.results)} alignments screened with the same options",
-        "table": table,
-        "species_table": comparison.species,
-        "scenarios": list(comparison.results),
-        "parameters": {k: v for k, v in first.parameters.items() if k != "scenario"},
-        "sources": (None if first.atlas is None
-                    else data_sources(first.atlas, first.layers_used)),
-        "reproducibility": reproducibility(inputs, command=command),
-        "notes": first.notes,
-        "map_file": "comparison_map.html",
-    })
-    written += write_report(html, out / "comparison_report.html", pdf=pdf, overwrite=overwrite)
-    return written
+    return getattr(import_module("cami_atlas.pipeline.screening"), name)

@@ -38,6 +38,7 @@ from affine import Affine
 from rasterio.features import rasterize
 from scipy.signal import find_peaks
 
+from .._memory import CONNECTIVITY_BYTES_PER_CELL, check_grid_memory, raster_cells
 from ..connectivity import burn_infrastructure
 from ..connectivity.circuit import circuit_pairwise, effective_resistance
 from ..connectivity.patchgraph import connectivity_indices, patch_graph
@@ -71,6 +72,9 @@ def _inv(r: float) -> float:
 
 def _grid(window: shapely.Geometry, cell: float, crs: object) -> Grid:
     minx, miny, maxx, maxy = window.bounds
+    check_grid_memory(lambda c: raster_cells((minx, miny, maxx, maxy), c), float(cell),
+                      CONNECTIVITY_BYTES_PER_CELL, what="the screening connectivity raster",
+                      option="cell_size_m")
     ncols = max(3, int(np.ceil((maxx - minx) / cell)) + 2)
     nrows = max(3, int(np.ceil((maxy - miny) / cell)) + 2)
     transform = Affine(cell, 0, minx - cell, 0, -cell, maxy + cell)

@@ -9,7 +9,8 @@ import shapely
 from pyproj import CRS
 
 from ..errors import CRSError, EmptyLayerError, GeometryTypeError, SchemaError
-from ..measure import geodesic_length_km
+from ..measure import geodesic_length_km, to_crs
+from ..validate import check_coordinates
 
 __all__ = ["check_route", "project", "split_route"]
 
@@ -31,7 +32,10 @@ def check_route(route: object, region: shapely.Polygon | None = None, *,
     EmptyLayerError
         No feature with a geometry.
     GeometryTypeError
-        Geometries other than (multi)lines.
+        Geometries other than (multi)lines, or a line of zero length (a single point).
+    CRSError
+        Coordinates impossible in the declared CRS, or (lat, lon) swapped
+        (:func:`cami_atlas.validate.check_coordinates`, against ``region``).
 
     Examples
     --------
@@ -66,6 +70,15 @@ def check_route(route: object, region: shapely.Polygon | None = None, *,
             f"{what} holds {', '.join(found)} geometries; a route is LineString or "
             "MultiLineString (use .boundary for a polygon outline).")
     out = route.loc[present].copy()
+    check_coordinates(out, what, region_bbox=None if region is None else region.bounds)
+    parts, owner = shapely.get_parts(out.geometry.values, return_index=True)
+    flat = np.bincount(owner[shapely.length(parts) == 0], minlength=len(out)) > 0
+    if flat.any():
+        labels = ", ".join(str(i) for i in out.index[flat][:10])
+        raise GeometryTypeError(
+            f"{what}: {int(flat.sum())} feature(s) (row(s) {labels}) have a line of "
+            "zero length (a single point, or all vertices at the same place); a route "
+            "needs at least two distinct points: fix or remove those features.")
     if region is not None:
         ll = out.geometry.to_crs("EPSG:4326")
         if not shapely.intersects(ll.values, region).any():
@@ -80,26 +93,21 @@ def check_route(route: object, region: shapely.Polygon | None = None, *,
 
 
 def project(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS | str) -> gpd.GeoSeries:
-    """Geometries reprojected to ``crs`` after densifying (0.05° or 5 km steps).
+    """Geometries reprojected to ``crs`` after densifying (:func:`cami_atlas.measure.to_crs`).
 
-    A straight edge keeps its course in the CRS it was drawn in.
+    Edges are cut to at most 10 km (0.0898° in lon/lat) first, so a straight edge keeps
+    its course in the CRS it was drawn in.
 
     Examples
     --------
     >>> import geopandas as gpd
     >>> from shapely import LineString
     >>> s = gpd.GeoSeries([LineString([(70, 45), (72, 45)])], crs="EPSG:4326")
-    >>> len(project(s, "ESRI:102025").iloc[0].coords)
-    41
+    >>> len(project(s, "ESRI:102025").iloc[0].coords)  # 2° = 222.6 km: 23 pieces
+    24
     """
     series = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
-    target = CRS.from_user_input(crs)
-    if series.crs.equals(target):
-        return series.copy()
-    step = 0.05 if series.crs.is_geographic else 5_000.0
-    dense = gpd.GeoSeries(shapely.segmentize(series.values, step), index=series.index,
-                          crs=series.crs)
-    return dense.to_crs(target)
+    return to_crs(series, crs)
 
 
 def split_route(route: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -140,7 +148,9 @@ def split_route(route: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> gpd.GeoDataFra
     ['', 'A', '']
     """
     if route.crs is None or not route.crs.is_projected:
-        raise CRSError("split_route needs the route in a projected CRS.")
+        raise CRSError(f"split_route needs the route in a projected CRS (metres); got "
+                       f"{route.crs.to_string() if route.crs else 'no CRS'}. Project it "
+                       "first with project(route, 'ESRI:102025').")
     kinds = list(dict.fromkeys(zones["kind"])) if len(zones) else []
     parts, route_pos = shapely.get_parts(route.values, return_index=True)
     zone_geoms = np.asarray(zones.geometry.values, dtype=object)

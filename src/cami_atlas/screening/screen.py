@@ -21,7 +21,7 @@ from ..barriers import classify_barriers_many, corridor_crossings, matrix_specie
 from ..barriers.fragmentation import effective_mesh_size
 from ..barriers.matrix import MatrixLike, _as_matrix
 from ..errors import OptionError, SchemaError, UnknownSpeciesError
-from ..measure import GEOD, area_km2, geodesic_length_km
+from ..measure import GEOD, area_km2, geodesic_length_km, to_crs
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from .attributes import (
     FENCE_COLUMNS,
@@ -43,7 +43,12 @@ from .reference import (
 )
 from .route import check_route, project, split_route
 
-__all__ = ["ScreeningResult", "screen_route"]
+__all__ = ["MESH_CHANGE_TOLERANCE", "ScreeningResult", "mesh_change_pct", "screen_route"]
+
+#: Relative changes of the effective mesh size smaller than this are reported as 0: the
+#: areas before and after are sums of the same fragments in another order, equal only up to
+#: floating-point rounding (~1e-12 relative) when the route splits nothing.
+MESH_CHANGE_TOLERANCE = 1e-9
 
 _FLAG_COLUMNS = ["species", "code", "level", "ps6_criterion", "message"]
 
@@ -181,6 +186,28 @@ class ScreeningResult:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def mesh_change_pct(before_km2: float, after_km2: float) -> float:
+    """Change of the effective mesh size in %, 0 when it is unchanged up to rounding.
+
+    ``100 * (after / before - 1)``; a relative change below :data:`MESH_CHANGE_TOLERANCE`
+    (1e-9, i.e. 1e-7 %) is reported as exactly 0.0, since an unchanged mesh recomputed
+    from the same fragments differs only by floating-point rounding. NaN when ``before``
+    is not positive.
+
+    Examples
+    --------
+    >>> mesh_change_pct(5000.0, 5000.0 * (1 - 2e-12))
+    0.0
+    >>> mesh_change_pct(5000.0, 2500.0)
+    -50.0
+    """
+    before, after = float(before_km2), float(after_km2)
+    if not before > 0 or not np.isfinite(after):
+        return float("nan")
+    change = after / before - 1.0
+    return 0.0 if abs(change) < MESH_CHANGE_TOLERANCE else 100.0 * change
+
+
 def _atlas(atlas: Atlas | str | os.PathLike[str] | None) -> Atlas:
     if atlas is None:
         return Atlas.default()
@@ -377,6 +404,12 @@ def screen_route(
     *Corridor crossings* per species = traverses of its corridor polygons (maximal
     runs of route inside them) + crossings of its migration-route lines.
 
+    *Fragmentation*: effective mesh size of each crossed species' range ∪ corridor cut by
+    the existing partial and complete barriers, before and after adding the route (if it
+    is a partial or complete barrier to the species); ``m_eff_change_pct`` =
+    ``100 * (after / before - 1)``, and a relative change below
+    :data:`MESH_CHANGE_TOLERANCE` (1e-9) is reported as exactly 0 (:func:`mesh_change_pct`).
+
     Examples
     --------
     >>> import geopandas as gpd
@@ -418,7 +451,9 @@ def screen_route(
 
     # -- layers -----------------------------------------------------------------------------
     layers_used: list[str] = []
-    ranges, names = _read(atl, "species_range")
+    # in the analysis CRS straight from the stored one (one reprojection, as in every other
+    # output, so a range has the same area here as in `cami-atlas run`)
+    ranges, names = atl.read_kind("species_range"), atl.layer_names("species_range")
     layers_used += names
     corridors, names = _read(atl, "corridor")
     layers_used += names
@@ -630,7 +665,7 @@ def screen_route(
         infra_ll, names = _read(atl, "infrastructure")
         layers_used += names
         if len(infra_ll):
-            infra_a = infra_ll.to_crs(acrs)
+            infra_a = to_crs(infra_ll, acrs)
             rated = [s for s in chosen if pd.notna(classes.loc[s, "matrix_species"])]
             infra_classes = (classify_barriers_many(infra_a, rated, matrix=m) if rated
                              else pd.DataFrame(index=infra_a.index))
@@ -672,8 +707,7 @@ def screen_route(
             frag_rows.append({
                 "species": sp, "barrier_class": cls, "area_km2": before["area_km2"],
                 "m_eff_before_km2": before["m_eff_km2"], "m_eff_after_km2": after["m_eff_km2"],
-                "m_eff_change_pct": 100.0 * (after["m_eff_km2"] / before["m_eff_km2"] - 1.0)
-                if before["m_eff_km2"] > 0 else np.nan,
+                "m_eff_change_pct": mesh_change_pct(before["m_eff_km2"], after["m_eff_km2"]),
                 "n_fragments_before": int(before["n_fragments"]),
                 "n_fragments_after": int(after["n_fragments"]),
                 "largest_fragment_share_after": after["largest_fragment_share"]})

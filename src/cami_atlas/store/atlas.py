@@ -76,7 +76,7 @@ from ..errors import (
     OutputExistsError,
     SchemaError,
 )
-from ..measure import EQUAL_AREA_CRS
+from ..measure import EQUAL_AREA_CRS, to_crs
 from ..raster import Grid
 from ..schema import KINDS, SCHEMAS
 from ..validate import validate_layer
@@ -663,7 +663,8 @@ class Atlas:
         """
         check_option("kind", kind, [k for k in KINDS if k != "raster"])
         target = self.analysis_crs if crs is None else CRS.from_user_input(crs)
-        parts = [self.read(n).to_crs(target).assign(layer=n) for n in self.layer_names(kind)]
+        # edges densified (measure.to_crs): reprojected ranges keep their area
+        parts = [to_crs(self.read(n), target).assign(layer=n) for n in self.layer_names(kind)]
         if not parts:
             cols = [*SCHEMAS[kind].names, "layer"]
             return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in cols},
@@ -819,8 +820,12 @@ class Atlas:
             try:
                 if not entry.meta.get("source") or not entry.meta.get("licence"):
                     raise SchemaError("no source or licence recorded")
-                if kind == "raster":
-                    self._as_grid(name, geotiff_to_grid(self._read_blob(name), name))
+                if kind == "raster":  # decodes, has a CRS, values, nodata, coordinates
+                    from ..validate import validate_raster
+
+                    validate_raster(self._as_grid(name, geotiff_to_grid(self._read_blob(name),
+                                                                        name)),
+                                    f"raster layer {name!r}", region_bbox=self.region.bounds)
                 else:
                     raw = entry.data if entry.data is not None else self._read_raw_vector(name)
                     validate_layer(raw, kind, layer=name, source=str(self.location or ""))
