@@ -68,7 +68,8 @@ def client(atlas_path: Path):
 
     from cami_atlas.web.app import create_app
 
-    return TestClient(create_app(atlas_path, refresh_s=0))
+    with TestClient(create_app(atlas_path, refresh_s=0)) as test_client:
+        yield test_client
 
 
 GEOD = Geod(ellps="WGS84")
@@ -458,3 +459,103 @@ def test_interface_in_english_and_russian(client, atlas_path: Path, tmp_path: Pa
 
     out = build_site(tmp_path / "site_ru", atlas_path, species=["Saiga_tatarica"], lang="ru")
     assert "Инфраструктура в ареале" in (out / "species" / "Saiga_tatarica.html").read_text()
+
+
+def _wait_job(client, job_id: str, timeout_s: float = 120) -> dict:
+    import time
+
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        state = client.get(f"/api/screenings/{job_id}").json()
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"screening {job_id} did not finish: {state}")
+
+
+def test_route_screening_runs_in_the_background(atlas_path: Path) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from cami_atlas.web.app import create_app
+
+    route = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+             "geometry": {"type": "LineString", "coordinates": [[52, 43], [54, 47], [56, 51]]}}]}
+    with TestClient(create_app(atlas_path)) as client:
+        answer = client.post("/api/screenings", params={"infra_type": "rail",
+                                                        "attr": ["track=double"]},
+                             content=json.dumps(route),
+                             headers={"Content-Type": "application/geo+json"})
+        assert answer.status_code == 202, answer.text
+        job = answer.json()
+        assert job["status"] in ("queued", "running") and job["infra_type"] == "railway"
+        started = time.monotonic()  # the server answers others while the screening runs
+        assert client.get("/api/layers").status_code == 200
+        assert time.monotonic() - started < 2
+        state = _wait_job(client, job["id"])
+        assert state["status"] == "done", state["error"]
+        assert {"route_segments.geojson", "screening_report.html", "screening.gpkg"} <= set(
+            state["files"])
+        segments = client.get(state["urls"]["route_segments.geojson"]).json()
+        assert check_rfc7946(segments) == []
+        total_km = sum(f["properties"]["length_km"] for f in segments["features"])
+        expected = GEOD.line_length([52, 54, 56], [43, 47, 51]) / 1000
+        assert total_km == pytest.approx(expected, rel=2e-3)
+        report = client.get(state["urls"]["screening_report.html"])
+        assert report.status_code == 200 and "text/html" in report.headers["content-type"]
+        download = client.get(state["urls"]["screening.gpkg"])
+        assert "attachment" in download.headers["content-disposition"]
+        # only the files the job wrote, nothing else of the disk
+        for name in ("..%2F..%2F..%2Fetc%2Fpasswd", "nothing.csv", "%2Fetc%2Fpasswd"):
+            assert client.get(f"/screenings/{job['id']}/{name}").status_code == 404
+        assert client.get("/api/screenings/not-a-job").status_code == 404
+
+
+@pytest.mark.parametrize(("body", "ctype", "params", "status", "message"), [
+    (b'{"type": "LineString", "coordinates": [[52, 43], [56, 51]]}', "text/plain",
+     {"infra_type": "road"}, 415, "application/geo+json"),
+    (b"x" * 2_000_001, "application/geo+json", {"infra_type": "road"}, 413, "larger than"),
+    (b"{not json", "application/json", {"infra_type": "road"}, 400, "not valid JSON"),
+    (b'{"type": "Point", "coordinates": [52, 43]}', "application/geo+json",
+     {"infra_type": "road"}, 400, "Point geometries; a route is LineString"),
+    (b'{"type": "LineString", "coordinates": [[520, 43], [56, 51]]}', "application/geo+json",
+     {"infra_type": "road"}, 400, "not longitude/latitude"),
+    (b'{"type": "FeatureCollection", "features": []}', "application/geo+json",
+     {"infra_type": "road"}, 400, "holds no line"),
+    (b'{"type": "LineString", "coordinates": [[52, 43], [56, 51]]}', "application/geo+json",
+     {"infra_type": "teleporter"}, 400, "infra_type='teleporter' is not valid"),
+    (b'{"type": "LineString", "coordinates": [[52, 43], [56, 51]]}', "application/geo+json",
+     {"infra_type": "road", "attr": "fenced"}, 400, "must be name=value"),
+    (b'{"type": "LineString", "coordinates": [[52, 43], [56, 51]]}', "application/geo+json",
+     {}, 422, "infra_type"),
+])
+def test_route_screening_refuses_bad_uploads(client, body, ctype, params, status,
+                                            message) -> None:
+    answer = client.post("/api/screenings", params=params, content=body,
+                         headers={"Content-Type": ctype})
+    assert answer.status_code == status and message in answer.text, answer.text
+    assert not list(client.app.state.jobs.root.iterdir())  # nothing stored
+
+
+def test_route_screenings_are_limited_per_client(atlas_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from cami_atlas.web.app import create_app
+
+    line = b'{"type": "LineString", "coordinates": [[52, 43], [56, 51]]}'
+    with TestClient(create_app(atlas_path)) as client:
+        client.app.state.jobs.per_client = 1
+        first = client.post("/api/screenings", params={"infra_type": "road"}, content=line,
+                            headers={"Content-Type": "application/geo+json"})
+        second = client.post("/api/screenings", params={"infra_type": "road"}, content=line,
+                             headers={"Content-Type": "application/geo+json"})
+        assert first.status_code == 202
+        assert second.status_code == 429 and "1 unfinished screening(s)" in second.text
+        assert _wait_job(client, first.json()["id"])["status"] == "done"
+        third = client.post("/api/screenings", params={"infra_type": "road"}, content=line,
+                            headers={"Content-Type": "application/geo+json"})
+        assert third.status_code == 202  # a finished screening frees the place
+        _wait_job(client, third.json()["id"])
+        root = client.app.state.jobs.root
+    assert not root.exists()  # the application's shutdown deletes the screenings' files

@@ -130,6 +130,33 @@ def test_home_species_page_and_download(browser, live_server, tmp_path: Path) ->
     assert doc["cami_atlas"]["licence"] == Atlas.default().layer_info("railways")["licence"]
     page.screenshot(shots / "web_layer_railways.png")
 
+    # upload a route and get its report and GeoJSON (the screening runs in the background)
+    _goto(page, base + "/screen")
+    route = json.dumps({"type": "LineString", "coordinates": [[66.9, 47.8], [67.4, 48.3]]})
+    page.eval(f"""(function () {{
+        var dt = new DataTransfer();
+        dt.items.add(new File([{json.dumps(route)}], "route.geojson",
+                              {{type: "application/geo+json"}}));
+        document.getElementById("route-file").files = dt.files;
+        document.getElementById("infra-type").value = "fence";
+        document.querySelector("#screen-form button").click();
+        return true; }})()""")
+    _wait_for(page, "window.screenState.status === 'done' || "
+                    "window.screenState.status === 'failed' || "
+                    "window.screenState.status === 'error'", timeout_s=180)
+    assert page.eval("window.screenState.status") == "done", page.eval(
+        "document.getElementById('screen-status').textContent")
+    links = page.eval("Array.from(document.querySelectorAll('#screen-results a'))"
+                      ".map(function (a) { return a.getAttribute('href'); })")
+    assert any(h.endswith("/screening_report.html") for h in links)
+    segments_url = next(h for h in links if h.endswith("/route_segments.geojson"))
+    segments = page.eval(f"fetch({json.dumps(segments_url)}).then(function (r) "
+                         "{ return r.json(); })")
+    assert check_rfc7946(segments) == [] and len(segments["features"]) >= 1
+    page.screenshot(shots / "web_screening.png")
+    _goto(page, base + next(h for h in links if h.endswith("/screening_report.html")))
+    assert "route" in page.eval("document.body.textContent").lower()
+
     # nothing went wrong, and nothing was fetched from anywhere but this server
     result = page.result
     assert result.exceptions == [] and result.console_errors == [] and result.dialogs == []

@@ -24,13 +24,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from .. import __version__
 from ..errors import CamiAtlasError, LayerNotFoundError, OptionError, UnknownSpeciesError
 from . import i18n
+from .jobs import MAX_ROUTE_BYTES, ScreeningBusyError, ScreeningJobs, parse_route
 from .service import AtlasService
 
 __all__ = ["app_from_environment", "app_url", "create_app", "script_texts"]
@@ -77,6 +78,8 @@ def app_url(kind: str, *args: Any) -> str | None:
         return "/"
     if kind == "docs":
         return "/docs"
+    if kind == "screen":
+        return "/screen"
     if kind == "asset":
         return f"/static/{args[0]}"
     if kind in ("species", "country", "layer"):
@@ -99,7 +102,7 @@ def script_texts(lang: str) -> dict[str, str]:
 
 
 def create_app(location: str | os.PathLike[str] | None = None, *,
-               refresh_s: float = 10.0) -> FastAPI:
+               refresh_s: float = 10.0, screening_workers: int = 1) -> FastAPI:
     """The web application for the atlas at ``location`` (default: the embedded atlas).
 
     Parameters
@@ -108,6 +111,8 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
         A GeoPackage path or a ``postgresql://`` address.
     refresh_s : float, default 10
         How often the application looks for newly published layer versions.
+    screening_workers : int, default 1
+        Route screenings run at the same time (in background threads).
     """
     service = AtlasService(location, refresh_s=refresh_s)
     app = FastAPI(title="CAMI Migration and Linear Infrastructure Atlas", version=__version__,
@@ -185,6 +190,10 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
             ["gpkg", "geojson", "csv"]
         return page(request, "layer.html", layer=record, formats=formats)
 
+    @app.get("/screen", response_class=HTMLResponse, include_in_schema=False)
+    def screen_page(request: Request) -> HTMLResponse:
+        return page(request, "screen.html", infra_types=["road", "railway", "fence", "pipeline"])
+
     # -- downloads ------------------------------------------------------------------------
     @app.get("/download/{name}.{fmt}", tags=["downloads"],
              summary="Download a layer (gpkg, geojson, csv; tif for rasters)")
@@ -245,6 +254,69 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
             for n in names:
                 service.atlas.kind_of(n)  # unknown layer: 404 naming the layers
         return service.identify(lon, lat, zoom=zoom, layers=names)
+
+    jobs = ScreeningJobs(workers=screening_workers)
+    app.state.jobs = jobs
+    app.router.on_shutdown.append(jobs.shutdown)
+
+    @app.post("/api/screenings", tags=["screening"], status_code=202,
+              summary="Screen a route (RFC 7946 GeoJSON body) in the background",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/geo+json": {"schema": {"type": "object"}},
+                  "application/json": {"schema": {"type": "object"}}}}})
+    async def api_screen(request: Request, infra_type: str,
+                         attr: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
+        """Queue a screening of the line(s) in the body; poll ``/api/screenings/{id}``.
+
+        ``attr`` takes ``name=value`` attributes of the line for the barrier matrix
+        (e.g. ``attr=track=double&attr=fenced=yes``). Only ``application/geo+json`` or
+        ``application/json`` bodies are accepted (so no HTML form of another site can
+        post one), at most 2 MB.
+        """
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ("application/geo+json", "application/json"):
+            raise HTTPException(415, detail="send the route as GeoJSON with Content-Type "
+                                            "application/geo+json.")
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_ROUTE_BYTES:
+                raise HTTPException(413, detail=f"the route document is larger than "
+                                                f"{MAX_ROUTE_BYTES:,} bytes.")
+        attributes: dict[str, str] = {}
+        for item in attr or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip():
+                raise OptionError(f"attr={item!r} must be name=value, e.g. track=double.")
+            attributes[name.strip()] = value.strip()
+        route = parse_route(bytes(body))
+        client = request.client.host if request.client else "unknown"
+        try:
+            job = jobs.submit(route, service.atlas, infra_type=infra_type,
+                              attributes=attributes, client=client)
+        except ScreeningBusyError as exc:
+            raise HTTPException(429, detail=str(exc)) from None
+        return JSONResponse(job.as_dict() | {"status_url": f"/api/screenings/{job.id}"},
+                            status_code=202)
+
+    @app.get("/api/screenings/{job_id}", tags=["screening"],
+             summary="State of a screening; the files when it is done")
+    def api_screening(job_id: str) -> dict[str, Any]:
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, detail=f"no screening {job_id!r} (finished screenings are "
+                                             "kept for a while, then deleted).")
+        out = job.as_dict()
+        out["urls"] = {n: f"/screenings/{job.id}/{quote(n)}" for n in job.files}
+        return out
+
+    @app.get("/screenings/{job_id}/{name}", tags=["screening"],
+             summary="One output of a finished screening (report, map, GeoJSON, ...)")
+    def screening_file(job_id: str, name: str) -> FileResponse:
+        path = jobs.file(job_id, name)
+        if path is None:
+            raise HTTPException(404, detail=f"screening {job_id!r} has no file {name!r}.")
+        return FileResponse(path, filename=name if not name.endswith(".html") else None)
 
     @app.get("/api/species", tags=["species"], summary="Species with a range in the atlas")
     def api_species() -> list[str]:

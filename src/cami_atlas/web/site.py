@@ -68,7 +68,7 @@ def site_url(root: str, kind: str, *args: Any) -> str | None:
     q = [quote(str(a), safe="") for a in args]
     if kind == "home":
         return f"{root}index.html"
-    if kind == "docs":
+    if kind in ("docs", "screen"):  # nothing runs on a static server
         return None
     if kind == "asset":
         return f"{root}static/{args[0]}"
