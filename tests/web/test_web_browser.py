@@ -104,6 +104,8 @@ def test_home_species_page_and_download(browser, live_server, tmp_path: Path) ->
     text = page.eval("document.getElementById('identify').textContent")
     assert "railways (infrastructure)" in text and "infra_type" in text
     assert page.eval("document.querySelectorAll('.leaflet-popup').length") == 1
+    _wait_for(page, "window.atlasState.pending === 0")  # the reload at zoom 10 too
+    assert page.eval("window.atlasState.errors") == []
     page.screenshot(shots / "web_home_saiga.png")
 
     # the species page: km table and range map
