@@ -1,4 +1,8 @@
-"""The atlas store on synthetic layers: round trip, validation, atomic save, errors."""
+"""The atlas store on synthetic layers: round trip, validation, atomic save, errors.
+
+Tests taking ``saved`` run on both stores (a GeoPackage file, a PostGIS schema); those
+taking ``saved_file`` look inside the GeoPackage file itself.
+"""
 
 from __future__ import annotations
 
@@ -82,11 +86,16 @@ def sample_atlas() -> Atlas:
 
 
 @pytest.fixture()
-def saved(tmp_path: Path) -> Path:
+def saved(atlas_location: Path | str) -> Path | str:
+    return sample_atlas().save(atlas_location)
+
+
+@pytest.fixture()
+def saved_file(tmp_path: Path) -> Path:
     return sample_atlas().save(tmp_path / "a.gpkg")
 
 
-def test_round_trip_layers_metadata_region_crs(saved: Path) -> None:
+def test_round_trip_layers_metadata_region_crs(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     assert atlas.name == "synthetic"
     assert atlas.region.equals(box(60, 35, 80, 50))
@@ -117,11 +126,11 @@ def test_round_trip_layers_metadata_region_crs(saved: Path) -> None:
 
 
 @pytest.mark.parametrize("make", [dem_grid, float_grid])
-def test_raster_round_trip_is_exact(tmp_path: Path, make) -> None:
+def test_raster_round_trip_is_exact(atlas_location: Path | str, make) -> None:
     grid = make()
     atlas = Atlas("r")
     atlas.add_layer("g", grid, "raster", source="test", licence="CC0-1.0")
-    back = Atlas.open(atlas.save(tmp_path / "r.gpkg")).read("g")
+    back = Atlas.open(atlas.save(atlas_location)).read("g")
     assert isinstance(back, Grid)
     np.testing.assert_array_equal(back.values, grid.values)  # NaN == NaN, inf == inf
     assert back.transform == grid.transform
@@ -129,8 +138,8 @@ def test_raster_round_trip_is_exact(tmp_path: Path, make) -> None:
     assert back.shape == grid.shape
 
 
-def test_int_raster_is_stored_as_int16(saved: Path) -> None:
-    with sqlite3.connect(saved) as con:
+def test_int_raster_is_stored_as_int16(saved_file: Path) -> None:
+    with sqlite3.connect(saved_file) as con:
         blob = con.execute("SELECT geotiff FROM cami_atlas_rasters WHERE name='dem'").fetchone()[0]
     from rasterio.io import MemoryFile
 
@@ -139,7 +148,7 @@ def test_int_raster_is_stored_as_int16(saved: Path) -> None:
         assert ds.nodata == -32768
 
 
-def test_read_returns_copies(saved: Path) -> None:
+def test_read_returns_copies(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     first = atlas.read("rail")
     first["infra_type"] = "road"
@@ -149,7 +158,7 @@ def test_read_returns_copies(saved: Path) -> None:
     assert np.nanmax(atlas.read("dem").values) > 0
 
 
-def test_open_reads_lazily(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_reads_lazily(saved_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     real = pyogrio.read_dataframe
 
@@ -158,13 +167,13 @@ def test_open_reads_lazily(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None
         return real(path, layer=layer, **kw)
 
     monkeypatch.setattr(atlas_module.pyogrio, "read_dataframe", spy)
-    atlas = Atlas.open(saved)
+    atlas = Atlas.open(saved_file)
     assert sorted(calls) == sorted([ATLAS_TABLE, LAYERS_TABLE])
     atlas.read("towns")
     assert calls[-1] == "towns"
 
 
-def test_read_kind_concatenates_in_analysis_crs(saved: Path) -> None:
+def test_read_kind_concatenates_in_analysis_crs(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     infra = atlas.read_kind("infrastructure")
     assert infra.crs == CRS("EPSG:32643")
@@ -177,7 +186,7 @@ def test_read_kind_concatenates_in_analysis_crs(saved: Path) -> None:
     assert geod.geometry_length(ll.geometry.iloc[2]) == pytest.approx(10_000, rel=2e-3)
 
 
-def test_read_kind_empty_and_raster(saved: Path) -> None:
+def test_read_kind_empty_and_raster(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     empty = atlas.read_kind("corridor")
     assert empty.empty and "species" in empty.columns and "layer" in empty.columns
@@ -186,7 +195,7 @@ def test_read_kind_empty_and_raster(saved: Path) -> None:
         atlas.read_kind("raster")
 
 
-def test_add_layer_failed_validation_adds_nothing(saved: Path) -> None:
+def test_add_layer_failed_validation_adds_nothing(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     names = atlas.layer_names()
     bad = RAIL.rename(columns={"infra_type": "infra_typ"})
@@ -204,7 +213,7 @@ def test_add_layer_failed_validation_adds_nothing(saved: Path) -> None:
     assert reopened.read("rail")["track"].tolist() == ["double track", None]
 
 
-def test_add_layer_refuses_existing_name(saved: Path) -> None:
+def test_add_layer_refuses_existing_name(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     with pytest.raises(OutputExistsError, match=r"already has a layer 'towns'.*overwrite=True"):
         atlas.add_layer("towns", TOWNS.iloc[:1], "places", source="s", licence="l")
@@ -253,10 +262,10 @@ def test_add_layer_from_path(tmp_path: Path) -> None:
     np.testing.assert_array_equal(atlas.read("dem").values, dem_grid().values)
 
 
-def test_interrupted_save_leaves_old_atlas_intact(saved: Path,
+def test_interrupted_save_leaves_old_atlas_intact(saved_file: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    before = saved.read_bytes()
-    atlas = Atlas.open(saved)
+    before = saved_file.read_bytes()
+    atlas = Atlas.open(saved_file)
     atlas.add_layer("more", TOWNS, "places", source="s", licence="l")
     real = atlas_module._write_vector
     calls = {"n": 0}
@@ -271,17 +280,17 @@ def test_interrupted_save_leaves_old_atlas_intact(saved: Path,
     with pytest.raises(LayerWriteError, match=r"disk pulled out halfway.*unchanged"):
         atlas.save()
     assert calls["n"] == 3
-    assert saved.read_bytes() == before
-    assert sorted(p.name for p in saved.parent.iterdir()) == ["a.gpkg"]  # no temp file left
+    assert saved_file.read_bytes() == before
+    assert sorted(p.name for p in saved_file.parent.iterdir()) == ["a.gpkg"]  # no temp file left
     monkeypatch.setattr(atlas_module, "_write_vector", real)
     atlas.save()
-    assert "more" in Atlas.open(saved)
+    assert "more" in Atlas.open(saved_file)
 
 
-def test_save_refuses_overwrite(saved: Path, tmp_path: Path) -> None:
+def test_save_refuses_overwrite(saved_file: Path, tmp_path: Path) -> None:
     other = tmp_path / "other.gpkg"
     other.write_bytes(b"precious")
-    atlas = Atlas.open(saved)
+    atlas = Atlas.open(saved_file)
     with pytest.raises(OutputExistsError, match=r"exists already.*overwrite=True"):
         atlas.save(other)
     assert other.read_bytes() == b"precious"
@@ -314,14 +323,14 @@ def test_open_errors(tmp_path: Path) -> None:
         Atlas.open(plain)
 
 
-def test_open_refuses_newer_format(saved: Path) -> None:
-    with sqlite3.connect(saved) as con:
+def test_open_refuses_newer_format(saved_file: Path) -> None:
+    with sqlite3.connect(saved_file) as con:
         con.execute(f"UPDATE {ATLAS_TABLE} SET format_version = 99")
     with pytest.raises(LayerReadError, match=r"format version 99.*Upgrade"):
-        Atlas.open(saved)
+        Atlas.open(saved_file)
 
 
-def test_unknown_layer(saved: Path) -> None:
+def test_unknown_layer(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     with pytest.raises(LayerNotFoundError, match="no layer 'roads'; its layers are: rail"):
         atlas.read("roads")
@@ -329,19 +338,19 @@ def test_unknown_layer(saved: Path) -> None:
         atlas.remove_layer("roads")
 
 
-def test_remove_layer_and_save(saved: Path) -> None:
+def test_remove_layer_and_save(saved: Path | str) -> None:
     atlas = Atlas.open(saved)
     atlas.remove_layer("dem")
     atlas.save()
     assert Atlas.open(saved).layer_names("raster") == ["cost"]
 
 
-def test_validate_reports_broken_layer(saved: Path) -> None:
-    assert Atlas.open(saved).validate()["ok"].all()
+def test_validate_reports_broken_layer(saved_file: Path) -> None:
+    assert Atlas.open(saved_file).validate()["ok"].all()
     # damage one table behind the atlas' back
     broken = TOWNS.drop(columns="name").assign(label=["A", "B"])
-    pyogrio.write_dataframe(broken, saved, layer="towns", driver="GPKG")
-    report = Atlas.open(saved).validate().set_index("name")
+    pyogrio.write_dataframe(broken, saved_file, layer="towns", driver="GPKG")
+    report = Atlas.open(saved_file).validate().set_index("name")
     assert not report.loc["towns", "ok"]
     assert "missing required column(s) 'name'" in report.loc["towns", "problem"]
     assert report.drop(index="towns")["ok"].all()
@@ -359,7 +368,7 @@ def test_region_and_crs_checks() -> None:
     assert Atlas().region.equals(DEFAULT_REGION)
 
 
-def test_layer_summary_lengths_and_areas(saved: Path) -> None:
+def test_layer_summary_lengths_and_areas(saved: Path | str) -> None:
     table = layer_summary(Atlas.open(saved)).set_index("name")
     geod = Geod(ellps="WGS84")
     expect_rail = sum(geod.geometry_length(g) for g in RAIL.geometry) / 1000

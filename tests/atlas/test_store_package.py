@@ -1,4 +1,7 @@
-"""cami_atlas.store: the backend interface, merge-on-save, Atlas.edit, the lock, re-exports."""
+"""cami_atlas.store: the backend interface, merge-on-save, Atlas.edit, the lock, re-exports.
+
+Tests taking ``atlas_location`` run on both stores: a GeoPackage file and a PostGIS schema.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from cami_atlas.store import (
     AtlasBackend,
     AtlasLock,
     GeoPackageBackend,
+    PostGISBackend,
     backend_for,
     lock_path,
 )
@@ -41,11 +45,23 @@ def _add(atlas: Atlas, name: str, data: gpd.GeoDataFrame = ROAD, kind: str = "in
 
 
 @pytest.fixture()
-def saved(tmp_path: Path) -> Path:
+def saved(atlas_location: Path | str) -> Path | str:
     atlas = Atlas("m")
     _add(atlas, "base")
     _add(atlas, "towns", TOWN, "places")
-    return atlas.save(tmp_path / "m.gpkg")
+    return atlas.save(atlas_location)
+
+
+def _state(location: Path | str) -> tuple[list, list]:
+    """Everything a store holds that a test can compare: catalogue and versions."""
+    backend = backend_for(location)
+    return backend.read_catalog(), backend.list_versions()
+
+
+def _only_atlas_files(location: Path | str) -> None:
+    """A GeoPackage atlas leaves no temporary or lock file beside it."""
+    if isinstance(location, Path):
+        assert sorted(p.name for p in location.parent.iterdir()) == [location.name]
 
 
 def test_old_module_reexports_the_store() -> None:
@@ -55,9 +71,10 @@ def test_old_module_reexports_the_store() -> None:
     assert callable(atlas_module.layer_summary)
 
 
-def test_backend_implements_the_interface(saved: Path) -> None:
+def test_backend_implements_the_interface(saved: Path | str) -> None:
     backend = backend_for(saved)
-    assert isinstance(backend, GeoPackageBackend) and isinstance(backend, AtlasBackend)
+    expected = GeoPackageBackend if isinstance(saved, Path) else PostGISBackend
+    assert isinstance(backend, expected) and isinstance(backend, AtlasBackend)
     assert backend.exists()
     info = backend.read_info()
     assert (info.name, info.analysis_crs, info.format_version) == ("m", "ESRI:102025", 1)
@@ -70,12 +87,14 @@ def test_backend_implements_the_interface(saved: Path) -> None:
     assert backend.recover() == []
 
 
-def test_backend_for_refuses_database_addresses() -> None:
-    with pytest.raises(LayerReadError, match="GeoPackage files only"):
-        backend_for("postgresql://atlas@db/cami")
+def test_backend_for_database_addresses() -> None:
+    assert isinstance(backend_for("postgresql://atlas@db/cami"), PostGISBackend)
+    assert isinstance(backend_for("postgres://atlas@db/cami?schema=x"), PostGISBackend)
+    with pytest.raises(LayerReadError, match=r"mysql://\.\.\. is not supported.*postgresql://"):
+        backend_for("mysql://atlas:secret@db/cami")
 
 
-def test_save_merges_changes_of_two_writers(saved: Path) -> None:
+def test_save_merges_changes_of_two_writers(saved: Path | str) -> None:
     first, second = Atlas.open(saved), Atlas.open(saved)
     _add(first, "from_first")
     first.remove_layer("towns")
@@ -89,10 +108,10 @@ def test_save_merges_changes_of_two_writers(saved: Path) -> None:
     assert first.layer_names() == ["base", "from_first"]  # it has not seen the second yet
     first.save()  # nothing changed: saving again loses nothing
     assert Atlas.open(saved).layer_names() == ["base", "from_first", "from_second"]
-    assert sorted(p.name for p in saved.parent.iterdir()) == ["m.gpkg"]
+    _only_atlas_files(saved)
 
 
-def test_save_as_writes_exactly_this_atlas(saved: Path, tmp_path: Path) -> None:
+def test_save_as_writes_exactly_this_atlas(saved: Path | str, tmp_path: Path) -> None:
     atlas = Atlas.open(saved)
     other = Atlas.open(saved)
     _add(other, "later")
@@ -102,19 +121,44 @@ def test_save_as_writes_exactly_this_atlas(saved: Path, tmp_path: Path) -> None:
     assert atlas.path == copy
 
 
-def test_edit_creates_and_checks_under_the_lock(tmp_path: Path) -> None:
-    path = tmp_path / "e.gpkg"
-    with pytest.raises(LayerReadError, match="does not exist"), Atlas.edit(path):
+def test_edit_creates_and_checks_under_the_lock(atlas_location: Path | str) -> None:
+    path = atlas_location
+    with pytest.raises(LayerReadError, match=r"does not exist|there is no atlas"), \
+            Atlas.edit(path):
         pass
     with Atlas.edit(path, create=True) as atlas:
-        assert lock_holder(path) is not None and lock_path(path).exists()
+        if isinstance(path, Path):
+            assert lock_holder(path) is not None and lock_path(path).exists()
+        else:  # another writer cannot take the lock meanwhile
+            with pytest.raises(AtlasLockedError, match=r"is locked by database session \d+"):
+                _with_lock_in_thread(path, timeout_s=0.2)
         _add(atlas, "roads")
-    assert Atlas.open(path).name == "e" and Atlas.open(path).layer_names() == ["roads"]
+    expected_name = "a" if isinstance(path, Path) else backend_for(path).schema
+    assert Atlas.open(path).name == expected_name
+    assert Atlas.open(path).layer_names() == ["roads"]
     with pytest.raises(RuntimeError, match="changed my mind"), Atlas.edit(path) as atlas:
         _add(atlas, "never")
         raise RuntimeError("changed my mind")
     assert Atlas.open(path).layer_names() == ["roads"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.gpkg"]
+    _only_atlas_files(path)
+
+
+def _with_lock_in_thread(location: str, timeout_s: float) -> None:
+    """Take the write lock of ``location`` from another thread (a separate session)."""
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            with backend_for(location).lock(timeout_s=timeout_s):
+                pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def test_lock_is_reentrant_and_exclusive_across_threads(tmp_path: Path) -> None:
@@ -164,17 +208,17 @@ def test_lock_in_read_only_folder(tmp_path: Path) -> None:
         folder.chmod(0o755)
 
 
-def test_save_refuses_a_name_another_writer_took(saved: Path) -> None:
+def test_save_refuses_a_name_another_writer_took(saved: Path | str) -> None:
     first, second = Atlas.open(saved), Atlas.open(saved)
     _add(first, "same")
     _add(second, "same", TOWN, "places")
     _add(second, "other")
     first.save()
-    before = saved.read_bytes()
+    before = saved.read_bytes() if isinstance(saved, Path) else _state(saved)
     with pytest.raises(OutputExistsError, match=r"already has a layer 'same', saved by another "
                                                 r"process.*nothing was saved.*overwrite=True"):
         second.save()
-    assert saved.read_bytes() == before
+    assert (saved.read_bytes() if isinstance(saved, Path) else _state(saved)) == before
     assert Atlas.open(saved).kind_of("same") == "infrastructure"
     _add(second, "same", TOWN, "places", overwrite=True)  # the user insists
     second.save()
@@ -182,10 +226,15 @@ def test_save_refuses_a_name_another_writer_took(saved: Path) -> None:
     assert Atlas.open(saved).layer_names() == ["base", "towns", "same", "other"]
 
 
-def test_open_create(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "fresh.gpkg"
+def test_open_create(atlas_location: Path | str) -> None:
+    if isinstance(atlas_location, Path):
+        path: Path | str = atlas_location.parent / "sub" / "fresh.gpkg"
+        name = "fresh"
+    else:
+        path, name = atlas_location, backend_for(atlas_location).schema
     atlas = Atlas.open(path, create=True)
-    assert (atlas.name, atlas.path, len(atlas)) == ("fresh", path, 0)
+    assert (atlas.name, atlas.location, len(atlas)) == (name, str(path), 0)
+    assert atlas.path == (path if isinstance(path, Path) else None)
     other = Atlas.open(path, create=True)
     _add(atlas, "a")
     _add(other, "b")

@@ -19,7 +19,7 @@ from ..errors import CamiAtlasError
 
 # command name -> "module:attribute" inside cami_atlas.cli
 _COMMANDS: dict[str, str] = {
-    "atlas": "atlas_cmd:atlas",
+    "atlas": "atlas_store:atlas",
     "barriers": "barriers:barriers",
     "connectivity": "connectivity:connectivity",
     "hotspots": "hotspots:hotspots",
@@ -28,6 +28,8 @@ _COMMANDS: dict[str, str] = {
     "run": "run:run",
     "screen-route": "screen_route:screen_route",
     "tracks": "tracks:tracks",
+    "serve": "serve:serve",
+    "site": "site:site",
 }
 
 

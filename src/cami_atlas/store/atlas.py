@@ -8,9 +8,15 @@ equal-area CRS analyses run in (default ``ESRI:102025``, Asia North Albers Equal
 Area, the CRS of the 2017 CAMI atlas).
 
 Where the layers are kept is the business of a backend
-(:class:`cami_atlas.store.base.AtlasBackend`); today one GeoPackage file
+(:class:`cami_atlas.store.base.AtlasBackend`): one GeoPackage file
 (:mod:`cami_atlas.store.geopackage`, format version 1, which also explains why
-rasters are GeoTIFF BLOBs).
+rasters are GeoTIFF BLOBs), or a schema of a PostgreSQL/PostGIS database
+(:mod:`cami_atlas.store.postgis`) for an atlas shared by a team and served on the
+web: everywhere a path is accepted, a ``postgresql://...`` address is too.
+
+Every save that gives a layer new data publishes a new **version** of it (who,
+when, its provenance and licence): :meth:`Atlas.layer_versions` lists them,
+``Atlas.read(name, version=n)`` reads any of them, the current one is the latest.
 
 Layers are read lazily: :meth:`Atlas.open` reads only the atlas record and the
 catalogue; a layer is read (and validated) the first time it is asked for.
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import getpass
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -73,7 +80,7 @@ from ..measure import EQUAL_AREA_CRS, to_crs
 from ..raster import Grid
 from ..schema import KINDS, SCHEMAS
 from ..validate import validate_layer
-from .base import META_COLUMNS, AtlasBackend, AtlasInfo, LayerData
+from .base import META_COLUMNS, VERSION_COLUMNS, AtlasBackend, AtlasInfo, LayerData
 from .geopackage import ATLAS_TABLE, LAYERS_TABLE, GeoPackageBackend
 from .rasters import geotiff_to_grid, grid_to_geotiff
 
@@ -85,7 +92,11 @@ __all__ = [
     "check_atlas_file",
     "default_atlas_path",
     "is_atlas_file",
+    "publisher_name",
 ]
+
+#: Environment variable naming who publishes layer versions (default: the login name).
+PUBLISHER_ENV = "CAMI_ATLAS_USER"
 
 #: File name of the embedded default atlas.
 DEFAULT_ATLAS_FILE = "cami_default_atlas.gpkg"
@@ -150,24 +161,56 @@ def is_atlas_file(path: str | os.PathLike[str]) -> bool:
 
 
 
+def publisher_name() -> str:
+    """Who publishes layer versions from this process: ``$CAMI_ATLAS_USER`` or the login name.
+
+    Examples
+    --------
+    >>> isinstance(publisher_name(), str)
+    True
+    """
+    name = os.environ.get(PUBLISHER_ENV, "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return "unknown"
+
+
+def _is_url(location: Any) -> bool:
+    return isinstance(location, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", location) \
+        is not None
+
+
 def backend_for(location: str | os.PathLike[str]) -> AtlasBackend:
-    """The storage backend for an atlas ``location`` (today: a GeoPackage path).
+    """The storage backend for an atlas ``location``: a GeoPackage path or a PostGIS address.
+
+    ``postgresql://user@host/db?schema=NAME`` (also ``postgres://``) selects
+    :class:`~cami_atlas.store.postgis.PostGISBackend`; anything else that is not
+    an address is a GeoPackage file.
 
     Raises
     ------
     LayerReadError
-        ``location`` is a database address; only GeoPackage files are supported.
+        ``location`` is an address of another kind of database or service.
 
     Examples
     --------
     >>> backend_for("my_atlas.gpkg")
     GeoPackageBackend('my_atlas.gpkg')
+    >>> backend_for("postgresql://atlas@localhost/cami?schema=team")
+    PostGISBackend('postgresql://atlas@localhost/cami?schema=team')
     """
     text = os.fspath(location)
-    if re.match(r"^[a-z][a-z0-9+.-]*://", text):
+    if _is_url(text):
+        from .postgis import PostGISBackend, is_database_url
+
+        if is_database_url(text):
+            return PostGISBackend(text)
         raise LayerReadError(
-            f"atlas location {text!r} is a database address; this cami_atlas stores atlases "
-            "in GeoPackage files only. Give the path of a .gpkg file.")
+            f"atlas location {text.split('://')[0]}://... is not supported: an atlas is a "
+            ".gpkg file or a PostGIS database (postgresql://user@host/database?schema=NAME).")
     return GeoPackageBackend(text)
 
 
@@ -256,7 +299,8 @@ class Atlas:
         self.name = str(name)
         self.region = self._check_region(DEFAULT_REGION if region is None else region)
         self.analysis_crs = self._check_analysis_crs(analysis_crs)
-        self.path: Path | None = None
+        self.path: Path | None = None  # the GeoPackage file (None in memory or in PostGIS)
+        self.location: str | None = None  # the file or the database address, if any
         self.read_only = False
         self._layers: dict[str, _Entry] = {}
         # what this object changed since it was opened or saved (merged on save)
@@ -325,25 +369,45 @@ class Atlas:
         >>> new.name, new.layer_names()
         ('mine', [])
         """
-        path = Path(path)
-        if create and not path.exists():
-            atlas = cls(path.name.split(".")[0])
-            atlas.path = path
-            return atlas
-        if not path.is_file():
-            raise LayerReadError(
-                f"atlas file {path} does not exist. Give the path of an atlas GeoPackage, or "
-                "create one with `cami-atlas layers import SOURCE --kind KIND --atlas "
-                f"{path}`.")
-        backend = backend_for(path)
+        if _is_url(path):
+            backend = backend_for(path)
+            if create and not backend.exists():
+                atlas = cls(getattr(backend, "schema", "atlas"))
+                atlas._set_location(str(path))
+                return atlas
+        else:
+            path = Path(path)
+            if create and not path.exists():
+                atlas = cls(path.name.split(".")[0])
+                atlas._set_location(path)
+                return atlas
+            if not path.is_file():
+                raise LayerReadError(
+                    f"atlas file {path} does not exist. Give the path of an atlas GeoPackage, "
+                    "or create one with `cami-atlas layers import SOURCE --kind KIND --atlas "
+                    f"{path}`.")
+            backend = backend_for(path)
         _recover_if_free(backend)  # temporary files, lock file, hot journal of killed writers
         backend.check()
         info = backend.read_info()
         atlas = cls(info.name, region=shapely.from_wkt(info.region_wkt),
                     analysis_crs=info.analysis_crs)
-        atlas.path = path
+        atlas._set_location(path)
         atlas._load_catalog(backend.read_catalog())
         return atlas
+
+    def _set_location(self, location: str | os.PathLike[str]) -> None:
+        if _is_url(location):
+            self.path, self.location = None, str(location)
+        else:
+            self.path = Path(location)
+            self.location = str(self.path)
+
+    def _backend(self) -> AtlasBackend:
+        if self.location is None:
+            raise LayerReadError(f"the atlas {self.name!r} is not stored anywhere yet; save it "
+                                 "first.")
+        return backend_for(self.location)
 
     def _load_catalog(self, catalog: list[dict[str, Any]]) -> None:
         self._layers = {str(rec["name"]): _Entry(meta=rec) for rec in catalog}
@@ -393,7 +457,6 @@ class Atlas:
         >>> Atlas.open(path).layer_names()
         ['towns']
         """
-        path = Path(path)
         backend = backend_for(path)
         with backend.lock(timeout_s=lock_timeout_s):
             atlas = cls.open(path, create=create)
@@ -416,7 +479,7 @@ class Atlas:
 
     # -- inspection ----------------------------------------------------------------------
     def __repr__(self) -> str:
-        where = f", path={str(self.path)!r}" if self.path else ""
+        where = f", path={self._shown()!r}" if self.location else ""
         return (f"Atlas(name={self.name!r}, layers={len(self._layers)}, "
                 f"analysis_crs={_crs_text(self.analysis_crs)!r}{where})")
 
@@ -487,23 +550,53 @@ class Atlas:
         return table
 
     # -- reading -------------------------------------------------------------------------
-    def _read_raw_vector(self, name: str) -> gpd.GeoDataFrame:
-        if self.path is None:
+    def _shown(self) -> str:
+        """Where the atlas is, for messages (a database password hidden)."""
+        if self.location is None:
+            return "in memory"
+        return self._backend().location if self.path is None else self.location
+
+    def _read_raw_vector(self, name: str, version: int | None = None) -> gpd.GeoDataFrame:
+        if self.location is None:
             raise LayerReadError(f"layer {name!r} has no data in memory and the atlas no file.")
-        return backend_for(self.path).read_vector(name)
+        return self._backend().read_vector(name, version)
 
-    def _read_blob(self, name: str) -> bytes:
+    def _read_blob(self, name: str, version: int | None = None) -> bytes:
         entry = self._entry(name)
-        if entry.blob is not None:
+        if entry.blob is not None and version is None:
             return entry.blob
-        if self.path is None:
+        if self.location is None:
             raise LayerReadError(f"raster {name!r} has no data in memory and the atlas no file.")
-        return backend_for(self.path).read_raster(name)
+        return self._backend().read_raster(name, version)
 
-    def read(self, name: str) -> gpd.GeoDataFrame | Grid:
+    def layer_versions(self, name: str | None = None) -> pd.DataFrame:
+        """The stored versions of layer ``name`` (or of every layer), oldest first.
+
+        One row per version: ``layer, version, published_by, published_at`` (UTC),
+        ``current`` (the latest published) and the provenance of that version
+        (``kind, storage, geometry_type, n_features, crs, source, licence,
+        attribution, date, processing``). Changes not saved yet are not versions.
+
+        Examples
+        --------
+        >>> table = Atlas.default().layer_versions("railways")
+        >>> table[["layer", "version", "current"]].values.tolist()
+        [['railways', 1, True]]
+        """
+        if name is not None:
+            self._entry(name)
+        rows = self._backend().list_versions(name) if self.location is not None and (
+            name is None or name not in self._new) else []
+        table = pd.DataFrame(rows, columns=list(VERSION_COLUMNS))
+        table["version"] = table["version"].astype("int64")
+        return table
+
+    def read(self, name: str, version: int | None = None) -> gpd.GeoDataFrame | Grid:
         """Layer ``name``: a validated GeoDataFrame in its stored CRS, or a :class:`Grid`.
 
         Each call returns a new object, so changing it does not change the atlas.
+        ``version`` reads a stored version of the layer (see :meth:`layer_versions`)
+        instead of the current one.
 
         Raises
         ------
@@ -518,6 +611,8 @@ class Atlas:
         """
         entry = self._entry(name)
         kind = entry.meta["kind"]
+        if version is not None:
+            return self._read_version(name, int(version))
         if kind == "raster":
             if entry.data is None:
                 entry.data = geotiff_to_grid(self._read_blob(name), name)
@@ -525,8 +620,22 @@ class Atlas:
             return grid.with_values(grid.values.copy())
         if entry.data is None:
             raw = self._read_raw_vector(name)
-            entry.data = validate_layer(raw, kind, layer=name, source=str(self.path))
+            entry.data = validate_layer(raw, kind, layer=name, source=self._shown())
         return entry.data.copy()
+
+    def _read_version(self, name: str, version: int) -> gpd.GeoDataFrame | Grid:
+        rows = self._backend().list_versions(name)
+        match = [r for r in rows if int(r["version"]) == version]
+        if not match:
+            have = ", ".join(str(r["version"]) for r in rows) or "none"
+            raise LayerNotFoundError(
+                f"atlas {self._shown()} has no version {version} of layer {name!r}; its "
+                f"versions are: {have}.")
+        kind = match[0]["kind"]
+        if kind == "raster":
+            return geotiff_to_grid(self._read_blob(name, version), name)
+        return validate_layer(self._read_raw_vector(name, version), kind, layer=name,
+                              source=f"{self._shown()} (version {version})")
 
     def read_kind(self, kind: str, *, crs: Any = None) -> gpd.GeoDataFrame:
         """All vector layers of ``kind`` in one GeoDataFrame, with a column ``layer``.
@@ -719,7 +828,7 @@ class Atlas:
                                     f"raster layer {name!r}", region_bbox=self.region.bounds)
                 else:
                     raw = entry.data if entry.data is not None else self._read_raw_vector(name)
-                    validate_layer(raw, kind, layer=name, source=str(self.path or ""))
+                    validate_layer(raw, kind, layer=name, source=str(self.location or ""))
             except (CamiAtlasError, rasterio.errors.RasterioError) as exc:
                 problem = str(exc)
             rows.append(dict(name=name, kind=kind, ok=not problem, problem=problem))
@@ -727,8 +836,8 @@ class Atlas:
 
     # -- saving --------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False,
-             lock_timeout_s: float | None = None) -> Path:
-        """Write the atlas to one GeoPackage, atomically, under the atlas' write lock.
+             lock_timeout_s: float | None = None, published_by: str | None = None) -> Any:
+        """Write the atlas to one GeoPackage (or PostGIS), atomically, under its write lock.
 
         A complete new file is written beside the target and moved into place with
         ``os.replace``: if anything fails, the previous file is untouched and no
@@ -740,20 +849,26 @@ class Atlas:
         atlas' layers, only with ``overwrite=True``. The default atlas is
         read-only: save it under a new path.
 
+        ``path`` may be a PostGIS address (``postgresql://...``): the same happens
+        in one database transaction under an advisory lock. Every layer given new
+        data publishes a new version of it (:meth:`layer_versions`).
+
         Parameters
         ----------
-        path : path, optional
-            Target file; default the file the atlas was opened from.
+        path : path or str, optional
+            Target file or database address; default where the atlas was opened from.
         overwrite : bool, default False
             Replace an existing file that is not this atlas' own.
         lock_timeout_s : float, optional
             Seconds to wait for another process that is writing the same file;
             default ``$CAMI_ATLAS_LOCK_TIMEOUT_S`` or 300.
+        published_by : str, optional
+            Who publishes the new layer versions; default :func:`publisher_name`.
 
         Returns
         -------
-        pathlib.Path
-            The file written; the atlas now reads from it.
+        pathlib.Path or str
+            The file written (or the database address); the atlas now reads from it.
 
         Raises
         ------
@@ -775,40 +890,50 @@ class Atlas:
         >>> "osm_astana" in Atlas.open(out)
         False
         """
+        target: Path | str
         if path is None:
-            if self.path is None:
+            if self.location is None:
                 raise LayerWriteError(
                     f"the atlas {self.name!r} has no file yet; give a path, e.g. "
                     "atlas.save('my_atlas.gpkg').")
-            target = self.path
+            target = self.path if self.path is not None else self.location
         else:
-            target = Path(path)
-        same = self.path is not None and target.resolve() == self.path.resolve()
+            target = str(path) if _is_url(path) else Path(path)
+        if isinstance(target, Path):
+            same = self.path is not None and target.resolve() == self.path.resolve()
+        else:
+            same = self.location == target
         if same and self.read_only:
             raise LayerWriteError(
                 f"the default atlas ({self.path}) is read-only; save your changes under a new "
                 "path, e.g. atlas.save('my_atlas.gpkg').")
-        if target.suffix.lower() != ".gpkg":
+        if isinstance(target, Path) and target.suffix.lower() != ".gpkg":
             raise LayerWriteError(f"an atlas is a GeoPackage; give a path ending in .gpkg, "
                                   f"got {target}.")
         backend = backend_for(target)
         info = AtlasInfo(self.name, self.region.wkt, _crs_text(self.analysis_crs),
                          0, __version__)
+        publisher = publisher_name() if published_by is None else str(published_by)
         with backend.lock(timeout_s=lock_timeout_s):
             if same and backend.exists():  # read-modify-write: re-read under the lock
                 backend.check()
                 catalog = self._merged_catalog(backend.read_catalog())
                 names = {rec["name"] for rec in catalog}
                 changed: Mapping[str, LayerData] = {
-                    n: self._layer_data(n) for n in self._changed if n in names}
+                    n: self._layer_data(n, publisher) for n in self._changed if n in names}
             else:
-                if not same:
+                if isinstance(target, Path) and not same:
                     check_writable(target, overwrite=overwrite)
+                elif not same and not overwrite and backend.exists():
+                    raise OutputExistsError(
+                        f"{backend.location} holds an atlas already; pass overwrite=True "
+                        "(--overwrite) to replace its layers (their versions are kept), or "
+                        "choose another schema.")
                 catalog = [dict(e.meta) for e in self._layers.values()]
-                changed = _AllLayers(self)
+                changed = _AllLayers(self, publisher)
             backend.commit(info, catalog, changed)
         written = set(changed)
-        self.path = target
+        self._set_location(target)
         self.read_only = False
         old = self._layers
         self._load_catalog(catalog)
@@ -822,7 +947,7 @@ class Atlas:
         taken = sorted(self._new & {rec["name"] for rec in stored})
         if taken:
             raise OutputExistsError(
-                f"atlas {self.path} already has a layer {taken[0]!r}, saved by another process "
+                f"atlas {self._shown()} already has a layer {taken[0]!r}, saved by another process "
                 "since this atlas was read; nothing was saved. Pass overwrite=True (--overwrite) "
                 "to replace it, or choose another name.")
         merged = {rec["name"]: rec for rec in stored if rec["name"] not in self._removed}
@@ -831,12 +956,12 @@ class Atlas:
                 merged[name] = dict(self._layers[name].meta)  # replaced in place or appended
         return list(merged.values())
 
-    def _layer_data(self, name: str) -> LayerData:
+    def _layer_data(self, name: str, published_by: str = "") -> LayerData:
         entry = self._entry(name)
         if entry.meta["kind"] == "raster":
-            return LayerData(geotiff=self._read_blob(name))
+            return LayerData(geotiff=self._read_blob(name), published_by=published_by)
         return LayerData(vector=entry.data if entry.data is not None
-                         else self._read_raw_vector(name))
+                         else self._read_raw_vector(name), published_by=published_by)
 
     def iter_layers(self) -> Iterator[tuple[str, gpd.GeoDataFrame | Grid]]:
         """(name, data) for every layer, read lazily one at a time.
@@ -854,13 +979,14 @@ class Atlas:
 class _AllLayers(Mapping[str, LayerData]):
     """Every layer of ``atlas`` as :class:`LayerData`, read one at a time when asked for."""
 
-    def __init__(self, atlas: Atlas) -> None:
+    def __init__(self, atlas: Atlas, published_by: str = "") -> None:
         self._atlas = atlas
+        self._published_by = published_by
 
     def __getitem__(self, name: str) -> LayerData:
         if name not in self._atlas:
             raise KeyError(name)
-        return self._atlas._layer_data(name)
+        return self._atlas._layer_data(name, self._published_by)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._atlas.layer_names()))

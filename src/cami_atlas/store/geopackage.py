@@ -22,6 +22,13 @@ File layout
   A GeoTIFF in a BLOB is bit-exact for every data type, nodata, ``NaN`` and
   ``inf``, and keeps the atlas one file, so a commit stays atomic. (``storage``
   is ``"geotiff_blob"`` for these rows, ``"vector"`` otherwise.)
+* ``cami_atlas_versions`` (attribute table): one row per layer version with
+  ``layer, version, published_by, published_at, data_table`` and the provenance
+  record of that version. The current (latest) version of a layer is in the table
+  named like the layer, as above, so any GIS sees the current atlas; an older
+  version ``n`` of layer ``name`` is the feature table (or raster row)
+  ``cami_atlas_v<n>_<name>``. A file without this table (written before versions
+  existed) holds version 1 of each layer; its next commit adds the table.
 
 Writing, locking, recovery
 --------------------------
@@ -69,11 +76,11 @@ import pyogrio
 
 from .. import __version__
 from ..errors import CamiAtlasError, LayerReadError, LayerWriteError
-from .base import META_COLUMNS, AtlasBackend, AtlasInfo, LayerData
+from .base import META_COLUMNS, VERSION_COLUMNS, AtlasBackend, AtlasInfo, LayerData, utc_now
 from .lock import AtlasLock, lock_path, pid_running
 
 __all__ = ["ATLAS_TABLE", "FORMAT_VERSION", "LAYERS_TABLE", "RASTERS_TABLE",
-           "GeoPackageBackend"]
+           "VERSIONS_TABLE", "GeoPackageBackend"]
 
 #: Version of the file layout written by :meth:`GeoPackageBackend.commit`.
 FORMAT_VERSION = 1
@@ -83,6 +90,8 @@ LAYERS_TABLE = "cami_atlas_layers"
 ATLAS_TABLE = "cami_atlas_atlas"
 #: Name of the table that holds base rasters as GeoTIFF BLOBs.
 RASTERS_TABLE = "cami_atlas_rasters"
+#: Name of the table of layer versions (who published each version, when, its provenance).
+VERSIONS_TABLE = "cami_atlas_versions"
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _PART_SUFFIX = ".part.gpkg"
@@ -133,6 +142,17 @@ def _fsync(path: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _archive_table(name: str, version: int) -> str:
+    """Where an older version of a layer is kept: ``cami_atlas_v<version>_<name>``."""
+    return f"cami_atlas_v{int(version)}_{name}"
+
+
+def _no_version(location: str, name: str, version: int, have: list[int]) -> LayerReadError:
+    listed = ", ".join(str(v) for v in have) or "none"
+    return LayerReadError(f"atlas {location} has no version {version} of layer {name!r}; its "
+                          f"versions are: {listed}. List them with Atlas.layer_versions({name!r}).")
 
 
 def _remove_with_journals(path: Path) -> None:
@@ -280,20 +300,72 @@ class GeoPackageBackend(AtlasBackend):
             records.append(clean)
         return records
 
-    def read_vector(self, name: str) -> gpd.GeoDataFrame:
-        """The feature table ``name`` as stored."""
+    def _history(self) -> dict[str, list[dict[str, Any]]]:
+        """Stored versions by layer (catalogue order), each with its ``data_table``."""
+        catalog = self.read_catalog()
+        if VERSIONS_TABLE in self._tables():
+            table = pyogrio.read_dataframe(self.path, layer=VERSIONS_TABLE, read_geometry=False)
+            rows = [{k: (None if (not isinstance(v, str) and pd.isna(v)) else v)
+                     for k, v in rec.items()} for rec in table.to_dict("records")]
+        else:  # written before versions existed: each layer is its version 1
+            rows = [dict(rec, layer=rec["name"], version=1, published_by="", published_at="",
+                         data_table=rec["name"]) for rec in catalog]
+        history: dict[str, list[dict[str, Any]]] = {rec["name"]: [] for rec in catalog}
+        for row in rows:
+            if row["layer"] in history:
+                row["version"] = int(row["version"])
+                row["n_features"] = (int(row["n_features"]) if row.get("n_features") is not None
+                                     else None)
+                for key in ("published_by", "published_at", "attribution", "processing", "date"):
+                    row[key] = row.get(key) or ""
+                history[row["layer"]].append(row)
+        for versions in history.values():
+            versions.sort(key=lambda r: r["version"])
+        return history
+
+    def list_versions(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Rows of ``cami_atlas_versions`` (keys :data:`~cami_atlas.store.base.VERSION_COLUMNS`).
+
+        Examples
+        --------
+        >>> from cami_atlas.store import default_atlas_path
+        >>> GeoPackageBackend(default_atlas_path()).list_versions("railways")[0]["version"]
+        1
+        """
+        out = []
+        for layer, versions in self._history().items():
+            if name is not None and layer != name:
+                continue
+            for row in versions:
+                rec = {k: row.get(k) for k in VERSION_COLUMNS if k not in ("layer", "current")}
+                out.append(dict(rec, layer=layer, current=row is versions[-1]))
+        return [{k: r[k] for k in VERSION_COLUMNS} for r in out]
+
+    def _data_table(self, name: str, version: int | None) -> str:
+        if version is None:
+            return name
+        versions = self._history().get(name, [])
+        for row in versions:
+            if row["version"] == int(version):
+                return str(row["data_table"])
+        raise _no_version(self.location, name, int(version), [r["version"] for r in versions])
+
+    def read_vector(self, name: str, version: int | None = None) -> gpd.GeoDataFrame:
+        """The feature table of layer ``name`` (current, or version ``version``) as stored."""
+        table = self._data_table(name, version)
         try:
-            return pyogrio.read_dataframe(self.path, layer=name, use_arrow=True)
+            return pyogrio.read_dataframe(self.path, layer=table, use_arrow=True)
         except Exception as exc:
             raise LayerReadError(
                 f"could not read layer {name!r} from atlas {self.path}: {exc}") from None
 
-    def read_raster(self, name: str) -> bytes:
-        """The GeoTIFF bytes of raster ``name`` from ``cami_atlas_rasters``."""
+    def read_raster(self, name: str, version: int | None = None) -> bytes:
+        """The GeoTIFF bytes of raster ``name`` (current or ``version``) in the raster table."""
+        key = self._data_table(name, version)
         try:
             with _sqlite_ro(self.path) as con:
                 row = con.execute(f"SELECT geotiff FROM {RASTERS_TABLE} WHERE name = ?",
-                                  (name,)).fetchone()
+                                  (key,)).fetchone()
         except sqlite3.DatabaseError as exc:
             if "no such table" not in str(exc):
                 raise LayerReadError(f"could not read raster {name!r} from atlas {self.path}: "
@@ -351,26 +423,63 @@ class GeoPackageBackend(AtlasBackend):
         finally:
             _remove_with_journals(tmp)  # after os.replace only journals can be left
 
+    def _old_history(self) -> dict[str, list[dict[str, Any]]]:
+        """The versions in the file being replaced (none if it is not an atlas)."""
+        if not self.path.is_file():
+            return {}
+        try:
+            self.check()
+            self.read_info()
+        except LayerReadError:  # replacing a file that is not an atlas: no history to keep
+            return {}
+        return self._history()
+
     def _write_all(self, tmp: Path, info: AtlasInfo, catalog: list[dict[str, Any]],
                    changed: Mapping[str, LayerData]) -> None:
         record = pd.DataFrame([dict(
             name=info.name, region_wkt=info.region_wkt, analysis_crs=info.analysis_crs,
             format_version=FORMAT_VERSION, cami_atlas_version=info.cami_atlas_version)])
         _write_table(record, tmp, ATLAS_TABLE)
+        history = self._old_history()
+        now = utc_now()
         rasters: dict[str, bytes] = {}
+        version_rows: list[dict[str, Any]] = []
         for rec in catalog:
             name = rec["name"]
             new = changed.get(name)
-            if rec.get("storage") == "geotiff_blob":
-                blob = new.geotiff if new is not None else None
-                rasters[name] = blob if blob is not None else self.read_raster(name)
-            else:
-                gdf = new.vector if new is not None else None
-                _write_vector(gdf if gdf is not None else self.read_vector(name), tmp, name)
+            versions = [dict(v) for v in history.get(name, [])]
+            if new is None and not versions:  # a layer of an older file, unknown to history
+                versions = [dict(rec, layer=name, version=1, published_by="", published_at="",
+                                 data_table=name)]
+            if new is not None:
+                last = versions[-1]["version"] if versions else 0
+                versions.append(dict(
+                    {c: rec.get(c) for c in META_COLUMNS}, layer=name, version=last + 1,
+                    published_by=new.published_by or "", published_at=new.published_at or now,
+                    data_table=None))
+            for i, ver in enumerate(versions):
+                target = name if i == len(versions) - 1 else _archive_table(name, ver["version"])
+                source = ver["data_table"]
+                if ver.get("storage") == "geotiff_blob":
+                    blob = new.geotiff if (source is None and new is not None) else None
+                    rasters[target] = blob if blob is not None else \
+                        self.read_raster(name, ver["version"] if source != name else None)
+                else:
+                    gdf = new.vector if (source is None and new is not None) else None
+                    if gdf is None:
+                        gdf = self.read_vector(name, ver["version"] if source != name else None)
+                    _write_vector(gdf, tmp, target)
+                version_rows.append(dict({c: ver.get(c) for c in VERSION_COLUMNS
+                                          if c != "current"}, data_table=target))
         meta = pd.DataFrame([{c: rec.get(c) for c in META_COLUMNS} for rec in catalog],
                             columns=list(META_COLUMNS))
         meta["n_features"] = meta["n_features"].astype("int64")
         _write_table(meta, tmp, LAYERS_TABLE)
+        columns = [c for c in VERSION_COLUMNS if c != "current"] + ["data_table"]
+        versions_table = pd.DataFrame(version_rows, columns=columns)
+        for col in ("version", "n_features"):
+            versions_table[col] = versions_table[col].astype("int64")
+        _write_table(versions_table, tmp, VERSIONS_TABLE)
         if rasters:
             _write_rasters(rasters, tmp)
 

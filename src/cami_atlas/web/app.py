@@ -1,0 +1,350 @@
+"""The FastAPI application of ``cami-atlas serve``: map viewer, species and country pages,
+downloads and a JSON API (OpenAPI at ``/docs`` and ``/openapi.json``).
+
+Pages are Jinja2 templates with autoescaping, so layer names, attributes and
+provenance texts are always HTML-escaped; the map script fills popups with
+``textContent``, never ``innerHTML``. Leaflet comes from the assets the package
+vendors (:mod:`cami_atlas.maps`), so the application makes no request to any
+other server. Everything is read-only: nothing of the atlas can be changed here.
+
+Examples
+--------
+>>> from fastapi.testclient import TestClient
+>>> client = TestClient(create_app())
+>>> client.get("/api/layers").json()[0]["name"]
+'countries'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .. import __version__
+from ..errors import CamiAtlasError, LayerNotFoundError, OptionError, UnknownSpeciesError
+from . import i18n
+from .jobs import MAX_ROUTE_BYTES, ScreeningBusyError, ScreeningJobs, parse_route
+from .service import AtlasService
+
+__all__ = ["app_from_environment", "app_url", "create_app", "script_texts"]
+
+_HERE = Path(__file__).resolve().parent
+_VENDOR = _HERE.parent / "maps" / "static"
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition value with a file name reduced to safe characters."""
+    return f"attachment; filename=\"{re.sub(r'[^A-Za-z0-9_.-]', '_', filename)}\""
+
+
+def _error(exc: CamiAtlasError) -> HTTPException:
+    status = 404 if isinstance(exc, LayerNotFoundError | UnknownSpeciesError) else 400
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return HTTPException(status_code=status, detail=text)
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise OptionError(f"bbox={text!r} must be four numbers west,south,east,north in "
+                          "degrees, e.g. 44,23,125,56.") from None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise OptionError(f"bbox={text!r} is not west,south,east,north in degrees with "
+                          "west <= east and south <= north.")
+    return west, south, east, north
+
+
+def app_url(kind: str, *args: Any) -> str | None:
+    """Address of a page, asset or download in the served application (see :func:`site_url`).
+
+    Examples
+    --------
+    >>> app_url("species", "Saiga_tatarica"), app_url("download", "dem", "tif", 2)
+    ('/species/Saiga_tatarica', '/download/dem.tif?version=2')
+    """
+    q = [quote(str(a), safe="") for a in args]
+    if kind == "home":
+        return "/"
+    if kind == "docs":
+        return "/docs"
+    if kind == "screen":
+        return "/screen"
+    if kind == "asset":
+        return f"/static/{args[0]}"
+    if kind in ("species", "country", "layer"):
+        return f"/{kind}/{q[0]}"
+    if kind == "km":
+        return f"/api/species/{q[0]}/km"
+    if kind == "distribution":
+        return f"/download/species/{q[0]}/distribution.{q[1]}"
+    if kind == "download":
+        version = f"?version={int(args[2])}" if len(args) > 2 and args[2] is not None else ""
+        return f"/download/{q[0]}.{q[1]}{version}"
+    raise ValueError(f"unknown kind of address {kind!r}")
+
+
+def script_texts(lang: str) -> dict[str, str]:
+    """The interface texts the map scripts show, in language ``lang``."""
+    _ = i18n.gettext_for(lang)
+    return {"nothing": _("Nothing here."), "species_page": _("species page"),
+            "country_page": _("country page")}
+
+
+def create_app(location: str | os.PathLike[str] | None = None, *,
+               refresh_s: float = 10.0, screening_workers: int = 1) -> FastAPI:
+    """The web application for the atlas at ``location`` (default: the embedded atlas).
+
+    Parameters
+    ----------
+    location : path or str, optional
+        A GeoPackage path or a ``postgresql://`` address.
+    refresh_s : float, default 10
+        How often the application looks for newly published layer versions.
+    screening_workers : int, default 1
+        Route screenings run at the same time (in background threads).
+    """
+    service = AtlasService(location, refresh_s=refresh_s)
+    app = FastAPI(title="CAMI Migration and Linear Infrastructure Atlas", version=__version__,
+                  description="Layers, species and countries of the atlas, and km of "
+                              "infrastructure in species' ranges. Read-only.")
+    app.state.service = service
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates.env.filters["q"] = lambda v: quote(str(v), safe="")
+    app.mount("/static/vendor", StaticFiles(directory=str(_VENDOR)), name="vendor")
+    app.mount("/static/app", StaticFiles(directory=str(_HERE / "static")), name="app")
+
+    templates.env.globals["url"] = app_url
+    i18n.install(templates.env)
+
+    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+        asked = request.query_params.get("lang")
+        lang = i18n.pick_language(asked, request.cookies.get("lang"),
+                                  request.headers.get("accept-language"))
+        layers = [{"name": r["name"], "kind": r["kind"], "storage": r["storage"]}
+                  for r in service.layers()]
+        context.update(atlas_name=service.atlas.name, where=service.where, version=__version__,
+                       lang=lang, languages=list(i18n.LANGUAGES.items()),
+                       config={"static": False, "root": "/", "layers": layers,
+                               "i18n": script_texts(lang)})
+        token = i18n.current_language.set(lang)
+        try:
+            response = templates.TemplateResponse(request, name, context)
+        finally:
+            i18n.current_language.reset(token)
+        response.headers["Content-Language"] = lang
+        if asked in i18n.LANGUAGES:
+            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+        return response
+
+    @app.exception_handler(CamiAtlasError)
+    async def _atlas_error(request: Request, exc: CamiAtlasError) -> JSONResponse:
+        err = _error(exc)
+        return JSONResponse({"detail": err.detail}, status_code=err.status_code)
+
+    # -- pages ----------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        return page(request, "home.html", layers=service.layers(), species=service.species(),
+                    countries=service.countries())
+
+    @app.get("/species/{species}", response_class=HTMLResponse, include_in_schema=False)
+    def species_page(request: Request, species: str) -> HTMLResponse:
+        try:
+            table = service.km_in_range(species)
+        except CamiAtlasError as exc:
+            raise _error(exc) from None
+        summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
+                   ["length_km"].sum() if len(table) else table)
+        used = {"species_range", "corridor", "country", "infrastructure"}
+        sources = [rec for rec in service.layers() if rec["kind"] in used]
+        names = {c["iso3"]: c["name"] for c in service.countries()}
+        return page(request, "species.html", species=species, rows=table.to_dict("records"),
+                    summary=summary.to_dict("records"), sources=sources, country_names=names)
+
+    @app.get("/country/{iso3}", response_class=HTMLResponse, include_in_schema=False)
+    def country_page(request: Request, iso3: str) -> HTMLResponse:
+        try:
+            summary = service.country_summary(iso3)
+        except CamiAtlasError as exc:
+            raise _error(exc) from None
+        return page(request, "country.html", country=summary)
+
+    @app.get("/layer/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def layer_page(request: Request, name: str) -> HTMLResponse:
+        try:
+            record = service.layer(name)
+        except CamiAtlasError as exc:
+            raise _error(exc) from None
+        formats = ["tif", "gpkg"] if record["storage"] == "geotiff_blob" else \
+            ["gpkg", "geojson", "csv"]
+        return page(request, "layer.html", layer=record, formats=formats)
+
+    @app.get("/screen", response_class=HTMLResponse, include_in_schema=False)
+    def screen_page(request: Request) -> HTMLResponse:
+        return page(request, "screen.html", infra_types=["road", "railway", "fence", "pipeline"])
+
+    # -- downloads ------------------------------------------------------------------------
+    @app.get("/download/{name}.{fmt}", tags=["downloads"],
+             summary="Download a layer (gpkg, geojson, csv; tif for rasters)")
+    def download(name: str, fmt: str, version: int | None = None) -> Response:
+        data, media, filename = service.download(name, fmt, version)
+        info = service.layer(name)
+        headers = {"Content-Disposition": _attachment(filename),
+                   "X-Licence": quote(str(info["licence"]), safe=" ():,;/-."),
+                   "Link": f"</layer/{quote(name)}>; rel=\"describedby\""}
+        return Response(data, media_type=media, headers=headers)
+
+    @app.get("/download/species/{species}/distribution.{fmt}", tags=["downloads"],
+             summary="A species' range clipped to each country (gpkg, geojson, csv)")
+    def download_distribution(species: str, fmt: str) -> Response:
+        data, media, filename = service.download_distribution(species, fmt)
+        return Response(data, media_type=media,
+                        headers={"Content-Disposition": _attachment(filename)})
+
+    # -- JSON API -------------------------------------------------------------------------
+    @app.get("/api/layers", tags=["layers"], summary="Every layer with its provenance")
+    def api_layers() -> list[dict[str, Any]]:
+        return service.layers()
+
+    @app.get("/api/layers/{name}", tags=["layers"],
+             summary="One layer: provenance, citation and all its versions")
+    def api_layer(name: str) -> dict[str, Any]:
+        return service.layer(name)
+
+    @app.get("/api/layers/{name}/geojson", tags=["layers"],
+             summary="Features for the map: simplified for a zoom level, filtered")
+    def api_geojson(name: str, zoom: Annotated[int, Query(ge=0, le=22)] = 4,
+                    species: str | None = None, country: str | None = None,
+                    bbox: str | None = None) -> Response:
+        import json
+
+        if service.atlas.kind_of(name) == "raster":
+            raise OptionError(f"layer {name!r} is a raster; get it from "
+                              f"/api/layers/{name}/png")
+        doc = service.geojson(name, zoom=zoom, species=species or None,
+                              country=country or None, bbox=_bbox(bbox))
+        return Response(json.dumps(doc, allow_nan=False, separators=(",", ":")),
+                        media_type="application/geo+json")
+
+    @app.get("/api/layers/{name}/png", tags=["layers"],
+             summary="A raster as a Web Mercator PNG; its bounds in the X-Bounds header")
+    def api_png(name: str) -> Response:
+        import json
+
+        png, bounds = service.raster_png(name)
+        return Response(png, media_type="image/png", headers={"X-Bounds": json.dumps(bounds)})
+
+    @app.get("/api/identify", tags=["layers"],
+             summary="Features within 5 screen pixels of a point")
+    def api_identify(lon: float, lat: float, zoom: Annotated[int, Query(ge=0, le=22)] = 4,
+                     layers: str | None = None) -> list[dict[str, Any]]:
+        names = [n for n in (layers or "").split(",") if n] or None
+        if names:
+            for n in names:
+                service.atlas.kind_of(n)  # unknown layer: 404 naming the layers
+        return service.identify(lon, lat, zoom=zoom, layers=names)
+
+    jobs = ScreeningJobs(workers=screening_workers)
+    app.state.jobs = jobs
+    app.router.on_shutdown.append(jobs.shutdown)
+
+    @app.post("/api/screenings", tags=["screening"], status_code=202,
+              summary="Screen a route (RFC 7946 GeoJSON body) in the background",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/geo+json": {"schema": {"type": "object"}},
+                  "application/json": {"schema": {"type": "object"}}}}})
+    async def api_screen(request: Request, infra_type: str,
+                         attr: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
+        """Queue a screening of the line(s) in the body; poll ``/api/screenings/{id}``.
+
+        ``attr`` takes ``name=value`` attributes of the line for the barrier matrix
+        (e.g. ``attr=track=double&attr=fenced=yes``). Only ``application/geo+json`` or
+        ``application/json`` bodies are accepted (so no HTML form of another site can
+        post one), at most 2 MB.
+        """
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ("application/geo+json", "application/json"):
+            raise HTTPException(415, detail="send the route as GeoJSON with Content-Type "
+                                            "application/geo+json.")
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > MAX_ROUTE_BYTES:
+                raise HTTPException(413, detail=f"the route document is larger than "
+                                                f"{MAX_ROUTE_BYTES:,} bytes.")
+        attributes: dict[str, str] = {}
+        for item in attr or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip():
+                raise OptionError(f"attr={item!r} must be name=value, e.g. track=double.")
+            attributes[name.strip()] = value.strip()
+        route = parse_route(bytes(body))
+        client = request.client.host if request.client else "unknown"
+        try:
+            job = jobs.submit(route, service.atlas, infra_type=infra_type,
+                              attributes=attributes, client=client)
+        except ScreeningBusyError as exc:
+            raise HTTPException(429, detail=str(exc)) from None
+        return JSONResponse(job.as_dict() | {"status_url": f"/api/screenings/{job.id}"},
+                            status_code=202)
+
+    @app.get("/api/screenings/{job_id}", tags=["screening"],
+             summary="State of a screening; the files when it is done")
+    def api_screening(job_id: str) -> dict[str, Any]:
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, detail=f"no screening {job_id!r} (finished screenings are "
+                                             "kept for a while, then deleted).")
+        out = job.as_dict()
+        out["urls"] = {n: f"/screenings/{job.id}/{quote(n)}" for n in job.files}
+        return out
+
+    @app.get("/screenings/{job_id}/{name}", tags=["screening"],
+             summary="One output of a finished screening (report, map, GeoJSON, ...)")
+    def screening_file(job_id: str, name: str) -> FileResponse:
+        path = jobs.file(job_id, name)
+        if path is None:
+            raise HTTPException(404, detail=f"screening {job_id!r} has no file {name!r}.")
+        return FileResponse(path, filename=name if not name.endswith(".html") else None)
+
+    @app.get("/api/species", tags=["species"], summary="Species with a range in the atlas")
+    def api_species() -> list[str]:
+        return service.species()
+
+    @app.get("/api/species/{species}/km", tags=["species"],
+             summary="Km of infrastructure in the species' range by layer, type, class, "
+                     "country")
+    def api_km(species: str) -> list[dict[str, Any]]:
+        from .service import _plain
+
+        table = service.km_in_range(species)
+        return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+    @app.get("/api/countries", tags=["countries"], summary="Countries of the atlas")
+    def api_countries() -> list[dict[str, Any]]:
+        return service.countries()
+
+    @app.get("/api/countries/{iso3}", tags=["countries"],
+             summary="Species present and km of infrastructure by type in a country")
+    def api_country(iso3: str) -> dict[str, Any]:
+        return service.country_summary(iso3)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application for ``$CAMI_ATLAS_SERVE_LOCATION`` (used by ``serve --workers N``)."""
+    location = os.environ.get("CAMI_ATLAS_SERVE_LOCATION") or None
+    refresh_s = float(os.environ.get("CAMI_ATLAS_SERVE_REFRESH_S") or 10.0)
+    return create_app(location, refresh_s=refresh_s)

@@ -1,0 +1,217 @@
+"""Route screenings of the online atlas, run as background jobs.
+
+A route sent to ``POST /api/screenings`` (RFC 7946 GeoJSON of its line(s)) is checked
+at once (size, JSON, geometry types, coordinates) and queued; a worker thread runs
+:func:`cami_atlas.screening.screen_route` on the served atlas and writes its outputs
+(report, map, GeoJSON, GeoPackage, CSV tables) into the job's folder, so requests of
+other users are never blocked by a screening. Limits: the size of the route document,
+the number of unfinished jobs per client and in all, the number of jobs kept (the
+oldest finished ones are deleted). A job's id is random and unguessable: whoever has
+it can read its results.
+
+Examples
+--------
+>>> jobs = ScreeningJobs(workers=1)
+>>> route = parse_route(b'{"type": "LineString", "coordinates": [[66.9, 47.8], [67.4, 48.3]]}')
+>>> len(route), route.crs.to_epsg()
+(1, 4326)
+>>> jobs.shutdown()
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from ..errors import CamiAtlasError, OptionError, SchemaError
+
+__all__ = ["MAX_ROUTE_BYTES", "Job", "ScreeningBusyError", "ScreeningJobs", "parse_route"]
+
+#: Largest route document accepted (bytes).
+MAX_ROUTE_BYTES = 2_000_000
+_MAX_VERTICES = 100_000
+
+
+class ScreeningBusyError(CamiAtlasError, RuntimeError):
+    """Too many unfinished screenings (of this client, or in all): try again later."""
+
+
+@dataclass
+class Job:
+    """One screening: its state (``queued``, ``running``, ``done``, ``failed``) and files."""
+
+    id: str
+    client: str
+    infra_type: str
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    status: str = "queued"
+    error: str = ""
+    files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The job as the API shows it (no client address)."""
+        end = self.finished or time.time()
+        return {"id": self.id, "status": self.status, "infra_type": self.infra_type,
+                "queued_s": round((self.started or end) - self.created, 3),
+                "running_s": round(end - self.started, 3) if self.started else 0.0,
+                "error": self.error, "files": list(self.files)}
+
+
+def parse_route(body: bytes) -> gpd.GeoDataFrame:
+    """The line(s) of a GeoJSON document (Feature, FeatureCollection or geometry), EPSG:4326.
+
+    Raises
+    ------
+    OptionError
+        The document is too large, not JSON, or not GeoJSON.
+    SchemaError
+        No line, other geometry types, coordinates outside lon/lat, too many vertices.
+    """
+    if len(body) > MAX_ROUTE_BYTES:
+        raise OptionError(f"the route document has {len(body):,} bytes; the limit is "
+                          f"{MAX_ROUTE_BYTES:,}. Simplify the line or send fewer features.")
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise OptionError(f"the route is not valid JSON ({exc}); send RFC 7946 GeoJSON.") \
+            from None
+    if not isinstance(doc, dict) or "type" not in doc:
+        raise OptionError("the route is not GeoJSON: expected an object with a 'type' "
+                          "(FeatureCollection, Feature or LineString).")
+    if doc["type"] == "FeatureCollection":
+        geoms = [f.get("geometry") if isinstance(f, dict) else None
+                 for f in doc.get("features") or []]
+    elif doc["type"] == "Feature":
+        geoms = [doc.get("geometry")]
+    else:
+        geoms = [doc]
+    try:
+        shapes = [shapely.geometry.shape(g) if g else None for g in geoms]
+    except Exception as exc:
+        raise OptionError(f"the route's geometry cannot be read ({exc}).") from None
+    lines = [g for g in shapes if g is not None and not g.is_empty]
+    kinds = sorted({g.geom_type for g in lines} - {"LineString", "MultiLineString"})
+    if not lines:
+        raise SchemaError("the route holds no line: send LineString or MultiLineString "
+                          "features.")
+    if kinds:
+        raise SchemaError(f"the route holds {', '.join(kinds)} geometries; a route is "
+                          "LineString or MultiLineString features only.")
+    coords = shapely.get_coordinates(np.array(lines, dtype=object))
+    if len(coords) > _MAX_VERTICES:
+        raise SchemaError(f"the route has {len(coords):,} vertices; the limit is "
+                          f"{_MAX_VERTICES:,}. Simplify it first.")
+    if not np.isfinite(coords).all() or (np.abs(coords[:, 0]) > 180).any() or \
+            (np.abs(coords[:, 1]) > 90).any():
+        raise SchemaError("the route's coordinates are not longitude/latitude in degrees "
+                          "(RFC 7946: WGS84, lon -180..180, lat -90..90).")
+    return gpd.GeoDataFrame(geometry=lines, crs="EPSG:4326")
+
+
+class ScreeningJobs:
+    """The queue of screenings: ``workers`` threads, limits per client and in all.
+
+    Parameters
+    ----------
+    workers : int, default 1
+        Screenings run at the same time.
+    per_client : int, default 2
+        Unfinished screenings one client may have.
+    max_pending : int, default 8
+        Unfinished screenings in all.
+    keep : int, default 50
+        Jobs kept; beyond, the oldest finished ones and their files are deleted.
+    """
+
+    def __init__(self, *, workers: int = 1, per_client: int = 2, max_pending: int = 8,
+                 keep: int = 50) -> None:
+        self.per_client, self.max_pending, self.keep = per_client, max_pending, keep
+        self.root = Path(tempfile.mkdtemp(prefix="cami_atlas_screenings_"))
+        self._pool = ThreadPoolExecutor(max_workers=workers,
+                                        thread_name_prefix="cami-screening")
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, route: gpd.GeoDataFrame, atlas: Any, *, infra_type: str,
+               attributes: dict[str, str], client: str) -> Job:
+        """Queue a screening of ``route``; raises :class:`ScreeningBusyError` over the limits."""
+        from .._options import check_option
+        from ..schema import INFRA_TYPES, normalise_value
+        from ..screening import normalise_attributes
+
+        # bad values fail now, with the CLI's messages, not later in the worker
+        kind = str(check_option("infra_type", normalise_value(
+            "infra_type", str(infra_type).strip().lower()), INFRA_TYPES))
+        normalise_attributes(kind, attributes)
+        with self._lock:
+            open_jobs = [j for j in self._jobs.values() if j.status in ("queued", "running")]
+            if sum(j.client == client for j in open_jobs) >= self.per_client:
+                raise ScreeningBusyError(
+                    f"you have {self.per_client} unfinished screening(s), the most one client "
+                    "may have; wait for one to finish before sending another.")
+            if len(open_jobs) >= self.max_pending:
+                raise ScreeningBusyError(f"{len(open_jobs)} screenings are waiting; try again "
+                                         "in a few minutes.")
+            job = Job(secrets.token_urlsafe(16), client, kind)
+            self._jobs[job.id] = job
+            self._prune()
+        self._pool.submit(self._run, job, route, atlas, attributes)
+        return job
+
+    def _run(self, job: Job, route: gpd.GeoDataFrame, atlas: Any,
+             attributes: dict[str, str]) -> None:
+        from ..screening import screen_route
+
+        job.started, job.status = time.time(), "running"
+        try:
+            result = screen_route(route, atlas, infra_type=job.infra_type,
+                                  attributes=attributes, connectivity=False,
+                                  name="uploaded route")
+            written = result.write(self.root / job.id, basemap=None)
+            job.files = sorted(p.name for p in written)
+            job.status = "done"
+        except CamiAtlasError as exc:
+            job.error, job.status = str(exc), "failed"
+        except Exception as exc:  # a bug: keep the server up, say what happened
+            job.error, job.status = f"{type(exc).__name__}: {exc}", "failed"
+        finally:
+            job.finished = time.time()
+
+    def get(self, job_id: str) -> Job | None:
+        """The job ``job_id``, or ``None``."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def file(self, job_id: str, name: str) -> Path | None:
+        """The output ``name`` of a finished job (only names the job wrote), or ``None``."""
+        job = self.get(job_id)
+        if job is None or job.status != "done" or name not in job.files:
+            return None
+        return self.root / job.id / name
+
+    def _prune(self) -> None:
+        done = sorted((j for j in self._jobs.values() if j.status in ("done", "failed")),
+                      key=lambda j: j.created)
+        while len(self._jobs) > self.keep and done:
+            old = done.pop(0)
+            del self._jobs[old.id]
+            shutil.rmtree(self.root / old.id, ignore_errors=True)
+
+    def shutdown(self) -> None:
+        """Stop the workers (waiting for running screenings) and delete every job's files."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.root, ignore_errors=True)
