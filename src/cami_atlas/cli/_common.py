@@ -12,9 +12,39 @@ from click.core import ParameterSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+class AtlasLocation(click.ParamType):
+    """An atlas: a GeoPackage path, or a database address (``postgresql://...``) kept as text.
+
+    Examples
+    --------
+    >>> AtlasLocation().convert("my_atlas.gpkg", None, None)
+    PosixPath('my_atlas.gpkg')
+    >>> AtlasLocation().convert("postgresql://atlas@db/cami?schema=atlas", None, None)
+    'postgresql://atlas@db/cami?schema=atlas'
+    """
+
+    name = "atlas"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Path | str:
+        if isinstance(value, Path):
+            return value
+        text = str(value)
+        if text.split("://", 1)[0].lower() in ("postgresql", "postgres"):
+            return text
+        path = Path(text)
+        if path.is_dir():
+            self.fail(f"{text} is a folder; give the atlas GeoPackage file (e.g. "
+                      f"{path / 'atlas.gpkg'}) or a postgresql:// address.", param, ctx)
+        return path
+
+
+ATLAS_LOCATION = AtlasLocation()
+
 atlas_option = click.option(
-    "--atlas", "atlas_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Atlas GeoPackage (default: the embedded default atlas).")
+    "--atlas", "atlas_path", type=ATLAS_LOCATION, default=None, metavar="FILE|URL",
+    help="Atlas GeoPackage or PostGIS address (postgresql://...) (default: the embedded "
+         "default atlas).")
 out_option = click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
     help="Output folder (created if missing).")

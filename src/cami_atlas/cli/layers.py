@@ -25,7 +25,7 @@ from ..atlas import Atlas, check_atlas_file, is_atlas_file
 from ..errors import OutputExistsError, SchemaError
 from ..schema import KINDS
 from ..validate import CAMI_BBOX, check_coordinates, describe_where
-from ._common import atlas_option
+from ._common import ATLAS_LOCATION, atlas_option
 
 _WIDTH = 48
 
@@ -234,8 +234,9 @@ def _default_name(source: Path, layer: str | None) -> str:
 @click.argument("source_path", metavar="SOURCE",
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--kind", type=click.Choice(list(KINDS)), required=True, help="Layer kind.")
-@click.option("--atlas", "atlas_path", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="Atlas GeoPackage to add the layer to (created if absent).")
+@click.option("--atlas", "atlas_path", type=ATLAS_LOCATION, metavar="FILE|URL",
+              required=True, help="Atlas GeoPackage (created if absent) or PostGIS address to add "
+                   "the layer to.")
 @click.option("--name", default=None,
               help="Layer name in the atlas (default: from --layer or the file name).")
 @click.option("--layer", default=None, help="Layer to read from a multi-layer SOURCE.")

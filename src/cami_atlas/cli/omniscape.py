@@ -32,6 +32,7 @@ from pathlib import Path
 import click
 
 from ..errors import OptionError
+from ._common import ATLAS_LOCATION
 
 __all__ = ["omniscape"]
 
@@ -39,7 +40,7 @@ QUICKLOOK = "omniscape_quicklook.png"
 
 
 @click.command("omniscape")
-@click.option("--atlas", "atlas_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--atlas", "atlas_path", type=ATLAS_LOCATION, metavar="FILE|URL",
               default=None, help="Atlas GeoPackage (default: the embedded default atlas).")
 @click.option("--species", default=None,
               help="Species (atlas range name, matrix name or common name, e.g. 'khulan').")
