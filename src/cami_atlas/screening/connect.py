@@ -236,6 +236,51 @@ def route_connectivity(
         warnings.simplefilter("ignore", DisconnectedGraphWarning)
         r0 = effective_resistance(before, focal, method=method).to_numpy()
         r1 = effective_resistance(after, focal, method=method).to_numpy()
+    metrics = _core_pair_metrics(r0, r1, cores, n_cells)
+    # wall-to-wall current: all cores of one side against all of the other
+    walls = cores.dissolve(by="side")[["geometry"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        wall0 = circuit_pairwise(before, walls, method=method)
+        rw1 = effective_resistance(after, walls, method=method).to_numpy()[0, 1]
+    rw0 = float(wall0.resistances.to_numpy()[0, 1])
+    rw1 = float(rw1)
+    g0, g1 = _inv(rw0), _inv(rw1)
+    metrics.update(wall_resistance_before=rw0, wall_resistance_after=rw1,
+                   wall_conductance_loss_pct=100.0 * (1 - g1 / g0) if g0 > 0 else float("nan"))
+    current = wall0.current
+    pts, profile = _route_profile(route_geom, current, cell)
+    prof = np.nan_to_num(profile["current_a"].to_numpy(), nan=0.0)
+    part, along = profile["part"].to_numpy(), profile["along_m"].to_numpy()
+    peaks = _candidate_peaks(prof, cell, min_candidate_gap_m, n_candidates)
+    restored = np.full(len(peaks), np.nan)
+    lost = g0 - g1
+    if len(peaks) and lost > 0 and str(route["barrier_class"].iloc[0]) != "not a barrier":
+        for i, p in enumerate(peaks):
+            gap_pt = gpd.GeoSeries([pts[p]], crs=crs)
+            opened = burn_infrastructure(before, route[["barrier_class", route.geometry.name]],
+                                         crossings=gap_pt, crossing_radius_m=cell)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DisconnectedGraphWarning)
+                rg = effective_resistance(opened, walls, method=method).to_numpy()[0, 1]
+            gained = _inv(float(rg)) - g1
+            restored[i] = 100.0 * gained / lost
+    cand = gpd.GeoDataFrame({"rank": np.arange(1, len(peaks) + 1), "current_a": prof[peaks],
+                             "restored_pct": restored, "part": part[peaks],
+                             "along_m": along[peaks]},
+                            geometry=list(pts[peaks]), crs=crs)
+    return RouteConnectivity(metrics, cand, profile, current=current, cores=cores, notes=notes)
+
+
+def _core_pair_metrics(r0: np.ndarray, r1: np.ndarray, cores: gpd.GeoDataFrame,
+                       n_cells: int) -> dict[str, float]:
+    """Cross-route metrics from the core-to-core resistances before (``r0``) and after.
+
+    Only pairs of cores on opposite sides of the route count: their summed conductance
+    (and its loss), the median resistance ratio, the pairs disconnected afterwards and,
+    when any pair is connected before, the ECA of the cores before and after with the
+    median cross resistance as dispersal distance.
+    """
     side = cores["side"].to_numpy()
     cross = side[:, None] != side[None, :]
     iu = np.triu(np.ones_like(cross), 1).astype(bool)
@@ -261,19 +306,16 @@ def route_connectivity(
         metrics.update(eca_before_km2=eca0, eca_after_km2=eca1,
                        eca_loss_pct=100.0 * (1 - eca1 / eca0) if eca0 > 0 else float("nan"),
                        eca_dispersal_resistance=dispersal)
-    # wall-to-wall current: all cores of one side against all of the other
-    walls = cores.dissolve(by="side")[["geometry"]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DisconnectedGraphWarning)
-        wall0 = circuit_pairwise(before, walls, method=method)
-        rw1 = effective_resistance(after, walls, method=method).to_numpy()[0, 1]
-    rw0 = float(wall0.resistances.to_numpy()[0, 1])
-    rw1 = float(rw1)
-    g0, g1 = _inv(rw0), _inv(rw1)
-    metrics.update(wall_resistance_before=rw0, wall_resistance_after=rw1,
-                   wall_conductance_loss_pct=100.0 * (1 - g1 / g0) if g0 > 0 else float("nan"))
-    current = wall0.current
-    # current along the route
+    return metrics
+
+
+def _route_profile(route_geom: shapely.Geometry, current: Grid, cell: float
+                   ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Sample ``current`` every half cell along each part of ``route_geom``.
+
+    Returns the sample points and a table of ``part``, ``along_m`` (metres from the
+    start of the part) and ``current_a`` (NaN off the grid).
+    """
     lines = np.asarray(shapely.get_parts(shapely.line_merge(route_geom)))
     pts, along = _samples(lines, cell / 2.0)
     xy = shapely.get_coordinates(pts)
@@ -284,28 +326,19 @@ def route_connectivity(
     vals[ok] = current.values[r[ok], c[ok]]
     part = np.repeat(np.arange(len(lines)), [len(s) for s in np.split(
         along, np.flatnonzero(np.diff(along) < 0) + 1)])
-    profile = pd.DataFrame({"part": part, "along_m": along, "current_a": vals})
-    prof = np.nan_to_num(vals, nan=0.0)
+    return pts, pd.DataFrame({"part": part, "along_m": along, "current_a": vals})
+
+
+def _candidate_peaks(prof: np.ndarray, cell: float, min_candidate_gap_m: float | None,
+                     n_candidates: int) -> np.ndarray:
+    """Indices of the ``n_candidates`` highest positive peaks of the current profile.
+
+    Peaks are at least ``min_candidate_gap_m`` (default two cells) apart, samples
+    being half a cell apart; the profile's ends count as peaks; strongest first.
+    """
     gap_samples = max(1, round((min_candidate_gap_m or 2 * cell) / (cell / 2.0)))
     peaks, _ = find_peaks(np.concatenate([[0.0], prof, [0.0]]), distance=gap_samples)
     peaks = peaks - 1
     peaks = peaks[(peaks >= 0) & (peaks < len(prof))]
     peaks = peaks[prof[peaks] > 0]
-    peaks = peaks[np.argsort(-prof[peaks], kind="stable")][:max(0, int(n_candidates))]
-    restored = np.full(len(peaks), np.nan)
-    lost = g0 - g1
-    if len(peaks) and lost > 0 and str(route["barrier_class"].iloc[0]) != "not a barrier":
-        for i, p in enumerate(peaks):
-            gap_pt = gpd.GeoSeries([pts[p]], crs=crs)
-            opened = burn_infrastructure(before, route[["barrier_class", route.geometry.name]],
-                                         crossings=gap_pt, crossing_radius_m=cell)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DisconnectedGraphWarning)
-                rg = effective_resistance(opened, walls, method=method).to_numpy()[0, 1]
-            gained = _inv(float(rg)) - g1
-            restored[i] = 100.0 * gained / lost
-    cand = gpd.GeoDataFrame({"rank": np.arange(1, len(peaks) + 1), "current_a": prof[peaks],
-                             "restored_pct": restored, "part": part[peaks],
-                             "along_m": along[peaks]},
-                            geometry=list(pts[peaks]), crs=crs)
-    return RouteConnectivity(metrics, cand, profile, current=current, cores=cores, notes=notes)
+    return peaks[np.argsort(-prof[peaks], kind="stable")][:max(0, int(n_candidates))]
