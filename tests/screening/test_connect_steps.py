@@ -48,3 +48,12 @@ def test_route_profile_samples_half_cells():
     assert prof["current_a"].tolist()[:8] == [0, 0, 1, 1, 2, 2, 3, 3]
     assert np.isnan(prof["current_a"].iloc[8])
     assert len(pts) == 9
+
+
+def test_gap_restoration_is_nan_when_nothing_was_lost():
+    from cami_atlas.screening.connect import _gap_restoration
+
+    route = gpd.GeoDataFrame({"barrier_class": ["complete barrier"]},
+                             geometry=[LineString([(0, 0), (0, 1)])], crs="EPSG:3857")
+    out = _gap_restoration(None, route, np.array([None, None]), None, 1.0, 1.0, 10.0, "direct")
+    assert np.isnan(out).all() and len(out) == 2

@@ -253,11 +253,29 @@ def route_connectivity(
     prof = np.nan_to_num(profile["current_a"].to_numpy(), nan=0.0)
     part, along = profile["part"].to_numpy(), profile["along_m"].to_numpy()
     peaks = _candidate_peaks(prof, cell, min_candidate_gap_m, n_candidates)
-    restored = np.full(len(peaks), np.nan)
+    restored = _gap_restoration(before, route, pts[peaks], walls, g0, g1, cell, method)
+    cand = gpd.GeoDataFrame({"rank": np.arange(1, len(peaks) + 1), "current_a": prof[peaks],
+                             "restored_pct": restored, "part": part[peaks],
+                             "along_m": along[peaks]},
+                            geometry=list(pts[peaks]), crs=crs)
+    return RouteConnectivity(metrics, cand, profile, current=current, cores=cores, notes=notes)
+
+
+def _gap_restoration(before: Grid, route: gpd.GeoDataFrame, gap_points: np.ndarray,
+                     walls: gpd.GeoDataFrame, g0: float, g1: float, cell: float,
+                     method: str) -> np.ndarray:
+    """Percentage of the lost wall-to-wall conductance each one-cell gap restores.
+
+    For each point of ``gap_points`` the route is burnt into ``before`` with a crossing
+    of one cell there and the conductance between the two ``walls`` recomputed:
+    ``100 * (g_gap - g1) / (g0 - g1)``. NaN for every point when nothing was lost or the
+    route is not a barrier.
+    """
+    restored = np.full(len(gap_points), np.nan)
     lost = g0 - g1
-    if len(peaks) and lost > 0 and str(route["barrier_class"].iloc[0]) != "not a barrier":
-        for i, p in enumerate(peaks):
-            gap_pt = gpd.GeoSeries([pts[p]], crs=crs)
+    if len(gap_points) and lost > 0 and str(route["barrier_class"].iloc[0]) != "not a barrier":
+        for i, pt in enumerate(gap_points):
+            gap_pt = gpd.GeoSeries([pt], crs=route.crs)
             opened = burn_infrastructure(before, route[["barrier_class", route.geometry.name]],
                                          crossings=gap_pt, crossing_radius_m=cell)
             with warnings.catch_warnings():
@@ -265,11 +283,7 @@ def route_connectivity(
                 rg = effective_resistance(opened, walls, method=method).to_numpy()[0, 1]
             gained = _inv(float(rg)) - g1
             restored[i] = 100.0 * gained / lost
-    cand = gpd.GeoDataFrame({"rank": np.arange(1, len(peaks) + 1), "current_a": prof[peaks],
-                             "restored_pct": restored, "part": part[peaks],
-                             "along_m": along[peaks]},
-                            geometry=list(pts[peaks]), crs=crs)
-    return RouteConnectivity(metrics, cand, profile, current=current, cores=cores, notes=notes)
+    return restored
 
 
 def _core_pair_metrics(r0: np.ndarray, r1: np.ndarray, cores: gpd.GeoDataFrame,
