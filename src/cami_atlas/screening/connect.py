@@ -237,18 +237,8 @@ def route_connectivity(
         r0 = effective_resistance(before, focal, method=method).to_numpy()
         r1 = effective_resistance(after, focal, method=method).to_numpy()
     metrics = _core_pair_metrics(r0, r1, cores, n_cells)
-    # wall-to-wall current: all cores of one side against all of the other
-    walls = cores.dissolve(by="side")[["geometry"]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DisconnectedGraphWarning)
-        wall0 = circuit_pairwise(before, walls, method=method)
-        rw1 = effective_resistance(after, walls, method=method).to_numpy()[0, 1]
-    rw0 = float(wall0.resistances.to_numpy()[0, 1])
-    rw1 = float(rw1)
-    g0, g1 = _inv(rw0), _inv(rw1)
-    metrics.update(wall_resistance_before=rw0, wall_resistance_after=rw1,
-                   wall_conductance_loss_pct=100.0 * (1 - g1 / g0) if g0 > 0 else float("nan"))
-    current = wall0.current
+    walls, current, g0, g1, wall_metrics = _wall_conductance(before, after, cores, method)
+    metrics.update(wall_metrics)
     pts, profile = _route_profile(route_geom, current, cell)
     prof = np.nan_to_num(profile["current_a"].to_numpy(), nan=0.0)
     part, along = profile["part"].to_numpy(), profile["along_m"].to_numpy()
@@ -259,6 +249,27 @@ def route_connectivity(
                              "along_m": along[peaks]},
                             geometry=list(pts[peaks]), crs=crs)
     return RouteConnectivity(metrics, cand, profile, current=current, cores=cores, notes=notes)
+
+
+def _wall_conductance(before: Grid, after: Grid, cores: gpd.GeoDataFrame, method: str
+                      ) -> tuple[gpd.GeoDataFrame, Grid, float, float, dict[str, float]]:
+    """Wall-to-wall circuit: all cores of one side of the route against all of the other.
+
+    Returns the two walls (cores dissolved by side), the current map before the route,
+    the wall conductances before (``g0``) and after (``g1``, 0 if disconnected) and the
+    ``wall_*`` metrics.
+    """
+    walls = cores.dissolve(by="side")[["geometry"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        wall0 = circuit_pairwise(before, walls, method=method)
+        rw1 = effective_resistance(after, walls, method=method).to_numpy()[0, 1]
+    rw0 = float(wall0.resistances.to_numpy()[0, 1])
+    rw1 = float(rw1)
+    g0, g1 = _inv(rw0), _inv(rw1)
+    metrics = dict(wall_resistance_before=rw0, wall_resistance_after=rw1,
+                   wall_conductance_loss_pct=100.0 * (1 - g1 / g0) if g0 > 0 else float("nan"))
+    return walls, wall0.current, g0, g1, metrics
 
 
 def _gap_restoration(before: Grid, route: gpd.GeoDataFrame, gap_points: np.ndarray,
