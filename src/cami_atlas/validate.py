@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -273,10 +274,33 @@ def validate_layer(
     """
     check_option("kind", kind, [k for k in KINDS if k != "raster"])
     where = describe_where(layer, source)
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise SchemaError(f"{where}: expected a GeoDataFrame, got {type(gdf).__name__}.")
     schema = SCHEMAS[kind]
     a_kind = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    missing_geom = _check_frame(gdf, where, a_kind, region_bbox)
+    problems: list[tuple[type[SchemaError], str]] = []
+    problems += _missing_column_problems(gdf, schema, where, a_kind)
+    out, geoms, geom_problems = _drop_missing_geometries(gdf, missing_geom, where, repair)
+    problems += geom_problems
+    problems += _geometry_type_problems(out, geoms, schema, where, a_kind)
+    out, value_problems = _check_values(out, schema, where)
+    problems += value_problems
+    out, validity_problems = _check_validity(out, schema, where, repair)
+    problems += validity_problems
+    if problems:
+        cls = problems[0][0]
+        if len(problems) == 1:
+            raise cls(problems[0][1])
+        listed = "\n".join(f"  - {msg}" for _, msg in problems)
+        raise cls(f"{where} has {len(problems)} problems:\n{listed}")
+    return out
+
+
+def _check_frame(gdf: gpd.GeoDataFrame, where: str, a_kind: str,
+                 region_bbox: tuple[float, float, float, float] | None) -> np.ndarray:
+    """Raise at once if ``gdf`` is no GeoDataFrame, has no CRS, is empty, has
+    impossible coordinates or duplicate column names; return the no-geometry mask."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise SchemaError(f"{where}: expected a GeoDataFrame, got {type(gdf).__name__}.")
     if gdf.crs is None:
         raise CRSError(
             f"{where} has no CRS. Set the CRS the data is actually in, e.g. "
@@ -296,53 +320,77 @@ def validate_layer(
         raise SchemaError(
             f"{where}: column name(s) {', '.join(map(repr, dict.fromkeys(duplicated)))} occur "
             "more than once; rename or drop the duplicates in the source.")
+    return missing_geom
 
-    problems: list[tuple[type[SchemaError], str]] = []
+
+def _missing_column_problems(gdf: gpd.GeoDataFrame, schema: Any, where: str, a_kind: str
+                             ) -> list[tuple[type[SchemaError], str]]:
+    """One problem listing the required columns of ``schema`` that ``gdf`` lacks,
+    each with the closest present name to rename (if any)."""
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    missing = [c for c in schema.required if c not in gdf.columns]
+    if not missing:
+        return []
+    parts = []
+    for name in missing:
+        close = suggest_column(name, columns)
+        parts.append(f"{name!r}" + (f" (found {close!r}: rename it)" if close else ""))
+    return [(
+        MissingColumnError,
+        f"{where}: missing required column(s) {', '.join(parts)} for {a_kind} layer. "
+        f"Required: {', '.join(schema.required)}; present: {', '.join(columns) or 'none'}.",
+    )]
+
+
+def _drop_missing_geometries(gdf: gpd.GeoDataFrame, missing_geom: np.ndarray, where: str,
+                             repair: bool
+                             ) -> tuple[gpd.GeoDataFrame, Any, list[tuple[type[SchemaError], str]]]:
+    """Copy ``gdf``; with ``repair`` drop features without geometry, else report them.
+
+    Returns the copy, its geometries (``None`` where missing) and the problems.
+    """
     out = gdf.copy()
+    geoms = out.geometry.values
+    if not missing_geom.any():
+        return out, geoms, []
+    if repair:
+        out = out.loc[~missing_geom].copy()
+        return out, out.geometry.values, []
+    problem = (
+        InvalidGeometryError,
+        f"{where}: {int(missing_geom.sum())} feature(s) have no geometry (ids "
+        f"{_ids(gdf, missing_geom)}); drop them or pass repair=True (--repair).",
+    )
+    return out, np.where(missing_geom, None, geoms), [problem]
 
-    # required columns
-    columns = [c for c in out.columns if c != out.geometry.name]
-    missing = [c for c in schema.required if c not in out.columns]
-    if missing:
-        parts = []
-        for name in missing:
-            close = suggest_column(name, columns)
-            parts.append(f"{name!r}" + (f" (found {close!r}: rename it)" if close else ""))
-        problems.append((
-            MissingColumnError,
-            f"{where}: missing required column(s) {', '.join(parts)} for {a_kind} layer. "
-            f"Required: {', '.join(schema.required)}; present: {', '.join(columns) or 'none'}.",
-        ))
 
-    # features without geometry
-    if missing_geom.any():
-        if repair:
-            out = out.loc[~missing_geom].copy()
-            geoms = out.geometry.values
-        else:
-            problems.append((
-                InvalidGeometryError,
-                f"{where}: {int(missing_geom.sum())} feature(s) have no geometry (ids "
-                f"{_ids(gdf, missing_geom)}); drop them or pass repair=True (--repair).",
-            ))
-            geoms = np.where(missing_geom, None, geoms)
-
-    # geometry types
+def _geometry_type_problems(out: gpd.GeoDataFrame, geoms: Any, schema: Any, where: str,
+                            a_kind: str) -> list[tuple[type[SchemaError], str]]:
+    """One problem if some of ``geoms`` are of a type ``schema`` does not hold."""
     types = pd.Series(shapely.get_type_id(geoms)).map(
         {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
          5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection", -1: None})
     bad_type = (types.notna() & ~types.isin(schema.geometry_types)).to_numpy()
-    if bad_type.any():
-        found = sorted(set(types[bad_type]))
-        problems.append((
-            GeometryTypeError,
-            f"{where}: {int(bad_type.sum())} feature(s) are {', '.join(found)} but {a_kind} "
-            f"layer holds {', '.join(schema.geometry_types)} (ids {_ids(out, bad_type)}). "
-            "Use the right layer kind, or convert (e.g. polygon.boundary for lines, "
-            "explode() for collections).",
-        ))
+    if not bad_type.any():
+        return []
+    found = sorted(set(types[bad_type]))
+    return [(
+        GeometryTypeError,
+        f"{where}: {int(bad_type.sum())} feature(s) are {', '.join(found)} but {a_kind} "
+        f"layer holds {', '.join(schema.geometry_types)} (ids {_ids(out, bad_type)}). "
+        "Use the right layer kind, or convert (e.g. polygon.boundary for lines, "
+        "explode() for collections).",
+    )]
 
-    # values and dtypes
+
+def _check_values(out: gpd.GeoDataFrame, schema: Any, where: str
+                  ) -> tuple[gpd.GeoDataFrame, list[tuple[type[SchemaError], str]]]:
+    """Normalise species names and vocabulary aliases, check emptiness, coerce dtypes.
+
+    Returns ``out`` with the schema's columns coerced (where they convert) and the
+    problems (unknown values, empty required values, failed conversions).
+    """
+    problems: list[tuple[type[SchemaError], str]] = []
     for col in schema.columns:
         if col.name not in out.columns:
             continue
@@ -381,31 +429,27 @@ def validate_layer(
             out[col.name] = _coerce(series, col, where)
         except SchemaError as exc:
             problems.append((SchemaError, str(exc)))
+    return out, problems
 
-    # validity
+
+def _check_validity(out: gpd.GeoDataFrame, schema: Any, where: str, repair: bool
+                    ) -> tuple[gpd.GeoDataFrame, list[tuple[type[SchemaError], str]]]:
+    """Repair invalid geometries of ``out`` (``repair``) or report them with a reason."""
     valid = np.asarray(shapely.is_valid(out.geometry.values))
     present = ~np.asarray(shapely.is_missing(out.geometry.values))
     invalid = present & ~valid
-    if invalid.any():
-        if repair:
-            out = _repair(out, invalid, schema.geometry_types)
-        else:
-            reasons = shapely.is_valid_reason(out.geometry.values[invalid])
-            problems.append((
-                InvalidGeometryError,
-                f"{where}: {int(invalid.sum())} invalid "
-                f"geometr{'y' if invalid.sum() == 1 else 'ies'}"
-                f" (ids {_ids(out, invalid)}; first reason: {reasons[0]}). Repair them with "
-                "repair=True (--repair), which applies shapely.make_valid.",
-            ))
-
-    if problems:
-        cls = problems[0][0]
-        if len(problems) == 1:
-            raise cls(problems[0][1])
-        listed = "\n".join(f"  - {msg}" for _, msg in problems)
-        raise cls(f"{where} has {len(problems)} problems:\n{listed}")
-    return out
+    if not invalid.any():
+        return out, []
+    if repair:
+        return _repair(out, invalid, schema.geometry_types), []
+    reasons = shapely.is_valid_reason(out.geometry.values[invalid])
+    return out, [(
+        InvalidGeometryError,
+        f"{where}: {int(invalid.sum())} invalid "
+        f"geometr{'y' if invalid.sum() == 1 else 'ies'}"
+        f" (ids {_ids(out, invalid)}; first reason: {reasons[0]}). Repair them with "
+        "repair=True (--repair), which applies shapely.make_valid.",
+    )]
 
 
 def _repair(

@@ -161,6 +161,42 @@ def read_tracks_csv(
         crs_obj = CRS.from_user_input(crs) if crs is not None else None
     except PyprojCRSError as exc:
         raise CRSError(f"crs={crs!r} is not a CRS ({exc}); give e.g. 'EPSG:4326'.") from None
+    df, by_role = _read_fix_table(path, rename)
+    times, problems = _id_time_problems(df, by_role)
+    lon, lat, coord_problems = _parse_coordinates(df, by_role)
+    problems += coord_problems
+    if crs_obj is not None and crs_obj.is_geographic:
+        problems += _degree_problems(lon, lat, by_role, crs)
+    missing_xy = lon.isna() | lat.isna()
+    repeat = pd.Series(False, index=df.index)
+    if not problems:
+        repeat, clash_problems = _repeated_fixes(df[by_role["individual"]], times, lon, lat)
+        problems += clash_problems
+    if problems:
+        raise SchemaError(f"{path}: " + "; ".join(problems) + ".")
+    if repeat.any():
+        warnings.warn(
+            f"{path}: dropped {int(repeat.sum())} repeated fix(es) (same individual, "
+            f"timestamp and coordinates as an earlier line; CSV lines {_lines(repeat)}).",
+            UserWarning, stacklevel=2)
+    if missing_xy.any():
+        warnings.warn(
+            f"{path}: dropped {int(missing_xy.sum())} of {len(df)} fix(es) without "
+            f"coordinates (CSV lines {_lines(missing_xy)}).", UserWarning, stacklevel=2)
+    out = _fix_points(df, by_role, times, lon, lat, species=species, crs=crs_obj,
+                      drop=missing_xy | repeat)
+    return validate_layer(out, "tracks", source=str(path))
+
+
+def _read_fix_table(path: Path, rename: Mapping[str, str] | None
+                    ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read the CSV at ``path`` (renamed) and return it with ``{role: column}``.
+
+    Rejects a header that names a column twice, applies ``rename`` (checked by
+    :func:`cami_atlas.validate.check_rename`), recognises the Movebank or plain
+    layout (:func:`_layout`) and reads the individual, timestamp and species
+    columns as text. Unreadable CSV raises :class:`LayerReadError`.
+    """
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             raw_header = next(csv.reader(fh), [])
@@ -181,7 +217,16 @@ def read_tracks_csv(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise LayerReadError(f"could not read {path} as CSV: {exc}. Check the delimiter "
                              "(comma) and the encoding (UTF-8).") from exc
+    return df, by_role
 
+
+def _id_time_problems(df: pd.DataFrame, by_role: Mapping[str, str]
+                      ) -> tuple[pd.Series, list[str]]:
+    """Parse the timestamps of ``df`` (UTC) and list rows without individual or time.
+
+    Returns the parsed times (NaT where missing or unparseable) and one message per
+    kind of problem, naming the CSV lines.
+    """
     problems: list[str] = []
     individual = df[by_role["individual"]]
     if individual.isna().any():
@@ -198,6 +243,17 @@ def read_tracks_csv(
         problems.append(f"{int(bad_time.sum())} timestamp(s) could not be parsed, e.g. "
                         f"{shown} (CSV lines {_lines(bad_time)}); use ISO 8601, e.g. "
                         "'2020-05-01 10:00:00' (UTC) or '2020-05-01T10:00:00+06:00'")
+    return times, problems
+
+
+def _parse_coordinates(df: pd.DataFrame, by_role: Mapping[str, str]
+                       ) -> tuple[pd.Series, pd.Series, list[str]]:
+    """Return the lon and lat columns of ``df`` as floats and the non-number problems.
+
+    Empty cells become NaN silently (those fixes are dropped later); text that is not
+    a number is a problem naming the column and the CSV lines.
+    """
+    problems: list[str] = []
     coords = {}
     for role in ("lon", "lat"):
         raw = df[by_role[role]]
@@ -207,53 +263,72 @@ def read_tracks_csv(
             problems.append(f"column {by_role[role]!r} holds {int(bad.sum())} value(s) that "
                             f"are not numbers (CSV lines {_lines(bad)})")
         coords[role] = value
-    missing_xy = coords["lon"].isna() | coords["lat"].isna()
-    if crs_obj is not None and crs_obj.is_geographic:
-        out_lon = coords["lon"].notna() & ~coords["lon"].between(-180, 180)
-        out_lat = coords["lat"].notna() & ~coords["lat"].between(-90, 90)
-        if out_lon.any():
-            problems.append(f"{int(out_lon.sum())} longitude(s) outside -180..180 "
-                            f"(CSV lines {_lines(out_lon)})")
-        if out_lat.any():
-            problems.append(f"{int(out_lat.sum())} latitude(s) outside -90..90 "
-                            f"(CSV lines {_lines(out_lat)})")
-        big_lon = float(coords["lon"].abs().max())
-        big_lat = float(coords["lat"].abs().max())
-        if big_lon > 360 or big_lat > 360:
-            problems.append(
-                f"values up to {max(big_lon, big_lat):.0f} are not degrees: the coordinates "
-                "look like projected metres (UTM?); give the CRS they are in, e.g. "
-                "crs='EPSG:32643' (--crs EPSG:32643) for UTM zone 43N")
-        elif out_lat.any() and big_lon <= 90:
-            problems.append(f"the coordinates look like (lat, lon): swap the columns "
-                            f"{by_role['lon']!r} and {by_role['lat']!r}")
-        elif out_lon.any() or out_lat.any():
-            problems.append("check that longitude and latitude are not swapped and that "
-                            f"crs={crs!r} is the CRS of the coordinates")
-    repeat = pd.Series(False, index=df.index)
-    if not problems:
-        key = pd.DataFrame({"i": individual.astype(str), "t": times,
-                            "x": coords["lon"], "y": coords["lat"]})[~missing_xy]
-        repeat = key.duplicated().reindex(df.index, fill_value=False)
-        clash = key[~repeat[~missing_xy]].duplicated(["i", "t"], keep=False).reindex(
-            df.index, fill_value=False)
-        if clash.any():
-            problems.append(
-                f"{int(clash.sum())} fixes share an individual and a timestamp but have "
-                f"different coordinates (CSV lines {_lines(clash)}); keep one fix per "
-                "individual and time")
-    if problems:
-        raise SchemaError(f"{path}: " + "; ".join(problems) + ".")
-    if repeat.any():
-        warnings.warn(
-            f"{path}: dropped {int(repeat.sum())} repeated fix(es) (same individual, "
-            f"timestamp and coordinates as an earlier line; CSV lines {_lines(repeat)}).",
-            UserWarning, stacklevel=2)
-    if missing_xy.any():
-        warnings.warn(
-            f"{path}: dropped {int(missing_xy.sum())} of {len(df)} fix(es) without "
-            f"coordinates (CSV lines {_lines(missing_xy)}).", UserWarning, stacklevel=2)
+    return coords["lon"], coords["lat"], problems
 
+
+def _degree_problems(lon: pd.Series, lat: pd.Series, by_role: Mapping[str, str],
+                     crs: object) -> list[str]:
+    """List geographic coordinates out of range, with the likely cause.
+
+    Values above 360 look like projected metres; latitudes out of range with all
+    longitudes within 90 look like swapped columns; otherwise the user is asked to
+    check both.
+    """
+    problems: list[str] = []
+    out_lon = lon.notna() & ~lon.between(-180, 180)
+    out_lat = lat.notna() & ~lat.between(-90, 90)
+    if out_lon.any():
+        problems.append(f"{int(out_lon.sum())} longitude(s) outside -180..180 "
+                        f"(CSV lines {_lines(out_lon)})")
+    if out_lat.any():
+        problems.append(f"{int(out_lat.sum())} latitude(s) outside -90..90 "
+                        f"(CSV lines {_lines(out_lat)})")
+    big_lon = float(lon.abs().max())
+    big_lat = float(lat.abs().max())
+    if big_lon > 360 or big_lat > 360:
+        problems.append(
+            f"values up to {max(big_lon, big_lat):.0f} are not degrees: the coordinates "
+            "look like projected metres (UTM?); give the CRS they are in, e.g. "
+            "crs='EPSG:32643' (--crs EPSG:32643) for UTM zone 43N")
+    elif out_lat.any() and big_lon <= 90:
+        problems.append(f"the coordinates look like (lat, lon): swap the columns "
+                        f"{by_role['lon']!r} and {by_role['lat']!r}")
+    elif out_lon.any() or out_lat.any():
+        problems.append("check that longitude and latitude are not swapped and that "
+                        f"crs={crs!r} is the CRS of the coordinates")
+    return problems
+
+
+def _repeated_fixes(individual: pd.Series, times: pd.Series, lon: pd.Series,
+                    lat: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Mark exact repeats of an earlier fix and report same-time fixes that differ.
+
+    Fixes without coordinates are ignored. Returns the repeat mask (to drop with a
+    warning) and a problem if one individual has two positions at one time.
+    """
+    missing_xy = lon.isna() | lat.isna()
+    key = pd.DataFrame({"i": individual.astype(str), "t": times,
+                        "x": lon, "y": lat})[~missing_xy]
+    repeat = key.duplicated().reindex(individual.index, fill_value=False)
+    clash = key[~repeat[~missing_xy]].duplicated(["i", "t"], keep=False).reindex(
+        individual.index, fill_value=False)
+    problems: list[str] = []
+    if clash.any():
+        problems.append(
+            f"{int(clash.sum())} fixes share an individual and a timestamp but have "
+            f"different coordinates (CSV lines {_lines(clash)}); keep one fix per "
+            "individual and time")
+    return repeat, problems
+
+
+def _fix_points(df: pd.DataFrame, by_role: Mapping[str, str], times: pd.Series,
+                lon: pd.Series, lat: pd.Series, *, species: str | None, crs: CRS | None,
+                drop: pd.Series) -> gpd.GeoDataFrame:
+    """Points with standard column names, without the ``drop`` rows, sorted by animal and time.
+
+    ``species`` fills a missing or empty species column; the coordinate columns become
+    the geometry; ``individual``, ``timestamp``, ``species`` come first.
+    """
     coord_cols = [by_role["lon"], by_role["lat"]]
     renames = {by_role["individual"]: "individual", by_role["timestamp"]: "timestamp"}
     if "species" in by_role:
@@ -265,10 +340,8 @@ def read_tracks_csv(
         out["species"] = species
     elif species is not None:
         out["species"] = out["species"].where(out["species"].notna(), species)
-    out = gpd.GeoDataFrame(
-        out, geometry=gpd.points_from_xy(coords["lon"], coords["lat"]), crs=crs_obj)
-    out = out.loc[~(missing_xy | repeat).to_numpy()]
+    out = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs=crs)
+    out = out.loc[~drop.to_numpy()]
     out = out.sort_values(["individual", "timestamp"], kind="stable").reset_index(drop=True)
     front = ["individual", "timestamp", "species"]
-    out = out[front + [c for c in out.columns if c not in front]]
-    return validate_layer(out, "tracks", source=str(path))
+    return out[front + [c for c in out.columns if c not in front]]

