@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -152,7 +153,17 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
         err = _error(exc)
         return JSONResponse({"detail": err.detail}, status_code=err.status_code)
 
-    # -- pages ----------------------------------------------------------------------------
+    _page_routes(app, service, page)
+    _download_routes(app, service)
+    _layer_api(app, service)
+    _screening_api(app, service, workers=screening_workers)
+    _species_country_api(app, service)
+    return app
+
+
+def _page_routes(app: FastAPI, service: AtlasService,
+                 page: Callable[..., HTMLResponse]) -> None:
+    """Register the HTML pages: home (map), species, country, layer, route screening."""
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
         return page(request, "home.html", layers=service.layers(), species=service.species(),
@@ -194,7 +205,9 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
     def screen_page(request: Request) -> HTMLResponse:
         return page(request, "screen.html", infra_types=["road", "railway", "fence", "pipeline"])
 
-    # -- downloads ------------------------------------------------------------------------
+
+def _download_routes(app: FastAPI, service: AtlasService) -> None:
+    """Register downloads of layers (any version) and species distributions per country."""
     @app.get("/download/{name}.{fmt}", tags=["downloads"],
              summary="Download a layer (gpkg, geojson, csv; tif for rasters)")
     def download(name: str, fmt: str, version: int | None = None) -> Response:
@@ -212,7 +225,9 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
         return Response(data, media_type=media,
                         headers={"Content-Disposition": _attachment(filename)})
 
-    # -- JSON API -------------------------------------------------------------------------
+
+def _layer_api(app: FastAPI, service: AtlasService) -> None:
+    """Register the layer API: list, provenance, GeoJSON per zoom, PNG, identify."""
     @app.get("/api/layers", tags=["layers"], summary="Every layer with its provenance")
     def api_layers() -> list[dict[str, Any]]:
         return service.layers()
@@ -255,7 +270,10 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
                 service.atlas.kind_of(n)  # unknown layer: 404 naming the layers
         return service.identify(lon, lat, zoom=zoom, layers=names)
 
-    jobs = ScreeningJobs(workers=screening_workers)
+
+def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None:
+    """Register route screening as background jobs (submit, status, files)."""
+    jobs = ScreeningJobs(workers=workers)
     app.state.jobs = jobs
     app.router.on_shutdown.append(jobs.shutdown)
 
@@ -318,6 +336,9 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
             raise HTTPException(404, detail=f"screening {job_id!r} has no file {name!r}.")
         return FileResponse(path, filename=name if not name.endswith(".html") else None)
 
+
+def _species_country_api(app: FastAPI, service: AtlasService) -> None:
+    """Register the species (list, km in range) and country API."""
     @app.get("/api/species", tags=["species"], summary="Species with a range in the atlas")
     def api_species() -> list[str]:
         return service.species()
@@ -339,8 +360,6 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
              summary="Species present and km of infrastructure by type in a country")
     def api_country(iso3: str) -> dict[str, Any]:
         return service.country_summary(iso3)
-
-    return app
 
 
 def app_from_environment() -> FastAPI:
