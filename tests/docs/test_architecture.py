@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "cami_atlas"
 FLOORS: dict[str, int] = {
     # 0 ground
     "__init__": 0, "errors": 0, "schema": 0, "_options": 0, "_atomic": 0, "_memory": 0,
-    "_progress": 0,
+    "_progress": 0, "_deprecation": 0,
     "measure": 0, "raster": 0, "validate": 0, "data": 0,
     # 1 io
     "io": 1, "sources": 1, "geojson": 1, "interop": 1,

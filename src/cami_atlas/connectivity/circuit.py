@@ -45,6 +45,7 @@ import scipy.sparse as sp
 import shapely
 from rasterio.features import rasterize
 
+from .._deprecation import moved_names
 from ..errors import CRSError, DisconnectedGraphWarning, SchemaError
 from ..interop import as_grid
 from ..raster import Grid
@@ -536,16 +537,7 @@ _MOVED_PRIVATE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The moved names, from their new home (public ones with a DeprecationWarning)."""
-    import importlib
-
-    if name in _MOVED:
-        warnings.warn(f"cami_atlas.connectivity.circuit.{name} moved to "
-                      f"cami_atlas.connectivity.solvers.{name}; import it from there.",
-                      DeprecationWarning, stacklevel=2)
-    where = _MOVED.get(name) or _MOVED_PRIVATE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"cami_atlas.connectivity.solvers.{where[0]}")
-    return getattr(module, where[1])
+__getattr__ = moved_names(
+    __name__, {name: (f"cami_atlas.connectivity.solvers.{mod}", new)
+               for name, (mod, new) in {**_MOVED, **_MOVED_PRIVATE}.items()},
+    quiet=_MOVED_PRIVATE)

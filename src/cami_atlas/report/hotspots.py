@@ -20,10 +20,8 @@ this module, with a :class:`DeprecationWarning` naming their new place.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +32,7 @@ import pandas as pd
 import shapely
 
 from .._atomic import atomic_path, prepare_outputs
+from .._deprecation import moved_names
 from ..hotspots.segments import HOT_CLASSES  # a pure constant: the Gi* classes counted hot
 from ..measure import area_km2
 from ..schema import BARRIER_CLASSES
@@ -78,17 +77,7 @@ _MOVED: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The names that moved out of this module, with a :class:`DeprecationWarning`."""
-    target = _MOVED.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(
-        f"cami_atlas.report.hotspots.{name} moved to {target}.{name}; import it from "
-        f"there (the old name will be removed in a future release).",
-        DeprecationWarning, stacklevel=2)
-    return getattr(importlib.import_module(target), name)
-
+__getattr__ = moved_names(__name__, _MOVED)
 
 
 # -- map -------------------------------------------------------------------------------------

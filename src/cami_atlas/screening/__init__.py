@@ -26,10 +26,7 @@ their new place.
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from typing import Any
-
+from .._deprecation import moved_names
 from .attributes import (
     SEVERITY,
     attribute_names,
@@ -83,13 +80,4 @@ _MOVED: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The names that moved out of this package, with a :class:`DeprecationWarning`."""
-    target = _MOVED.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(
-        f"cami_atlas.screening.{name} moved to {target}.{name}; import it from there "
-        "(the old name will be removed in a future release).",
-        DeprecationWarning, stacklevel=2)
-    return getattr(importlib.import_module(target), name)
+__getattr__ = moved_names(__name__, _MOVED)

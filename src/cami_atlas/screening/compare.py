@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from .._deprecation import moved_names
 from ..errors import EmptyLayerError, SchemaError
 from .screen import ScreeningResult, screen_route
 
@@ -135,11 +136,6 @@ def compare_routes(routes: Mapping[str, gpd.GeoDataFrame | gpd.GeoSeries], atlas
     return RouteComparison(table, species, results)
 
 
-def __getattr__(name: str) -> Any:
-    """``write_comparison``, which moved to :mod:`cami_atlas.pipeline.screening`
-    (imported from there on first use)."""
-    if name != "write_comparison":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module("cami_atlas.pipeline.screening"), name)
+# write_comparison moved to cami_atlas.pipeline.screening; served from here, quietly
+__getattr__ = moved_names(__name__, {"write_comparison": "cami_atlas.pipeline.screening"},
+                          quiet=["write_comparison"])

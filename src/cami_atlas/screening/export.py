@@ -8,7 +8,6 @@ are drawn by :mod:`cami_atlas.report.screening`, and the whole output set is wri
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pandas as pd
 import pyogrio
 
 from .._atomic import atomic_path
+from .._deprecation import moved_names
 from ..errors import OutputExistsError
 from ..geojson import write_geojson
 
@@ -171,11 +171,6 @@ def write_screening_data(result: Any, out_dir: str | os.PathLike[str], *,
     return written
 
 
-def __getattr__(name: str) -> Any:
-    """``screening_map``, ``screening_report_html`` and ``write_screening``, which moved
-    to the rendering side (:mod:`cami_atlas.report.screening`,
-    :mod:`cami_atlas.pipeline.screening`); imported from there on first use."""
-    target = _MOVED.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(target), name)
+# moved to the rendering side; served from here without a warning (ScreeningResult.write
+# and old imports read them through this module)
+__getattr__ = moved_names(__name__, _MOVED, quiet=_MOVED)
