@@ -348,7 +348,8 @@ def range_barrier_figure(
             f"{', '.join(sorted(names.unique())[:20])}.")
     range_geoms = _geoms(sel, crs)
     if len(range_geoms) == 0:
-        raise EmptyLayerError(f"the range of {name!r} has no geometry.")
+        raise EmptyLayerError(f"the range of {name!r} has no geometry; repair or re-import "
+                              "that species' range layer.")
     view = _view(shapely.total_bounds(range_geoms), margin)
     extent = view[2] - view[0]
     fig, ax = _new_figure(_map_size(view, figsize))
@@ -535,7 +536,8 @@ def hotspot_figure(
     valid = ~(cells.geometry.isna() | cells.geometry.is_empty).to_numpy()
     cells = cells[valid]
     if cells.empty:
-        raise EmptyLayerError("cells has no geometry to draw.")
+        raise EmptyLayerError("cells has no geometry to draw; build the cells with "
+                              "cami_atlas.hotspots.hex_grid or hotspot_grid first.")
     geoms = _geoms(cells, crs)
     view = _view(shapely.total_bounds(geoms), margin)
     values = cells[column]

@@ -60,7 +60,9 @@ class Grid:
     def __post_init__(self) -> None:
         values = np.asarray(self.values)
         if values.ndim != 2:
-            raise SchemaError(f"a Grid holds a 2-D array; got shape {values.shape}.")
+            raise SchemaError(f"a Grid holds a 2-D array (rows, columns); got shape "
+                              f"{values.shape}. Pass one band, e.g. values[0] of a (bands, "
+                              "rows, cols) array.")
         object.__setattr__(self, "values", values)
         if self.crs is not None and not isinstance(self.crs, CRS):
             object.__setattr__(self, "crs", CRS.from_user_input(self.crs))
@@ -112,7 +114,9 @@ class Grid:
         """A grid on the same raster with other values."""
         values = np.asarray(values)
         if values.shape != self.shape:
-            raise SchemaError(f"values of shape {values.shape} do not fit a grid of {self.shape}.")
+            raise SchemaError(f"values of shape {values.shape} do not fit a grid of {self.shape}; "
+                              "give an array of the grid's shape (or build a new Grid with "
+                              "its own transform).")
         return replace(self, values=values, name=self.name if name is None else name)
 
     def xy(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +153,8 @@ class Grid:
         try:
             with rasterio.open(path) as ds:
                 if band < 1 or band > ds.count:
-                    raise LayerReadError(f"{path} has {ds.count} band(s); band={band} is not one.")
+                    raise LayerReadError(f"{path} has {ds.count} band(s); band={band} is not one. "
+                                         f"Choose a band from 1 to {ds.count}.")
                 data = ds.read(band, masked=True)
                 crs = CRS.from_user_input(ds.crs) if ds.crs else None
                 nodata = ds.nodata

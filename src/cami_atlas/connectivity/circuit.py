@@ -515,7 +515,8 @@ def pinch_points(resistance: Grid, corridor: Grid, focal: Focal, *,
     labels, _ = focal_labels(resistance, focal, id_column=id_column)
     inside |= labels > 0
     if not inside.any():
-        raise SchemaError("the corridor grid has no cell inside a corridor.")
+        raise SchemaError("the corridor grid has no cell inside a corridor; widen the corridor "
+                          "(corridor_width) or check that the cores are connected.")
     clipped = resistance.with_values(np.where(inside, np.asarray(resistance.values, float), np.nan),
                                      name="resistance in corridors")
     res = circuit_pairwise(clipped, focal, neighbours=neighbours, average=average,

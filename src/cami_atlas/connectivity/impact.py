@@ -149,7 +149,8 @@ def _mask_groups(base: Grid, masks: Mapping[Hashable, np.ndarray | Grid],
         arr = np.asarray(m.values if isinstance(m, Grid) else m)
         if arr.shape != base.shape:
             raise SchemaError(f"the mask of group {key!r} has shape {arr.shape}; the grid is "
-                              f"{base.shape}.")
+                              f"{base.shape}. Rasterise each group on the resistance grid "
+                              "(same transform and shape).")
         if arr.dtype != bool:
             raise SchemaError(f"the mask of group {key!r} must be boolean; got {arr.dtype}.")
         value = (barrier_resistance[key] if isinstance(barrier_resistance, Mapping)
@@ -309,7 +310,8 @@ def barrier_impact(
             return float("nan")
         a = attributes.reindex(ids)
         if a.isna().any():
-            raise SchemaError(f"attributes lack cores {list(ids[a.isna().to_numpy()][:5])}.")
+            raise SchemaError(f"attributes lack cores {list(ids[a.isna().to_numpy()][:5])}; give "
+                              "an attribute (e.g. area) for every core id of the cores layer.")
         g = patch_graph(a, r)
         return float(connectivity_indices(g, dispersal_distance=dispersal_distance,  # type: ignore[arg-type]
                                           probability=probability)["ECA"])
@@ -365,7 +367,8 @@ def _vector_landscapes(base: Grid, infra: gpd.GeoDataFrame | gpd.GeoSeries,
                        ) -> tuple[Callable[[list[Hashable]], np.ndarray], list[Hashable]]:
     """A function burning the features of some groups into ``base``, and the groups."""
     if len(infra) == 0:
-        raise SchemaError("the barrier layer is empty.")
+        raise SchemaError("the barrier layer is empty: there is no segment to evaluate; pass the "
+                          "infrastructure lines (or masks) whose impact you want ranked.")
     if isinstance(infra, gpd.GeoSeries):
         infra = infra.to_frame("geometry")
     if group_column is not None:

@@ -165,7 +165,8 @@ def patch_graph(attributes: pd.Series, distances: pd.DataFrame | np.ndarray, *,
     if isinstance(distances, pd.DataFrame):
         missing = a.index.difference(distances.index).union(a.index.difference(distances.columns))
         if len(missing):
-            raise SchemaError(f"the distance matrix lacks cores {list(missing[:5])}.")
+            raise SchemaError(f"the distance matrix lacks cores {list(missing[:5])}; its index and "
+                              "columns must hold every core id of the attributes.")
         d = distances.loc[a.index, a.index].to_numpy(dtype=float)
     else:
         d = np.asarray(distances, dtype=float)
@@ -201,7 +202,8 @@ def _arrays(graph: nx.Graph) -> tuple[list[Hashable], np.ndarray, np.ndarray]:
     d = np.full((len(nodes), len(nodes)), np.inf)
     for u, v, dist in graph.edges(data="distance"):
         if dist is None:
-            raise SchemaError(f"edge {u!r}-{v!r} has no 'distance'.")
+            raise SchemaError(f"edge {u!r}-{v!r} has no 'distance'; give every edge of the graph "
+                              "a 'distance' attribute (e.g. effective resistance or cost).")
         d[pos[u], pos[v]] = d[pos[v], pos[u]] = float(dist)
     return nodes, a, d
 

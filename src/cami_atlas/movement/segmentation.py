@@ -245,7 +245,8 @@ def periods_from_dates(tracks: gpd.GeoDataFrame, dates: pd.DataFrame | Sequence[
     bad = table["end"] <= table["start"]
     if bad.any():
         raise SchemaError(f"periods_from_dates: end is not after start in row(s) "
-                          f"{np.flatnonzero(bad.to_numpy()).tolist()}.")
+                          f"{np.flatnonzero(bad.to_numpy()).tolist()}; swap or correct those "
+                          "dates.")
     unknown = sorted(set(table["individual"]) - set(fixes["individual"]))
     if unknown:
         raise SchemaError(f"periods_from_dates: individual(s) {unknown} are not in the "

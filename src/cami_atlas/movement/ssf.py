@@ -634,7 +634,9 @@ def ssf_resistance(result: SSFResult, template: Grid, *,
     with np.errstate(over="ignore", invalid="ignore"):
         res = np.exp(-(eta - np.nanmax(eta)))
     if not np.isfinite(res).any():
-        raise SchemaError("ssf_resistance: the linear predictor is not finite anywhere.")
+        raise SchemaError("ssf_resistance: the linear predictor is not finite anywhere; check "
+                          "that the covariate rasters cover the template grid and that the "
+                          "fit converged (finite coefficients).")
     return template.with_values(res, name="ssf_resistance")
 
 

@@ -361,7 +361,8 @@ def _pdf(html: str, base_url: str, target: Path) -> None:
     try:
         weasyprint.HTML(string=html, base_url=base_url).write_pdf(str(target))
     except OSError as exc:
-        raise LayerWriteError(f"WeasyPrint could not write the PDF {target}: {exc}") from None
+        raise LayerWriteError(f"WeasyPrint could not write the PDF {target}: {exc}. Check that "
+                              "the folder is writable and has free space.") from None
 
 
 def write_report(html: str, path: str | os.PathLike[str], *, pdf: bool = False,
