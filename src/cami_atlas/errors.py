@@ -27,6 +27,7 @@ __all__ = [
     "OptionError",
     "OutputExistsError",
     "SchemaError",
+    "SolverError",
     "UnknownSpeciesError",
     "UnknownValueError",
 ]
@@ -97,6 +98,10 @@ class LayerNotFoundError(CamiAtlasError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class SolverError(CamiAtlasError, ArithmeticError):
+    """A linear solve failed (a matrix that should be positive definite is not)."""
 
 
 class UnknownSpeciesError(CamiAtlasError, KeyError):

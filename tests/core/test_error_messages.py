@@ -48,3 +48,35 @@ def test_hotspot_figure_of_no_cells_says_how_to_build_them():
     cells = gpd.GeoDataFrame({"score": [], "gi_class": []}, geometry=[], crs="ESRI:102025")
     with pytest.raises(EmptyLayerError, match=r"build the cells with cami_atlas\.hotspots\.hex_grid"):
         hotspot_figure(cells)
+
+
+def test_focal_id_column_missing_lists_the_columns():
+    import shapely
+
+    from cami_atlas.connectivity.circuit import focal_labels
+
+    g = Grid(np.ones((3, 3)), T, "EPSG:32643")
+    pts = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(501_500, 4_498_500)],
+                           crs="EPSG:32643")
+    with pytest.raises(SchemaError, match=r"has no column 'site'; its columns are name, "
+                                          r"geometry: give one of them as id_column"):
+        focal_labels(g, pts, id_column="site")
+
+
+def test_raster_layer_with_vmax_below_vmin_says_how_to_fix():
+    import folium
+
+    from cami_atlas.maps.layers import add_raster
+
+    g = Grid(np.arange(9.0).reshape(3, 3), T, "EPSG:32643")
+    with pytest.raises(SchemaError, match=r"vmax \(1\.0\) is below vmin \(5\.0\); swap them"):
+        add_raster(folium.Map(), g, vmin=5.0, vmax=1.0)
+
+
+def test_qgis_raster_of_only_nodata_says_what_to_check(tmp_path):
+    from cami_atlas.qgis import LayerSpec, write_qgis_project
+
+    Grid(np.full((2, 2), np.nan), T, "EPSG:32643").to_geotiff(tmp_path / "empty.tif")
+    with pytest.raises(SchemaError, match=r"every cell is nodata\); check the nodata value"):
+        write_qgis_project(tmp_path, [LayerSpec(tmp_path / "empty.tif", "empty", "raster")])
+

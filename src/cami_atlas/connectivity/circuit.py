@@ -123,7 +123,9 @@ def focal_labels(grid: Grid, focal: Focal, *, id_column: str | None = None
                            f"{grid.crs.to_string()}; reproject it: focal.to_crs(grid.crs).")
         if id_column is not None:
             if not isinstance(focal, gpd.GeoDataFrame) or id_column not in focal.columns:
-                raise SchemaError(f"the focal layer has no column {id_column!r}.")
+                raise SchemaError(f"the focal layer has no column {id_column!r}; its columns are "
+                              f"{', '.join(map(str, focal.columns))}: give one of them "
+                              "as id_column, or id_column=None to use the index.")
             ids = pd.Index(focal[id_column], name=id_column)
         else:
             ids = pd.Index(focal.index, name=focal.index.name or "focal")

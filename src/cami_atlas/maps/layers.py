@@ -746,7 +746,8 @@ def _norm(values: np.ndarray, vmin: float | None, vmax: float | None, scale: str
     if scale == "log" and lo <= 0:
         raise SchemaError(f"{what}: scale='log' needs vmin > 0; got {lo}.")
     if hi < lo:
-        raise SchemaError(f"{what}: vmax ({hi}) is below vmin ({lo}).")
+        raise SchemaError(f"{what}: vmax ({hi}) is below vmin ({lo}); swap them, or leave both "
+                          "out to use the data range.")
     if hi == lo:
         hi = lo + (abs(lo) * 1e-9 or 1.0)
     return mcolors.LogNorm(lo, hi) if scale == "log" else mcolors.Normalize(lo, hi)

@@ -199,7 +199,8 @@ def _graduated(column: str, geom: str, values: np.ndarray, cmap: str, classes: i
                ) -> ET.Element:
     v = values[np.isfinite(values)]
     if v.size == 0:
-        raise SchemaError(f"column {column!r} has no finite value to grade.")
+        raise SchemaError(f"column {column!r} has no finite value to grade; fill it, or style "
+                          "the layer with a single symbol (style='single').")
     edges = np.unique(np.quantile(v, np.linspace(0, 1, classes + 1)))
     if edges.size < 2:  # one value everywhere
         edges = np.array([edges[0], edges[0]])
@@ -330,7 +331,9 @@ def _resolve(spec: LayerSpec, out_dir: Path) -> _Resolved:
         v = data.compressed()
         v = v[np.isfinite(v)]
         if v.size == 0:
-            raise SchemaError(f"raster {path} has no finite value to colour.")
+            raise SchemaError(f"raster {path} has no finite value to colour (every cell is "
+                              "nodata); check the nodata value of the file or leave the layer "
+                              "out.")
         lo, hi = float(v.min()), float(v.max())
         renderer = _raster_pipe(lo, hi if hi > lo else lo + 1.0,
                                 spec.cmap or _DEFAULT_CMAP["raster"])

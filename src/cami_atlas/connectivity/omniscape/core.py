@@ -42,7 +42,7 @@ import numpy as np
 
 from ..._atomic import atomic_path, prepare_outputs
 from ..._options import check_option
-from ...errors import CRSError, OptionError, SchemaError
+from ...errors import CRSError, OptionError, SchemaError, SolverError
 from ...raster import Grid
 from ..graph import edge_conductance
 from . import _kernels
@@ -541,7 +541,8 @@ def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np
                                             pat.edge_pos, pat.diag_pos, pat.centre, g_unit,
                                             pat.ap, pat.ai, pat.lp, pat.li, pat.rp, pat.ri)
     if not ok:  # pragma: no cover - a uniform Laplacian with a ground is positive definite
-        raise RuntimeError("the uniform window matrix is not positive definite")
+        raise SolverError("the uniform window matrix is not positive definite (a defect of "
+                          "cami_atlas: please report it with the radius and block_size used).")
     if batch is None:  # windows factorized together: about 16 MB of factors per thread
         batch = int(np.clip(BATCH_BYTES // max(1, 8 * pat.nnz_l), 1, 32))
     cum = np.zeros(res.shape)
@@ -567,7 +568,9 @@ def solve_windows(res: np.ndarray, src: np.ndarray, t_row: np.ndarray, t_col: np
         finally:
             numba.set_num_threads(prev)
     if failed:  # pragma: no cover - Laplacians with a ground are positive definite
-        raise RuntimeError(f"{failed} window matrices were not positive definite")
+        raise SolverError(f"{failed} window matrices were not positive definite; check the "
+                          "resistance for negative or zero values inside the study area, or "
+                          "use solver='amg'.")
     return cum, fp
 
 

@@ -410,7 +410,9 @@ def _run(client: Any, specs: list[dict[str, Any]], work: Path, manifest: dict[st
     finally:
         bar.close()
     if n_targets == 0:
-        raise SchemaError("no target block has a positive source strength; nothing to solve.")
+        raise SchemaError("no target block has a positive source strength; nothing to solve. "
+                          "Give sources with positive values inside the study area, lower "
+                          "source_threshold or raise r_cutoff.")
     return n_targets
 
 
