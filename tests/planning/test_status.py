@@ -14,14 +14,27 @@ from cami_atlas.validate import validate_layer
 def _layer(status, years):
     return gpd.GeoDataFrame(
         {"infra_type": ["road"] * len(status), "status": status, "expected_year": years},
-        geometry=[shapely.LineString([(60, 45 + i * 0.1), (61, 45 + i * 0.1)])
-                  for i in range(len(status))], crs="EPSG:4326")
+        geometry=[
+            shapely.LineString([(60, 45 + i * 0.1), (61, 45 + i * 0.1)]) for i in range(len(status))
+        ],
+        crs="EPSG:4326",
+    )
 
 
 def test_as_of_rule():
-    g = _layer(["existing", "under construction", "under construction", "planned", "planned",
-                "planned", "proposed", "proposed"],
-               [None, 2026, 2035, 2030, 2031, None, 2029, 2040])
+    g = _layer(
+        [
+            "existing",
+            "under construction",
+            "under construction",
+            "planned",
+            "planned",
+            "planned",
+            "proposed",
+            "proposed",
+        ],
+        [None, 2026, 2035, 2030, 2031, None, 2029, 2040],
+    )
     assert infrastructure_as_of(g, 2030).index.tolist() == [0, 1, 3]
     assert infrastructure_as_of(g, 2035).index.tolist() == [0, 1, 2, 3, 4]
     assert infrastructure_as_of(g, 2030, include_proposed=True).index.tolist() == [0, 1, 3, 6]
@@ -35,10 +48,19 @@ def test_layer_without_status_is_existing():
 
 
 def test_aliases_and_unknown_status():
-    s = infrastructure_status(pd.DataFrame(
-        {"status": ["Built", "under_construction", "Approved", "concept", "PROPOSED", None]}))
-    assert s.tolist() == ["existing", "under construction", "planned", "proposed",
-                          "proposed", "existing"]
+    s = infrastructure_status(
+        pd.DataFrame(
+            {"status": ["Built", "under_construction", "Approved", "concept", "PROPOSED", None]}
+        )
+    )
+    assert s.tolist() == [
+        "existing",
+        "under construction",
+        "planned",
+        "proposed",
+        "proposed",
+        "existing",
+    ]
     with pytest.raises(UnknownValueError, match="'dreamt'"):
         infrastructure_status(pd.DataFrame({"status": ["dreamt"]}), what="layer x")
 

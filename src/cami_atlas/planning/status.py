@@ -28,8 +28,7 @@ __all__ = ["STATUSES", "infrastructure_as_of", "infrastructure_status", "split_b
 STATUSES: tuple[str, ...] = SCHEMAS["infrastructure"].column("status").allowed or ()
 
 
-def infrastructure_status(layer: pd.DataFrame, *, what: str = "infrastructure layer"
-                          ) -> pd.Series:
+def infrastructure_status(layer: pd.DataFrame, *, what: str = "infrastructure layer") -> pd.Series:
     """The normalised ``status`` of every row (``existing`` where absent or missing).
 
     Parameters
@@ -59,14 +58,20 @@ def infrastructure_status(layer: pd.DataFrame, *, what: str = "infrastructure la
     if "status" not in layer.columns:
         return pd.Series("existing", index=layer.index, name="status", dtype=object)
     raw = layer["status"].astype(object)
-    out = raw.map(lambda v: "existing" if v is None or (isinstance(v, float) and np.isnan(v))
-                  else normalise_value("status", v))
+    out = raw.map(
+        lambda v: (
+            "existing"
+            if v is None or (isinstance(v, float) and np.isnan(v))
+            else normalise_value("status", v)
+        )
+    )
     bad = ~out.isin(STATUSES)
     if bad.any():
         values = sorted({str(v) for v in raw[bad]})
         raise UnknownValueError(
             f"{what}: column 'status' has unknown value(s) {values}; use one of "
-            f"{list(STATUSES)} (or an alias such as 'built', 'approved', 'concept').")
+            f"{list(STATUSES)} (or an alias such as 'built', 'approved', 'concept')."
+        )
     return out.rename("status")
 
 
@@ -76,15 +81,21 @@ def _expected_year(layer: pd.DataFrame, what: str) -> pd.Series:
     years = pd.to_numeric(layer["expected_year"], errors="coerce")
     bad = years.isna() & layer["expected_year"].notna()
     if bad.any():
-        raise SchemaError(f"{what}: column 'expected_year' has non-numeric value(s) "
-                          f"{sorted({str(v) for v in layer['expected_year'][bad]})}; give a "
-                          "year such as 2030 or leave the cell empty.")
+        raise SchemaError(
+            f"{what}: column 'expected_year' has non-numeric value(s) "
+            f"{sorted({str(v) for v in layer['expected_year'][bad]})}; give a "
+            "year such as 2030 or leave the cell empty."
+        )
     return years.astype(float)
 
 
-def infrastructure_as_of(layer_gdf: gpd.GeoDataFrame, year: int, *,
-                         include_proposed: bool = False,
-                         what: str = "infrastructure layer") -> gpd.GeoDataFrame:
+def infrastructure_as_of(
+    layer_gdf: gpd.GeoDataFrame,
+    year: int,
+    *,
+    include_proposed: bool = False,
+    what: str = "infrastructure layer",
+) -> gpd.GeoDataFrame:
     """The infrastructure that stands in ``year`` (rule in the module docstring).
 
     Parameters
@@ -122,18 +133,21 @@ def infrastructure_as_of(layer_gdf: gpd.GeoDataFrame, year: int, *,
         raise SchemaError(f"year must be a number such as 2030; got {year!r}.") from None
     status = infrastructure_status(layer_gdf, what=what)
     exp = _expected_year(layer_gdf, what)
-    keep = ((status == "existing")
-            | ((status == "under construction") & ~(exp > y))
-            | ((status == "planned") & (exp <= y))
-            | ((status == "proposed") & (exp <= y) & include_proposed))
+    keep = (
+        (status == "existing")
+        | ((status == "under construction") & ~(exp > y))
+        | ((status == "planned") & (exp <= y))
+        | ((status == "proposed") & (exp <= y) & include_proposed)
+    )
     out = layer_gdf.loc[keep.to_numpy()].copy()
     if "status" in out.columns:
         out["status"] = status[keep]
     return out
 
 
-def split_by_status(layer_gdf: gpd.GeoDataFrame, *, what: str = "infrastructure layer"
-                    ) -> dict[str, gpd.GeoDataFrame]:
+def split_by_status(
+    layer_gdf: gpd.GeoDataFrame, *, what: str = "infrastructure layer"
+) -> dict[str, gpd.GeoDataFrame]:
     """The rows of each status present, keyed by status (in :data:`STATUSES` order).
 
     Examples
