@@ -38,9 +38,9 @@ def test_unknown_project_names_it_and_lists_known(infra):
 def test_unreadable_route_file(tmp_path, infra):
     bad = tmp_path / "broken.geojson"
     bad.write_text("{not json")
-    with pytest.raises(LayerReadError, match="broken.geojson"):
+    with pytest.raises(LayerReadError, match=r"broken\.geojson"):
         resolve_scenarios({"s": [("broken", str(bad))]}, infra)
-    with pytest.raises(LayerReadError, match="missing.gpkg"):
+    with pytest.raises(LayerReadError, match=r"missing\.gpkg"):
         resolve_scenarios({"s": [("m", str(tmp_path / "missing.gpkg"))]}, infra)
 
 
