@@ -5,7 +5,8 @@ Examples
 ::
 
     cami-atlas scenarios --scenarios scenarios.csv --out scen/
-    cami-atlas scenarios --scenario "A=line_a.geojson" --scenario "AB=line_a.geojson,line_b.geojson" \\
+    cami-atlas scenarios --scenario "A=line_a.geojson" \\
+        --scenario "AB=line_a.geojson,line_b.geojson" \\
         --species Equus_hemionus --out scen/ --overwrite
 
 Scenario file and option formats: see ``docs/planning.md``. Outputs: see
