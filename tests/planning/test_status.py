@@ -75,3 +75,43 @@ def test_schema_has_planning_columns_and_validation_normalises():
     out = out[0] if isinstance(out, tuple) else out
     assert out["status"].tolist() == ["existing", "under construction", "planned", "proposed"]
     assert out["expected_year"].dropna().astype(int).tolist() == [2027, 2030, 2040]
+
+
+def test_layers_import_planning_columns_with_aliases_and_rename(tmp_path):
+    from click.testing import CliRunner
+
+    from cami_atlas.atlas import Atlas
+    from cami_atlas.cli import main
+
+    src = _layer(["Approved", "under_construction", "concept"], [2030, 2027, 2040])
+    src = src.rename(columns={"expected_year": "year_online"})
+    src["project"] = ["Hypothetical line A", "Hypothetical line B", "Hypothetical line C"]
+    path = tmp_path / "planned.geojson"
+    src.to_file(path)
+    atlas = tmp_path / "a.gpkg"
+    res = CliRunner().invoke(
+        main,
+        [
+            "layers",
+            "import",
+            str(path),
+            "--kind",
+            "infrastructure",
+            "--atlas",
+            str(atlas),
+            "--licence",
+            "CC0-1.0",
+            "--rename",
+            "year_online=expected_year",
+            "--rename",
+            "project=project_name",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    got = Atlas.open(atlas).read("planned")
+    assert got["status"].tolist() == ["planned", "under construction", "proposed"]
+    assert got["project_name"].tolist()[0] == "Hypothetical line A"
+    assert infrastructure_as_of(got, 2030)["project_name"].tolist() == [
+        "Hypothetical line A",
+        "Hypothetical line B",
+    ]
