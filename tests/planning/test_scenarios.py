@@ -115,3 +115,33 @@ def test_mitigation_needs_species_and_structure_type(setting):
     bad = gpd.GeoDataFrame({"species": [SP]}, geometry=[shapely.Point(0, 0)], crs=CRS)
     with pytest.raises(MissingColumnError, match="structure_type"):
         scenario_impact(_lines([]), {}, setting.pop("ranges"), mitigation=bad, **setting)
+
+
+def test_corridor_and_track_crossings_add_up(setting):
+    import pandas as pd
+
+    ranges = setting.pop("ranges")
+    # a corridor polygon x 20-80 km, y 10-90 km: each full-height line (x = 30, 60 km)
+    # crosses its bottom and top edges: 2 boundary points per line
+    corridor = gpd.GeoDataFrame(
+        {"species": [SP]}, geometry=[shapely.box(20_000, 10_000, 80_000, 90_000)], crs=CRS
+    )
+    # one animal walking east along y = 50 km: one step crosses both lines
+    tracks = gpd.GeoDataFrame(
+        {
+            "species": [SP, SP],
+            "individual": ["a1", "a1"],
+            "timestamp": pd.to_datetime(["2020-05-01 00:00", "2020-05-01 06:00"], utc=True),
+        },
+        geometry=shapely.points([(10_000, 50_000), (90_000, 50_000)]),
+        crs=CRS,
+    )
+    scen = {"both": {"Hypothetical line A": _lines([30]), "Hypothetical line B": _lines([60])}}
+    t = scenario_impact(
+        _lines([]), scen, ranges, corridors=corridor, tracks=tracks, **setting
+    ).set_index("metric")
+    assert t.loc["corridor_crossings", "with_scenario"] == 4
+    assert t.loc["corridor_crossings", "interaction"] == 0
+    assert t.loc["track_crossings", "existing"] == 0
+    assert t.loc["track_crossings", "with_scenario"] == 2
+    assert t.loc["track_crossings", "sum_of_single_changes"] == 2

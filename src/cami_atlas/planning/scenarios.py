@@ -13,7 +13,10 @@ added up).
 Metrics (see ``docs/planning.md``):
 
 - ``km_in_range_<class>``: km of lines of each barrier class inside the species' range;
-- ``corridor_crossings``: points where lines cross the species' corridors (with ``corridors``);
+- ``corridor_crossings``: points where lines cross the species' corridor polygons' boundaries
+  and migration routes (with ``corridors``; :func:`cami_atlas.barriers.corridor_crossings`);
+- ``track_crossings``: GPS-track steps of the species that cross the lines (with ``tracks``;
+  :func:`cami_atlas.barriers.track_crossings`);
 - ``m_eff_km2``: effective mesh size of the range cut by lines that are a barrier to it
   (:func:`cami_atlas.barriers.effective_mesh_size`, CUT);
 - ``ECA`` and ``effective_conductance`` (with ``cores`` and a resistance ``grid``): lines burnt
@@ -41,6 +44,7 @@ import shapely
 from rasterio.features import rasterize
 
 from cami_atlas.barriers.classify import classify_barriers
+from cami_atlas.barriers.crossings import corridor_crossings, track_crossings
 from cami_atlas.barriers.fragmentation import effective_mesh_size
 from cami_atlas.connectivity.circuit import effective_resistance
 from cami_atlas.connectivity.patchgraph import connectivity_indices, patch_graph
@@ -150,7 +154,9 @@ class _Context:
         neighbours,
         mitigation,
         width_m,
+        tracks=None,
     ):
+        self.tracks = tracks
         self.species, self.range_poly, self.corridor = species, range_poly, corridor
         self.cores, self.grid, self.crs, self.matrix = cores, grid, crs, matrix
         self.dispersal_distance, self.partial_factor = dispersal_distance, partial_factor
@@ -165,10 +171,14 @@ class _Context:
         for cls in BARRIER_CLASSES:
             out[f"km_in_range_{cls.replace(' ', '_')}"] = float(km[classes == cls].sum())
         if self.corridor is not None:
-            bound = shapely.boundary(self.corridor)
-            pts = shapely.intersection(geoms, bound) if len(geoms) else geoms
             out["corridor_crossings"] = float(
-                shapely.get_num_geometries(pts).sum() if len(geoms) else 0.0
+                len(corridor_crossings(infra, self.corridor, matrix=self.matrix).points)
+                if len(infra)
+                else 0.0
+            )
+        if self.tracks is not None:
+            out["track_crossings"] = float(
+                len(track_crossings(self.tracks, infra, matrix=self.matrix)) if len(infra) else 0.0
             )
         openings = None
         if mitigated:
@@ -201,6 +211,16 @@ class _Context:
         return out
 
 
+def _of_species(gdf: gpd.GeoDataFrame | None, species: str, what: str):
+    if gdf is None:
+        return None
+    if "species" not in gdf.columns:
+        raise MissingColumnError(
+            f"{what} has no column 'species'; add one naming the species of every feature."
+        )
+    return gdf[(gdf["species"] == species).to_numpy()]
+
+
 def _species_geoms(gdf: gpd.GeoDataFrame | None, species: str, what: str):
     if gdf is None:
         return None
@@ -218,6 +238,7 @@ def scenario_impact(
     ranges: gpd.GeoDataFrame,
     *,
     corridors: gpd.GeoDataFrame | None = None,
+    tracks: gpd.GeoDataFrame | None = None,
     cores: gpd.GeoDataFrame | None = None,
     grid: Grid | None = None,
     dispersal_distance: float | None = None,
@@ -241,7 +262,10 @@ def scenario_impact(
     ranges : GeoDataFrame
         Species ranges (polygons) with ``species``.
     corridors : GeoDataFrame, optional
-        Corridor polygons with ``species``: adds ``corridor_crossings``.
+        Corridor polygons and migration-route lines with ``species``: adds ``corridor_crossings``.
+    tracks : GeoDataFrame, optional
+        GPS fixes with ``species``, ``individual``, ``timestamp``: adds ``track_crossings``
+        (steps that cross the lines, :func:`cami_atlas.barriers.track_crossings`).
     cores : GeoDataFrame, optional
         Habitat cores with ``area_km2`` (and ``species``, else used for every species);
         with ``grid`` and ``dispersal_distance`` adds ``ECA`` and ``effective_conductance``.
@@ -310,6 +334,7 @@ def scenario_impact(
     }
     ranges = _lines(ranges, crs, "ranges")
     corridors = None if corridors is None else _lines(corridors, crs, "corridors")
+    tracks = None if tracks is None else _lines(tracks, crs, "tracks")
     chosen = species or list(pd.unique(ranges["species"]))
     rows = []
     for sp in chosen:
@@ -326,7 +351,7 @@ def scenario_impact(
         ctx = _Context(
             sp,
             range_poly,
-            _species_geoms(corridors, sp, "corridors"),
+            _of_species(corridors, sp, "corridors"),
             sp_cores,
             grid,
             crs,
@@ -336,6 +361,7 @@ def scenario_impact(
             neighbours,
             mitigation,
             crossing_width_m,
+            _of_species(tracks, sp, "tracks"),
         )
         m0 = ctx.metrics(base)
         single_cache: dict[int, dict[str, float]] = {}
