@@ -66,9 +66,19 @@ def test_two_lines_cutting_one_corridor_interaction_by_hand(setting):
     assert c["existing"] == pytest.approx(0.625, rel=1e-6)
     assert c["change"] == pytest.approx(-0.625, rel=1e-6)
     assert c["interaction"] == pytest.approx(-0.625 + 0.75, rel=1e-6)
-    k = t.loc["km_in_range_complete_barrier"]  # km are additive: no interaction
-    assert k["change"] == pytest.approx(200)
-    assert k["interaction"] == pytest.approx(0)
+    # km are geodesic (WGS84): each line's 100 km inside the range, measured between its
+    # end points on the ellipsoid with pyproj (independent of the clipping code); additive
+    from pyproj import Geod, Transformer
+
+    to_ll = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    geod = Geod(ellps="WGS84")
+    expected_km = 0.0
+    for x in (30_000, 60_000):
+        (lon0, lon1), (lat0, lat1) = to_ll.transform([x, x], [0, 100_000])
+        expected_km += geod.inv(lon0, lat0, lon1, lat1)[2] / 1000.0
+    k = t.loc["km_in_range_complete_barrier"]
+    assert k["change"] == pytest.approx(expected_km, rel=1e-4)
+    assert k["interaction"] == pytest.approx(0, abs=1e-9)
 
 
 def test_scenario_without_projects_changes_nothing(setting):

@@ -84,6 +84,9 @@ def run_scenarios(
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Resolve the scenarios against the atlas, measure them and write the output set.
 
+    Corridor and track layers of the atlas, where it has them, add corridor and track
+    crossings to the metrics.
+
     Parameters
     ----------
     atlas : Atlas
@@ -119,10 +122,16 @@ def run_scenarios(
     if cores is not None:
         grid = core_grid(cores, cell_size_m=cell_size_m, margin_m=2 * cell_size_m)
         dispersal_distance = dispersal_distance or 10.0
+    corridors = (
+        atlas.read_kind("corridor", crs=ANALYSIS_CRS) if atlas.layer_names("corridor") else None
+    )
+    tracks = atlas.read_kind("tracks", crs=ANALYSIS_CRS) if atlas.layer_names("tracks") else None
     table = scenario_impact(
         existing,
         scen,
         ranges,
+        corridors=corridors,
+        tracks=tracks,
         cores=cores,
         grid=grid,
         dispersal_distance=dispersal_distance,

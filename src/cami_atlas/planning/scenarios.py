@@ -12,7 +12,8 @@ added up).
 
 Metrics (see ``docs/planning.md``):
 
-- ``km_in_range_<class>``: km of lines of each barrier class inside the species' range;
+- ``km_in_range_<class>``: km (geodesic, WGS84) of lines of each barrier class inside the
+  species' range;
 - ``corridor_crossings``: points where lines cross the species' corridor polygons' boundaries
   and migration routes (with ``corridors``; :func:`cami_atlas.barriers.corridor_crossings`);
 - ``track_crossings``: GPS-track steps of the species that cross the lines (with ``tracks``;
@@ -49,6 +50,7 @@ from cami_atlas.barriers.fragmentation import effective_mesh_size
 from cami_atlas.connectivity.circuit import effective_resistance
 from cami_atlas.connectivity.patchgraph import connectivity_indices, patch_graph
 from cami_atlas.errors import DisconnectedGraphWarning, MissingColumnError, SchemaError
+from cami_atlas.measure import geodesic_length_km
 from cami_atlas.raster import Grid
 from cami_atlas.schema import BARRIER_CLASSES
 
@@ -167,7 +169,11 @@ class _Context:
         classes = _classes(infra, self.species, self.matrix)
         out: dict[str, float] = {}
         inside = shapely.intersection(geoms, self.range_poly) if len(geoms) else geoms
-        km = shapely.length(inside) / 1000.0 if len(geoms) else np.array([])
+        km = (
+            geodesic_length_km(gpd.GeoSeries(inside, crs=self.crs)).to_numpy()
+            if len(geoms)
+            else np.array([])
+        )
         for cls in BARRIER_CLASSES:
             out[f"km_in_range_{cls.replace(' ', '_')}"] = float(km[classes == cls].sum())
         if self.corridor is not None:
