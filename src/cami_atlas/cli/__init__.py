@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "layers": "layers:layers",
     "map": "map:map_command",
     "run": "run:run",
+    "scenarios": "scenarios:scenarios",
     "screen-route": "screen_route:screen_route",
     "tracks": "tracks:tracks",
     "serve": "serve:serve",

@@ -66,10 +66,14 @@ __all__ = ["OUTPUTS", "RUN_OUTPUTS", "BarrierResults", "analyse_atlas", "barrier
 @click.option("--matrix", "matrix_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Your own barrier matrix CSV (default: the 2017 CAMI matrix).")
 @click.option("--no-fragmentation", is_flag=True, help="Skip the effective mesh size.")
+@click.option("--include-planned", is_flag=True,
+              help="Count lines under construction, planned or proposed too (default: the "
+                   "existing network only).")
 @out_option
 @overwrite_option
 def barriers(atlas_path: Path | None, species: tuple[str, ...], matrix_path: Path | None,
-             no_fragmentation: bool, out_dir: Path, overwrite: bool) -> None:
+             no_fragmentation: bool, include_planned: bool, out_dir: Path,
+             overwrite: bool) -> None:
     """Barrier analysis: km of infrastructure in species ranges by barrier class and
     country, classified segments, range fragmentation and crossings.
 
@@ -82,7 +86,8 @@ def barriers(atlas_path: Path | None, species: tuple[str, ...], matrix_path: Pat
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     _, written = run_barriers(atlas, out_dir, species=split_multi(species) or None,
                               matrix=matrix_path, fragmentation=not no_fragmentation,
-                              overwrite=overwrite, progress=True, staged=staged)
+                              overwrite=overwrite, progress=True, staged=staged,
+                              include_planned=include_planned)
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(f"done: {len(written)} files in {out_dir}")

@@ -124,6 +124,13 @@ INFRA_STYLES: dict[str, dict[str, Any]] = {
     "power_line": {"color": "#e66101", "weight": 1.5, "dashArray": "1 4"},
 }
 _OTHER_INFRA = {"color": "#666666", "weight": 2.0, "dashArray": "4 3"}
+#: Line pattern of infrastructure that is not (yet) built, by ``status`` (overrides the type's
+#: pattern so planned and proposed lines read as future at a glance).
+STATUS_STYLES: dict[str, dict[str, Any]] = {
+    "under construction": {"dashArray": "12 4"},
+    "planned": {"dashArray": "12 8", "opacity": 0.75},
+    "proposed": {"dashArray": "3 9", "opacity": 0.7},
+}
 
 _USE_CLASS_COLORS = {"high": "#08519c", "medium": "#3182bd", "low": "#9ecae1"}
 _POLYGONS = ("Polygon", "MultiPolygon")
@@ -670,7 +677,9 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
     ``barrier_class`` column if present. A class value :data:`OUTSIDE_RANGE`
     (``"outside range"``: the segment does not cross the species' range, so it has no
     class for it) is drawn in light grey (:data:`OUTSIDE_RANGE_COLOR`) with its own
-    legend entry; missing values are drawn as ``unknown``.
+    legend entry; missing values are drawn as ``unknown``. With a ``status`` column,
+    lines under construction, planned or proposed are drawn dashed (:data:`STATUS_STYLES`)
+    with a legend entry per status; a missing status means existing.
 
     Examples
     --------
@@ -691,14 +700,18 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
     types = types.astype(str)
     classes = _barrier_classes(attrs, full, species, barrier_column, what, classify)
     styles: dict[str, dict[str, Any]] = {}
-    keys = types if classes is None else types + "|" + classes
+    status = (attrs["status"].astype(object).where(attrs["status"].notna(), "existing")
+              .astype(str) if "status" in attrs.columns else pd.Series("existing", attrs.index))
+    keys = (types if classes is None else types + "|" + classes) + "#" + status
     for key in pd.unique(keys):
-        t, _, cls = key.partition("|")
+        tc, _, st = key.partition("#")
+        t, _, cls = tc.partition("|")
         style = {**INFRA_STYLES.get(t, _OTHER_INFRA), "opacity": 0.9}
         if cls == OUTSIDE_RANGE:
             style.update(color=OUTSIDE_RANGE_COLOR, opacity=0.7)
         elif cls:
             style["color"] = BARRIER_COLORS[cls]
+        style.update(STATUS_STYLES.get(st, {}))
         styles[key] = style
     tooltips = None
     if tooltip_column is None:
@@ -727,6 +740,9 @@ def add_infrastructure(m: folium.Map, infra: gpd.GeoDataFrame, *,
         if classes is not None:
             style["color"] = "#333333"
         entries.append((swatch("line", style), t))
+    for st, st_style in STATUS_STYLES.items():
+        if (status == st).any():
+            entries.append((swatch("line", {"color": "#333333", "weight": 2, **st_style}), st))
     title = name if species is None else f"{name} — barrier class for {_species_label(species)}"
     legend = categorical_legend(title, entries)
     return _add_features(m, geoms, name=name, keys=keys, styles=styles, table=table,

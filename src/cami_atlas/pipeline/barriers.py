@@ -42,6 +42,7 @@ from ..barriers.overlay import _select, infrastructure_in_ranges, species_polygo
 from ..barriers.segments import classify_segments
 from ..barriers.species import matrix_species
 from ..measure import to_crs
+from ..planning.status import infrastructure_status
 from ..schema import BARRIER_CLASSES
 from .progress import ProgressFactory, no_progress, rich_progress
 from .staging import StagedOutputs
@@ -102,6 +103,7 @@ def analyse_atlas(
     matrix: pd.DataFrame | str | os.PathLike[str] | None = None,
     fragmentation: bool = True,
     progress: bool | ProgressFactory = False,
+    include_planned: bool = False,
 ) -> BarrierResults:
     """Run the barrier analyses on ``atlas`` and return the tables (nothing is written).
 
@@ -123,6 +125,10 @@ def analyse_atlas(
     progress : bool or progress factory, default False
         True: a rich progress bar on a terminal; or a factory of
         :mod:`cami_atlas.pipeline.progress` that receives one message per step.
+    include_planned : bool, default False
+        Count infrastructure whose ``status`` is under construction, planned or proposed
+        too; by default only the existing network is analysed (a layer without ``status``
+        is all existing) and the notes say how many lines were left out.
 
     Returns
     -------
@@ -182,6 +188,14 @@ def analyse_atlas(
         infra_all = []
         for name in infra_layers:
             layer = atlas.read(name)
+            if not include_planned:
+                status = infrastructure_status(layer, what=f"infrastructure layer {name!r}")
+                n_future = int((status != "existing").sum())
+                if n_future:
+                    layer = layer[(status == "existing").to_numpy()]
+                    results.notes.append(
+                        f"{name}: {n_future} line(s) under construction, planned or proposed "
+                        "left out (existing network only; --include-planned counts them).")
             t = infrastructure_in_ranges(layer, ranges, corridors=corridors,
                                          countries=countries, species=chosen, matrix=m,
                                          analysis_crs=crs)
@@ -474,7 +488,8 @@ def run_barriers(atlas: Atlas, out_dir: str | os.PathLike[str], *,
                  matrix: pd.DataFrame | str | os.PathLike[str] | None = None,
                  fragmentation: bool = True, overwrite: bool = False,
                  progress: bool | ProgressFactory = False,
-                 staged: StagedOutputs | None = None) -> tuple[BarrierResults, list[Path]]:
+                 staged: StagedOutputs | None = None,
+                 include_planned: bool = False) -> tuple[BarrierResults, list[Path]]:
     """The ``cami-atlas barriers`` job: :func:`analyse_atlas`, then the output set.
 
     The output folder is checked (existing outputs, write permission, free space)
@@ -483,7 +498,7 @@ def run_barriers(atlas: Atlas, out_dir: str | os.PathLike[str], *,
 
     Parameters
     ----------
-    atlas, species, matrix, fragmentation, progress
+    atlas, species, matrix, fragmentation, progress, include_planned
         As in :func:`analyse_atlas`.
     out_dir : str or path
     overwrite : bool, default False
@@ -508,7 +523,7 @@ def run_barriers(atlas: Atlas, out_dir: str | os.PathLike[str], *,
         staged = StagedOutputs(out_dir, RUN_OUTPUTS, overwrite=overwrite,
                                required_bytes=ESTIMATED_BYTES).check()
     res = analyse_atlas(atlas, species=species, matrix=matrix, fragmentation=fragmentation,
-                        progress=progress)
+                        progress=progress, include_planned=include_planned)
     with staged as folder:
         written = write_results(res, atlas, folder, overwrite=True)
     return res, [Path(out_dir) / staged.final(p).relative_to(staged.out) for p in written]

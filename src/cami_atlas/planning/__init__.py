@@ -1,0 +1,34 @@
+"""Planning with the atlas: infrastructure status and time, scenarios of planned projects and
+their cumulative impact, residual loss to offset.
+
+Floor 3 (analyses): uses ``barriers`` and ``connectivity``; renderers only draw its tables.
+"""
+
+from cami_atlas.planning.definitions import (
+    parse_scenario_option,
+    project_lines,
+    read_scenario_file,
+    resolve_scenarios,
+)
+from cami_atlas.planning.offset import residual_loss
+from cami_atlas.planning.scenarios import TABLE_COLUMNS, scenario_impact
+from cami_atlas.planning.status import (
+    STATUSES,
+    infrastructure_as_of,
+    infrastructure_status,
+    split_by_status,
+)
+
+__all__ = [
+    "STATUSES",
+    "TABLE_COLUMNS",
+    "infrastructure_as_of",
+    "infrastructure_status",
+    "parse_scenario_option",
+    "project_lines",
+    "read_scenario_file",
+    "residual_loss",
+    "resolve_scenarios",
+    "scenario_impact",
+    "split_by_status",
+]
