@@ -38,7 +38,7 @@ import pandas as pd
 from .steps import Section, Step, StepContext
 
 __all__ = ["MIN_RADIUS_CELLS", "OUTPUT_DIR", "RUN_CELL_SIZE_M", "STEP",
-           "connectivity_maps_step", "mapped_species"]
+           "connectivity_maps_step", "display_normalized", "mapped_species"]
 
 #: Default cell size of ``run --connectivity-maps`` (m).
 RUN_CELL_SIZE_M = 10_000.0
@@ -122,11 +122,14 @@ def connectivity_maps_step(ctx: StepContext) -> None:
                 _remove_tree(folder / "maps")
                 cum = read_decimated(folder / "cumulative_current.tif")
                 nrm = read_decimated(folder / "normalized_current.tif")
+                flow = read_decimated(folder / "flow_potential.tif")
             else:
                 result = omniscape(inp.resistance, sources=inp.sources,
                                    radius_m=inp.radius_km * 1000.0, extra_settings=extra)
                 result.write(folder, overwrite=True)
                 cum, nrm = result.cumulative_current, result.normalized_current
+                flow = result.flow_potential
+            nrm = display_normalized(nrm, flow)
             title = (f"{sp.replace('_', ' ')}: Omniscape, radius {inp.radius_km:g} km, "
                      f"{cell_size_m / 1000:g} km cells")
             quicklook_png(cum, nrm, folder / "omniscape_quicklook.png", title=title,
@@ -134,19 +137,23 @@ def connectivity_maps_step(ctx: StepContext) -> None:
             maps[sp] = nrm.with_values(nrm.values, name=f"{sp.replace('_', ' ')} "
                                        "normalized current")
             finite = np.isfinite(nrm.values)
+            shown = nrm.values[finite]
             rows.append({"species": sp.replace("_", " "), "radius_km": inp.radius_km,
                          "radius_cells": round(cells, 1),
                          "cells": int(np.isfinite(inp.resistance.values).sum()),
                          "source_cells": int((inp.sources.values > 0).sum()),
-                         "normalized_p95": round(float(np.percentile(nrm.values[finite], 95)),
-                                                 2) if finite.any() else np.nan,
+                         "normalized_median": round(float(np.median(shown)), 2)
+                         if shown.size else np.nan,
+                         "channelled_pct": round(100 * float((shown > 1.5).mean()), 1)
+                         if shown.size else np.nan,
                          "seconds": round(time.perf_counter() - t0, 1)})
             ctx.wrote(folder)
             step(sp)
     ctx.results["connectivity_maps"] = maps
     (ctx.path(OUTPUT_DIR)).mkdir(exist_ok=True)
     summary = pd.DataFrame(rows, columns=["species", "radius_km", "radius_cells", "cells",
-                                          "source_cells", "normalized_p95", "seconds"])
+                                          "source_cells", "normalized_median",
+                                          "channelled_pct", "seconds"])
     (ctx.path(OUTPUT_DIR) / "connectivity_maps.json").write_text(json.dumps(
         {"cell_size_m": cell_size_m, "scheduler": scheduler,
          "species": summary.to_dict(orient="records"), "skipped": skipped}, indent=2))
@@ -157,11 +164,34 @@ def connectivity_maps_step(ctx: StepContext) -> None:
         "species' barrier class, raised with the distance outside the range; sources: the "
         "range; window radius: the species' cited movement scale). Files in "
         f"`{OUTPUT_DIR}/<Species>/`; normalized current (<1 impeded, ~1 diffuse, >1 "
-        "channelled) is a layer of overview_map.html. ETOPO5 and MODIS are coarse "
+        "channelled; shown where the flow potential is positive, i.e. within reach of "
+        "the range; `channelled_pct`: share of those cells above 1.5) is a layer of "
+        "overview_map.html. ETOPO5 and MODIS are coarse "
         "(data/layers/SOURCES.md): read the maps as region-wide context."]
     paragraphs += skipped
     ctx.sections.append(Section("Connectivity maps (Omniscape)", paragraphs,
                                 summary if len(summary) else None))
+
+
+def display_normalized(normalized: Any, flow_potential: Any) -> Any:
+    """The normalized current where the flow potential is positive, NaN elsewhere.
+
+    Outside the reach of the sources (flow potential 0) the normalized current is 0 by
+    convention, which a map would show as "impeded"; for display those cells are left
+    out (transparent on the map, blank in the quick-look).
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from cami_atlas.raster import Grid
+    >>> t = Affine(1, 0, 0, 0, -1, 2)
+    >>> n = Grid(np.array([[0.0, 1.2]]), t, "EPSG:3857")
+    >>> f = Grid(np.array([[0.0, 3.0]]), t, "EPSG:3857")
+    >>> display_normalized(n, f).values.tolist()
+    [[nan, 1.2]]
+    """
+    values = np.where(np.asarray(flow_potential.values) > 0, normalized.values, np.nan)
+    return normalized.with_values(values)
 
 
 def _remove_tree(path: Any) -> None:
