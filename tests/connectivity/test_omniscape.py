@@ -471,7 +471,9 @@ def test_species_inputs_distance_outside_range():
     from cami_atlas.barriers.overlay import species_polygons
     from cami_atlas.connectivity.omniscape.species import species_inputs, species_movement_km
 
-    inp = species_inputs(species="snow leopard", cell_size_m=20000, radius_km=100)
+    inp = species_inputs(species="snow leopard", cell_size_m=20000, radius_km=100, dem="dem",
+                         crs="EPSG:32643",
+                         landcover="")
     assert inp.species == "Panthera_uncia" and species_movement_km("Panthera uncia") == 8.1
     atlas = Atlas.default()
     ranges = gpd.GeoDataFrame(
@@ -500,3 +502,39 @@ def test_species_inputs_distance_outside_range():
     # about one cell (20 km) of each other
     np.testing.assert_allclose(factor[far], 1 + d_km[far] / 100, atol=0.25)
     np.testing.assert_allclose(factor[inside], 1.0)
+
+
+def test_species_resistance_from_base_layers():
+    """Region-wide: ETOPO5 slope resistance with barriers x the IGBP class resistance;
+    a changed class value changes exactly the cells of that class."""
+    from cami_atlas.atlas import Atlas
+    from cami_atlas.connectivity.omniscape.species import (
+        landcover_resistance_table,
+        species_inputs,
+    )
+    from cami_atlas.errors import SchemaError
+
+    common = dict(species="khulan", cell_size_m=40000, outside_range=False)
+    inp = species_inputs(**common)
+    assert (inp.dem, inp.landcover) == ("dem_etopo5", "landcover_modis")
+    assert inp.resistance.crs.equals(Atlas.default().analysis_crs)  # region-wide: Albers
+    plain = species_inputs(**common, landcover="")
+    r, p = inp.resistance.values, plain.resistance.values
+    assert np.array_equal(np.isnan(r), np.isnan(p))
+    ok = np.isfinite(p) & np.isfinite(r)
+    factor = r[ok] / p[ok]
+    table = landcover_resistance_table()
+    # every factor is one of the table's values (grassland 1 most common in the region)
+    assert np.isin(np.round(factor, 9), table[np.isfinite(table)].to_numpy()).all()
+    assert (factor == 1.0).mean() > 0.2 and (factor == 2.0).any()  # grassland, barren
+    assert np.isinf(r[np.isfinite(p)]).sum() > 100  # large lakes and seas: water impassable
+    # cropland made as easy as grassland: only cropland cells change
+    cheaper = species_inputs(**common, landcover_resistance={**table.to_dict(), 12: 1.0})
+    c = cheaper.resistance.values
+    changed = np.isfinite(r) & (c != r)
+    np.testing.assert_allclose(r[changed] / c[changed], 5.0)
+    assert changed.sum() > 50
+    with pytest.raises(SchemaError, match=r"no value for IGBP class\(es\) \[16\]"):
+        landcover_resistance_table({k: 1.0 for k in range(16)})
+    with pytest.raises(SchemaError, match="numbers >= 1"):
+        landcover_resistance_table({**table.to_dict(), 3: 0.5})

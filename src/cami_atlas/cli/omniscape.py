@@ -1,7 +1,8 @@
 """``cami-atlas connectivity omniscape``: wall-to-wall Omniscape connectivity maps.
 
-Either a species from the atlas (its resistance from the atlas DEM with its barriers
-burned in, sources from its range, the window radius from its cited movement scale) or
+Either a species from the atlas (its resistance from the atlas' base layers: slope of
+the region-wide DEM, IGBP land cover through a class table, its barriers burned in;
+sources from its range, the window radius from its cited movement scale) or
 a resistance GeoTIFF of your own (sources from ``--sources`` or from the resistance
 with ``--r-cutoff``). ``--tile-size`` or ``--scheduler`` run the job in tiles on Dask
 (a LocalCluster, or the cluster at ``tcp://HOST:PORT``); a killed tiled job resumes
@@ -64,6 +65,10 @@ QUICKLOOK = "omniscape_quicklook.png"
               help="Source strengths below this are set to 0.")
 @click.option("--cell-size-m", type=float, default=5000.0, show_default=True,
               help="Cell size of the species' analysis grid (with --species).")
+@click.option("--landcover-resistance", "landcover_table", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV 'value,resistance' per IGBP class replacing the shipped expert-"
+                   "judgement table (with --species).")
 @click.option("--bbox", default=None, metavar="LON0,LAT0,LON1,LAT1",
               help="Window in degrees (with --species); default the atlas DEM's extent.")
 @click.option("--solver", type=click.Choice(["auto", "direct", "amg"]), default="auto",
@@ -79,7 +84,7 @@ QUICKLOOK = "omniscape_quicklook.png"
 def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Path | None,
               sources_file: Path | None, radius_km: float | None, radius_cells: int | None,
               block_size: int, correct_artifacts: bool, r_cutoff: float,
-              source_threshold: float, cell_size_m: float,
+              source_threshold: float, cell_size_m: float, landcover_table: Path | None,
               bbox: str | None, solver: str, scheduler: str | None, tile_size: int | None,
               out_dir: Path, overwrite: bool) -> None:
     """Omniscape moving-window connectivity: cumulative, flow potential, normalized current."""
@@ -120,7 +125,8 @@ def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Pat
         inp = species_inputs(atlas, species=species, bbox=bbox, cell_size_m=cell_size_m,
                              radius_km=(radius_km if radius_km is not None else
                                         radius_cells * cell_size_m / 1000.0 if radius_cells
-                                        else None), r_cutoff=r_cutoff)
+                                        else None), r_cutoff=r_cutoff,
+                             landcover_resistance=landcover_table)
         extra = {"species": inp.species, "radius_km": inp.radius_km,
                  "radius_from": inp.radius_source, "notes": inp.notes}
         title = f"{inp.species.replace('_', ' ')}: Omniscape, radius {inp.radius_km:g} km"

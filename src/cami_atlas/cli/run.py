@@ -41,7 +41,7 @@ from ._common import atlas_option, out_option, overwrite_option, species_option,
 from .layers import format_table
 
 __all__ = ["STEPS", "SUMMARY_STEP", "RunContext", "Section", "Step", "choose_species", "run",
-           "run_steps"]
+           "run_steps", "with_connectivity_maps"]
 
 
 # -- steps ------------------------------------------------------------------------------------
@@ -109,11 +109,18 @@ def layers_step(ctx: RunContext) -> None:
 
 
 def overview_map_step(ctx: RunContext) -> None:
-    """Write ``overview_map.html``: a self-contained Leaflet map of the atlas."""
-    from ..maps import overview_map, save_map
+    """Write ``overview_map.html``: a self-contained Leaflet map of the atlas (with the
+    normalized current of each species when ``--connectivity-maps`` ran before it)."""
+    from ..maps import add_raster, overview_map, save_map
 
     path = ctx.path("overview_map.html")
-    save_map(overview_map(ctx.atlas), path, self_contained=True, overwrite=ctx.overwrite)
+    m = overview_map(ctx.atlas)
+    for i, (name, grid) in enumerate(ctx.results.get("connectivity_maps", {}).items()):
+        add_raster(m, grid, name=f"{name.replace('_', ' ')}: normalized current",
+                   cmap="RdBu_r", vmin=0.0, vmax=2.0, opacity=0.75, show=i == 0,
+                   caption="normalized current (<1 impeded, 1 diffuse, >1 channelled; "
+                           "Omniscape)")
+    save_map(m, path, self_contained=True, overwrite=ctx.overwrite)
     ctx.wrote(path)
 
 
@@ -203,7 +210,9 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
               echo: Callable[[str], None] = click.echo,
               progress: ProgressFactory = rich_progress,
               on_step: Callable[[int, int, Step], None] | None = None,
-              species: list[str] | None = None) -> RunContext:
+              species: list[str] | None = None, connectivity_maps: bool = False,
+              connectivity_cell_size_m: float | None = None,
+              scheduler: str | None = None) -> RunContext:
     """Run ``steps`` (default :data:`STEPS`) and the summary on ``atlas`` into ``out_dir``.
 
     :func:`cami_atlas.pipeline.run_steps` with :data:`SUMMARY_STEP` appended: every
@@ -212,7 +221,11 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
     outputs replace the old set only when every step has succeeded.
 
     ``species`` (names, synonyms or common names; see :func:`choose_species`) restricts
-    the barrier and hotspot steps to those species.
+    the barrier and hotspot steps (and the connectivity maps) to those species.
+
+    ``connectivity_maps`` adds the Omniscape maps of every species with a movement scale
+    (:mod:`cami_atlas.pipeline.connectivity_maps`) before the overview map, at
+    ``connectivity_cell_size_m`` (default 10 km), on the Dask ``scheduler`` if given.
 
     Returns
     -------
@@ -220,10 +233,31 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
         With ``results`` (tables computed by the steps) and ``written`` (paths).
     """
     chosen = [*(STEPS if steps is None else steps), SUMMARY_STEP]
-    options = {"species": choose_species(atlas, species)} if species else {}
+    if connectivity_maps:
+        chosen = with_connectivity_maps(chosen)
+    options: dict[str, object] = ({"species": choose_species(atlas, species)} if species
+                                  else {})
+    options.update(connectivity_cell_size_m=connectivity_cell_size_m, scheduler=scheduler)
     return _run_steps(atlas, out_dir, steps=chosen, overwrite=overwrite, echo=echo,
                       progress=progress, on_step=on_step, required_bytes=ESTIMATED_BYTES,
                       options=options)
+
+
+def with_connectivity_maps(steps: list[Step]) -> list[Step]:
+    """``steps`` with the connectivity-maps step before the overview map (which draws
+    its layers), or before the summary.
+
+    Examples
+    --------
+    >>> names = [s.name for s in with_connectivity_maps([*STEPS, SUMMARY_STEP])]
+    >>> names[names.index("connectivity_maps") + 1]
+    'overview_map'
+    """
+    from ..pipeline.connectivity_maps import STEP
+
+    names = [s.name for s in steps]
+    at = names.index("overview_map") if "overview_map" in names else len(steps) - 1
+    return [*steps[:at], STEP, *steps[at:]]
 
 
 def choose_species(atlas: Atlas, wanted: list[str]) -> list[str]:
@@ -257,8 +291,17 @@ def choose_species(atlas: Atlas, wanted: list[str]) -> list[str]:
 @atlas_option
 @species_option
 @overwrite_option
+@click.option("--connectivity-maps", is_flag=True,
+              help="Also map every species with a cited movement scale with Omniscape "
+                   "(connectivity/<Species>/ and a layer of overview_map.html).")
+@click.option("--connectivity-cell-size-m", type=float, default=10_000.0, show_default=True,
+              help="Cell size of the connectivity maps (finer: slower; species whose radius "
+                   "is under 3 cells are skipped with a note).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run the connectivity maps tiled on this Dask scheduler.")
 def run(out_dir: Path, atlas_path: Path | None, species: tuple[str, ...],
-        overwrite: bool) -> None:
+        overwrite: bool, connectivity_maps: bool, connectivity_cell_size_m: float,
+        scheduler: str | None) -> None:
     """Run the main job: validate the atlas, summarise its layers, draw the overview map.
 
     Writes layers.csv, the barrier analysis (barrier_lengths.csv, classified_segments.gpkg,
@@ -269,10 +312,25 @@ def run(out_dir: Path, atlas_path: Path | None, species: tuple[str, ...],
     also counts corridor crossings, with tracks the crossings of GPS tracks; what is
     skipped is said in summary.md. --species restricts the barrier and hotspot steps to
     those species (scientific names, synonyms or common names such as saiga, khulan).
+
+    --connectivity-maps adds region-wide Omniscape maps (connectivity/<Species>/: three
+    GeoTIFFs, settings, PNG quick-look) of every species with a cited movement scale, at
+    --connectivity-cell-size-m (default 10 km: minutes on 2 cores), tiled on Dask with
+    --scheduler; their normalized current is a layer of overview_map.html.
     """
+    from ..errors import OptionError
     from ..pipeline.staging import StagedOutputs
 
-    names = [o for s in [*STEPS, SUMMARY_STEP] for o in s.outputs]
+    if not connectivity_maps and scheduler is not None:
+        raise OptionError("--scheduler runs the connectivity maps; give --connectivity-maps "
+                          "with it.")
+    if not connectivity_cell_size_m > 0:
+        raise OptionError(f"--connectivity-cell-size-m must be > 0; got "
+                          f"{connectivity_cell_size_m}.")
+    steps = [*STEPS, SUMMARY_STEP]
+    if connectivity_maps:
+        steps = with_connectivity_maps(steps)
+    names = [o for s in steps for o in s.outputs]
     StagedOutputs(out_dir, names, overwrite=overwrite, required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
     chosen = split_multi(species) or None
@@ -282,5 +340,7 @@ def run(out_dir: Path, atlas_path: Path | None, species: tuple[str, ...],
     def announce(i: int, n: int, step: Step) -> None:
         click.echo(f"[{i}/{n}] {step.name}: {step.description}", err=True)
 
-    ctx = run_steps(atlas, out_dir, overwrite=overwrite, on_step=announce, species=chosen)
+    ctx = run_steps(atlas, out_dir, overwrite=overwrite, on_step=announce, species=chosen,
+                    connectivity_maps=connectivity_maps,
+                    connectivity_cell_size_m=connectivity_cell_size_m, scheduler=scheduler)
     click.echo(f"done: {len(ctx.written)} files in {out_dir}")
