@@ -63,7 +63,7 @@ def _dense_laplacian(r: np.ndarray, neighbours: int) -> tuple[np.ndarray, np.nda
 
 
 # -- series and parallel ----------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["amg", "direct"])
+@pytest.mark.parametrize("method", ["mixed", "amg", "direct"])
 @pytest.mark.parametrize("neighbours", [4, 8])
 def test_series_row(method, neighbours):
     r = np.array([[1.0, 3.0, 2.0, 6.0, 4.0]])
