@@ -63,7 +63,7 @@ def _dense_laplacian(r: np.ndarray, neighbours: int) -> tuple[np.ndarray, np.nda
 
 
 # -- series and parallel ----------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["amg", "direct"])
+@pytest.mark.parametrize("method", ["mixed", "amg", "direct"])
 @pytest.mark.parametrize("neighbours", [4, 8])
 def test_series_row(method, neighbours):
     r = np.array([[1.0, 3.0, 2.0, 6.0, 4.0]])
@@ -485,7 +485,7 @@ def test_unreachable_tolerance_warns():
         LaplacianSolver(lap, method="float32")  # type: ignore[arg-type]
 
 
-def test_lean_hierarchy_level_equals_pyamg(monkeypatch):
+def test_lean_hierarchy_level_equals_pyamg():
     # the first level built without pyamg's whole-matrix copies is pyamg's level
     import pyamg
 
@@ -508,12 +508,17 @@ def test_lean_hierarchy_level_equals_pyamg(monkeypatch):
     u, w = rng.standard_normal((2, a.shape[0]))
     assert u @ vc(w) == pytest.approx(w @ vc(u), rel=1e-4)
     assert vc.nbytes > p.data.nbytes
-    # residual restriction and prolongation by row blocks: the same cycle
-    import cami_atlas.connectivity.solvers.amg_mixed as mod
+    # with the finest level swept in parallel strips (forward even then odd strips,
+    # backward the exact reverse) the cycle is still symmetric, and still a good
+    # preconditioner: it changes the result only as another Gauss-Seidel order does
+    from cami_atlas.connectivity.solvers.kernels import _strips_valid
 
     whole = vc(w)
-    monkeypatch.setattr(mod, "_CYCLE_BLOCK_ROWS", 7)
-    np.testing.assert_allclose(vc(w), whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+    bounds = np.linspace(0, a.shape[0], 5).astype(np.int64)
+    assert _strips_valid(a.indptr, a.indices, bounds)
+    vc.strips[0] = bounds
+    assert u @ vc(w) == pytest.approx(w @ vc(u), rel=1e-4)
+    assert np.linalg.norm(vc(w) - whole) < 0.2 * np.linalg.norm(whole)
 
 
 def test_many_components_expand_by_mask(monkeypatch):

@@ -98,10 +98,10 @@ class _ConnectivityGroup(click.Group):
 @click.option("--core-quantile", type=float, default=0.25, show_default=True,
               help="Automatic cores: share of the range's cells counted as low resistance.")
 @click.option("--neighbours", type=int, default=8, show_default=True, help="4 or 8.")
-@click.option("--solver", default="amg", show_default=True,
-              help="Circuit solver: amg, direct (exact; faster on small grids) or mixed "
-                   "(float32 AMG preconditioner, float64 CG: fastest and leanest on large "
-                   "grids).")
+@click.option("--solver", default="mixed", show_default=True,
+              help="Circuit solver: mixed (float32 AMG preconditioner, float64 CG: the "
+                   "fastest and leanest), amg (pyamg, its reference) or direct (exact; "
+                   "small grids).")
 @click.option("--burn-method", default="four_neighbour", show_default=True,
               help="How lines become cells: four_neighbour or all_touched.")
 @click.option("--infrastructure", multiple=True,

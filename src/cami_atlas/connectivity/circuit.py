@@ -20,10 +20,10 @@ every right-hand side:
   ``k - 1`` columns as pairwise give every ground's field.
 
 The linear systems are solved by :mod:`cami_atlas.connectivity.solvers` (chosen by
-``method=``: ``"direct"``, ``"amg"`` or ``"mixed"``); for large grids ``method="mixed"``
-(float32 storage and AMG hierarchy, float64 conjugate gradients) takes about half the
-memory and time of ``"amg"``, and ``workers=2`` solves independent right-hand sides in
-forked processes.
+``method=``: ``"mixed"``, the default, ``"amg"`` or ``"direct"``): ``"mixed"`` (float32
+storage and AMG hierarchy, float64 conjugate gradients, multi-threaded kernels) takes about
+half the memory and time of ``"amg"`` (pyamg, kept as the tested reference), and
+``workers=2`` solves independent right-hand sides in forked processes.
 
 Current maps follow Circuitscape: the current through a node is the larger of its
 total outflow and total inflow; cells of a merged focal region all show the region's
@@ -281,7 +281,7 @@ class CircuitResult:
 
 
 def effective_resistance(resistance: Grid, focal: Focal, *, neighbours: int = 8,
-                         average: Average = "resistance", method: Method = "amg",
+                         average: Average = "resistance", method: Method = "mixed",
                          tol: float = 1e-6, id_column: str | None = None,
                          workers: int = 1) -> pd.DataFrame:
     """Effective-resistance matrix between focal nodes (pairwise mode without current maps).
@@ -316,7 +316,7 @@ def effective_resistance(resistance: Grid, focal: Focal, *, neighbours: int = 8,
 
 
 def circuit_pairwise(resistance: Grid, focal: Focal, *, neighbours: int = 8,
-                     average: Average = "resistance", method: Method = "amg",
+                     average: Average = "resistance", method: Method = "mixed",
                      tol: float = 1e-6, id_column: str | None = None,
                      workers: int = 1) -> CircuitResult:
     """Pairwise mode: effective resistances and the cumulative current of all pairs.
@@ -366,7 +366,7 @@ def _reduced_conductance(f: _Focal, members: np.ndarray) -> np.ndarray:
 
 
 def circuit_one_to_all(resistance: Grid, focal: Focal, *, neighbours: int = 8,
-                       average: Average = "resistance", method: Method = "amg",
+                       average: Average = "resistance", method: Method = "mixed",
                        tol: float = 1e-6, id_column: str | None = None,
                        workers: int = 1) -> CircuitResult:
     """One-to-all mode: 1 A into each focal node with all the others grounded.
@@ -407,7 +407,7 @@ def circuit_one_to_all(resistance: Grid, focal: Focal, *, neighbours: int = 8,
 
 
 def circuit_all_to_one(resistance: Grid, focal: Focal, *, neighbours: int = 8,
-                       average: Average = "resistance", method: Method = "amg",
+                       average: Average = "resistance", method: Method = "mixed",
                        tol: float = 1e-6, id_column: str | None = None,
                        amg_options: dict[str, Any] | None = None,
                        workers: int = 1) -> CircuitResult:
@@ -464,7 +464,7 @@ def circuit_all_to_one(resistance: Grid, focal: Focal, *, neighbours: int = 8,
 
 def pinch_points(resistance: Grid, corridor: Grid, focal: Focal, *,
                  max_corridor_value: float | None = None, neighbours: int = 8,
-                 average: Average = "resistance", method: Method = "amg", tol: float = 1e-6,
+                 average: Average = "resistance", method: Method = "mixed", tol: float = 1e-6,
                  id_column: str | None = None) -> CircuitResult:
     """Pinch points: pairwise current density inside least-cost corridors.
 

@@ -38,7 +38,7 @@ One circuit setup per scenario; the solver is chosen by the number of passable c
   AMG hierarchy and 1.8-8.2 s for conjugate gradients preconditioned with the
   reference's LU or AMG setup (the former path); 100,000 cells 0.7 s against 2.9 and
   4.1-8.0 s. The reference is solved the same way, so differences are not solver noise.
-* above: ``method`` (AMG by default) with a fresh hierarchy per scenario. At 250,000 to
+* above: ``method`` (``"mixed"`` AMG by default) with a fresh hierarchy per scenario. At 250,000 to
   490,000 cells a fresh AMG setup and a fresh LU took comparable times (1.6-8.6 s and
   1.8-5.3 s), while the LU's fill-in memory grows faster than the cell count; reusing
   the reference's setup as a preconditioner was slower at every size measured.
@@ -208,7 +208,7 @@ def barrier_impact(
     probability: float = 0.5,
     neighbours: int = 8,
     average: Average = "resistance",
-    method: Method = "amg",
+    method: Method = "mixed",
     tol: float = 1e-6,
     id_column: str | None = None,
 ) -> BarrierImpact:

@@ -931,7 +931,7 @@ def run_connectivity(
     probability: float = 0.5,
     modes: Sequence[str] = MODES,
     impact_segments: str | Sequence[str] = "all",
-    solver: Literal["amg", "direct", "mixed"] = "amg",
+    solver: Literal["amg", "direct", "mixed"] = "mixed",
     progress: bool = False,
     max_memory: str | int | None = None,
 ) -> ConnectivityResult:
@@ -1004,13 +1004,14 @@ def run_connectivity(
         every impassable one (no corridor crosses an impassable line, but removing it can
         reconnect cores); or the listed ``segment_id`` values. The others stay burned in
         and are not ranked.
-    solver : {"amg", "direct", "mixed"}
+    solver : {"mixed", "amg", "direct"}
         Linear solver of the circuit modes (see
-        :class:`~cami_atlas.connectivity.solvers.LaplacianSolver`: ``"mixed"`` is a float32
-        smoothed-aggregation W-cycle preconditioning float64 CG, the fastest and leanest on
-        large grids). The barrier impact solves with the direct
-        solver up to :data:`~cami_atlas.connectivity.impact.DIRECT_MAX_CELLS` passable
-        cells whatever this says (exact and faster there).
+        :class:`~cami_atlas.connectivity.solvers.LaplacianSolver`: ``"mixed"``, the
+        default, is a float32 smoothed-aggregation W-cycle preconditioning float64 CG, the
+        fastest and leanest; ``"amg"`` is pyamg, its tested reference). The barrier
+        impact solves with the direct solver up to
+        :data:`~cami_atlas.connectivity.impact.DIRECT_MAX_CELLS` passable cells whatever
+        this says (exact and faster there).
     progress : bool
         Show a progress bar (rich) on a terminal.
     max_memory : str or int, optional

@@ -232,7 +232,7 @@ def route_connectivity(
         return RouteConnectivity({"n_cores": float(len(cores)), "n_cells": float(n_cells)},
                                  empty_cand, pd.DataFrame(), cores=cores, notes=notes)
     # sparse LU is exact and faster than AMG on the small grids of a screening
-    method = "direct" if n_cells <= 250_000 else "amg"
+    method = "direct" if n_cells <= 250_000 else "mixed"
     focal = cores.set_index("core_id")[["geometry"]]
     focal = gpd.GeoDataFrame(focal, geometry="geometry", crs=crs)
     with warnings.catch_warnings():

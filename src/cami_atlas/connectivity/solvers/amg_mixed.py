@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 import pyamg
 import scipy.linalg as sla
@@ -55,11 +56,18 @@ import scipy.sparse.linalg as spla
 
 from .amg import DEFAULT_AMG_OPTIONS
 from .base import Solver, sparse_nbytes
+from .kernels import (
+    csr_arrays,
+    gauss_seidel_strips,
+    gs_strip_bounds,
+    laplacian32_matvec,
+    prolong_add32,
+    residual_restrict32,
+)
 
 __all__ = ["MixedAmgSolver"]
 
 _SETUP_CHUNK_ROWS = 1 << 20
-_CYCLE_BLOCK_ROWS = 1 << 21  # rows per block of the cycle's residual and prolongation
 
 
 # -- sparse views and memory ------------------------------------------------------------------
@@ -116,14 +124,12 @@ class _Float32Laplacian(spla.LinearOperator):
     large grid can exceed the smallest eigenvalue of the grounded Laplacian (about
     1e-8 of the diagonal for 16 million cells and one ground).
 
-    The correction is not stored: ``A32 1`` is recomputed in float64 block by block
-    during each product from the float32 values already widened for it (exactly the
-    float64 sums a stored copy would hold), and ``to_ground`` is kept only where it is
-    non-zero (the few nodes next to a ground). Memory: just the float32 CSR, shared
-    with the AMG hierarchy's finest level.
+    The correction is not stored: ``A32 1`` is recomputed in float64 during each product
+    from the float32 values already widened for it (exactly the float64 sums a stored
+    copy would hold; one threaded pass, :func:`~.kernels.laplacian32_matvec`), and
+    ``to_ground`` is kept only where it is non-zero (the few nodes next to a ground).
+    Memory: just the float32 CSR, shared with the AMG hierarchy's finest level.
     """
-
-    _CHUNK_ROWS = 1 << 15
 
     def __init__(self, a32: sp.csr_matrix, to_ground: np.ndarray) -> None:
         super().__init__(dtype=np.float64, shape=a32.shape)
@@ -134,21 +140,10 @@ class _Float32Laplacian(spla.LinearOperator):
 
     def _product(self, x: np.ndarray) -> np.ndarray:
         a = self.a32
-        n = a.shape[0]
-        y = np.empty(n)
-        for r0 in range(0, n, self._CHUNK_ROWS):
-            r1 = min(n, r0 + self._CHUNK_ROWS)
-            s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
-            ptr = np.subtract(a.indptr[r0:r1 + 1], s0, dtype=a.indptr.dtype)
-            vals = a.data[s0:s1].astype(np.float64)
-            sub = _view(sp.csr_matrix, vals, a.indices[s0:s1], ptr, (r1 - r0, a.shape[1]))
-            y[r0:r1] = sub @ x
-            # minus the row sums: the diagonal becomes the sum of the off-diagonals
-            sums = np.zeros(r1 - r0)
-            full = np.diff(ptr) > 0
-            if vals.size:
-                sums[full] = np.add.reduceat(vals, ptr[:-1][full])
-            y[r0:r1] -= sums * x[r0:r1]
+        y = np.empty(a.shape[0])
+        # A32 x minus the float64 row sums (the diagonal becomes the sum of the
+        # off-diagonals), one threaded pass (kernels.laplacian32_matvec)
+        laplacian32_matvec(*csr_arrays(a), np.ascontiguousarray(x), y)
         # plus the conductances to ground
         y[self.ground_rows] += self.ground_conductance * x[self.ground_rows]
         return y
@@ -288,29 +283,23 @@ class _VCycle:
         # dense LU of the coarsest level (nonsingular: every component is grounded);
         # an SVD pseudo-inverse of the same ~500 x 500 matrix took up to 2.5 s here
         self.coarse = sla.lu_factor(self.A[-1].toarray().astype(np.float64))
+        # strips of rows swept in parallel by the Gauss-Seidel smoother, per level
+        self.strips = [gs_strip_bounds(a) for a in self.A[:-1]]
 
-    @staticmethod
-    def _sweep(a: sp.csr_matrix, x: np.ndarray, b: np.ndarray, forward: bool) -> None:
-        n = a.shape[0]
-        start, stop, step = (0, n, 1) if forward else (n - 1, -1, -1)
-        pyamg.amg_core.gauss_seidel(a.indptr, a.indices, a.data, x, b, start, stop, step)
+    def _sweep(self, level: int, x: np.ndarray, b: np.ndarray, forward: bool) -> None:
+        a = self.A[level]
+        gauss_seidel_strips(*csr_arrays(a), x, b, self.strips[level], forward)
 
     def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
         last = len(self.A) - 1
         if level == last:
             return sla.lu_solve(self.coarse, b.astype(np.float64)).astype(self.dtype)
         a, p = self.A[level], self.P[level]
-        n = a.shape[0]
         x = np.zeros_like(b)
-        self._sweep(a, x, b, True)
-        # restriction of the residual, block by block (no fine-level residual vector)
-        rc = np.zeros(p.shape[1], dtype=b.dtype)
-        for r0 in range(0, n, _CYCLE_BLOCK_ROWS):
-            r1 = min(n, r0 + _CYCLE_BLOCK_ROWS)
-            r = _rows(a, r0, r1) @ x
-            np.subtract(b[r0:r1], r, out=r)
-            rc += _rows(p, r0, r1, transpose=True) @ r
-            del r
+        self._sweep(level, x, b, True)
+        # restriction of the residual, fused (no fine-level residual vector)
+        rc = residual_restrict32(*csr_arrays(a), x, b, *csr_arrays(p), p.shape[1],
+                                 numba.get_num_threads())
         ec = self._cycle(level + 1, rc)
         if level + 1 < last:  # W-cycle: a second coarse-grid correction
             r2 = self.A[level + 1] @ ec
@@ -318,11 +307,9 @@ class _VCycle:
             ec += self._cycle(level + 1, r2)
             del r2
         del rc
-        for r0 in range(0, n, _CYCLE_BLOCK_ROWS):  # prolongation, block by block
-            r1 = min(n, r0 + _CYCLE_BLOCK_ROWS)
-            x[r0:r1] += _rows(p, r0, r1) @ ec
+        prolong_add32(*csr_arrays(p), ec, x)  # prolongation, threaded
         del ec
-        self._sweep(a, x, b, False)
+        self._sweep(level, x, b, False)
         return x
 
     def __call__(self, r: np.ndarray) -> np.ndarray:

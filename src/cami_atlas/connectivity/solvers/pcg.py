@@ -7,15 +7,17 @@ from typing import Any
 import numpy as np
 import scipy.sparse.linalg as spla
 
+from .kernels import dot_widened
+
 __all__ = ["pcg"]
 
 
-def _dot(u: np.ndarray, v: np.ndarray, block: int = 1 << 16) -> float:
-    """``u @ v`` in float64 when ``v`` is float32, by blocks (no whole widened copy)."""
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    """``u @ v`` in float64 when ``v`` is float32, without a widened copy (a threaded
+    loop, :func:`~cami_atlas.connectivity.solvers.kernels.dot_widened`)."""
     if v.dtype == u.dtype:
         return float(u @ v)
-    return float(sum(u[i:i + block] @ v[i:i + block].astype(u.dtype)
-                     for i in range(0, len(u), block)))
+    return float(dot_widened(np.ascontiguousarray(u), np.ascontiguousarray(v)))
 
 
 def pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
