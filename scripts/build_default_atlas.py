@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         # would keep its layers as older versions (and double the file)
         fresh = args.out.with_name(f".{args.out.stem}.build.gpkg")
         fresh.unlink(missing_ok=True)
-        atlas.save(fresh)
+        atlas.save(fresh, published_by="cami_atlas scripts/build_default_atlas.py")
         os.replace(fresh, args.out)
         path = args.out
     except CamiAtlasError as exc:

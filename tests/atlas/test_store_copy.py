@@ -29,7 +29,7 @@ def _same_layers(a: Atlas, b: Atlas) -> None:
 
 def test_round_trip_default_atlas_through_postgis(postgis_url: str, tmp_path: Path) -> None:
     report = pull_atlas(default_atlas_path(), postgis_url)
-    assert report.versions == 10 and report.layers[0] == "countries"
+    assert report.versions == 12 and report.layers[0] == "countries"
     _same_layers(Atlas.default(), Atlas.open(postgis_url))
     back = pull_atlas(postgis_url, tmp_path / "back.gpkg")
     assert back.destination == str(tmp_path / "back.gpkg")
@@ -42,7 +42,7 @@ def test_push_publishes_only_what_changed(postgis_url: str, tmp_path: Path) -> N
     local = tmp_path / "local.gpkg"
     pull_atlas(default_atlas_path(), local)
     first = push_atlas(local, postgis_url, published_by="alice")  # creates the shared atlas
-    assert first.versions == 10
+    assert first.versions == 12
     mine = Atlas.open(local)
     rail = mine.read("railways")
     mine.add_layer("railways", rail.iloc[:100], "infrastructure", source="trimmed for a test",
@@ -51,7 +51,7 @@ def test_push_publishes_only_what_changed(postgis_url: str, tmp_path: Path) -> N
     mine.save()
     report = push_atlas(local, postgis_url, published_by="bob")
     assert report.published == ["railways"]
-    assert "osm_astana" not in report.unchanged and len(report.unchanged) == 8
+    assert "osm_astana" not in report.unchanged and len(report.unchanged) == 10
     shared = Atlas.open(postgis_url)
     assert "osm_astana" in shared and len(shared.read("railways")) == 100
     table = shared.layer_versions("railways")
@@ -75,7 +75,7 @@ def test_pull_history_keeps_every_version_and_its_publisher(postgis_url: str,
     out = tmp_path / "mirror.gpkg"
     result = runner.invoke(main, ["atlas", "pull", postgis_url, str(out), "--history"])
     assert result.exit_code == 0, result.output
-    assert f"copied 10 layer(s), 12 version(s), to {out}" in result.output
+    assert f"copied 12 layer(s), 14 version(s), to {out}" in result.output
     after = Atlas.open(out).layer_versions()
     cols = ["layer", "version", "published_by", "published_at", "current", "source", "n_features"]
     pd.testing.assert_frame_equal(before[cols], after[cols])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import shutil
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -110,6 +112,9 @@ def test_geopackage_written_before_versions(tmp_path: Path) -> None:
     """A file without the versions table holds version 1 of each layer; the next save adds v2."""
     path = tmp_path / "old.gpkg"
     shutil.copy(default_atlas_path(), path)
+    with contextlib.closing(sqlite3.connect(path)) as con:  # as written before versions
+        con.execute("DROP TABLE IF EXISTS cami_atlas_versions")
+        con.commit()
     original = Atlas.open(path).read("railways")
     table = Atlas.open(path).layer_versions()
     assert (table["version"] == 1).all() and table["current"].all()

@@ -31,7 +31,7 @@ def test_init_from_default_into_folder(tmp_path):
     result = _invoke("atlas", "init", "--from-default", str(tmp_path / "mine"))
     path = tmp_path / "mine" / "atlas.gpkg"
     assert result.stdout.splitlines()[0] == (
-        f"created {path}: a copy of the default atlas (10 layers with their provenance), "
+        f"created {path}: a copy of the default atlas (12 layers with their provenance), "
         "named 'mine'")
     assert (tmp_path / "mine" / "SOURCES.md").read_text() == \
         (Atlas.default().path.parent / "SOURCES.md").read_text()

@@ -55,7 +55,7 @@ def test_layers_list_default(runner: CliRunner) -> None:
     result = runner.invoke(main, ["layers", "list"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert "10 layers" in lines[0]
+    assert "12 layers" in lines[0]
     assert lines[1].split() == ["name", "kind", "features", "crs", "source", "licence"]
     body = {line.split()[0]: line.split() for line in lines[3:]}
     assert set(body) == set(Atlas.default().layer_names())
@@ -101,7 +101,7 @@ def test_validate_atlas(runner: CliRunner, tmp_path: Path, good_file: Path) -> N
     result = runner.invoke(main, ["layers", "validate",
                                   str(Atlas.default().path)])
     assert result.exit_code == 0, result.output
-    assert "10 layer(s) valid" in result.output
+    assert "12 layer(s) valid" in result.output
     one = runner.invoke(main, ["layers", "validate", str(Atlas.default().path), "--layer",
                                "roads"])
     assert one.exit_code == 0 and "1 layer(s) valid" in one.output

@@ -33,7 +33,7 @@ def test_run_writes_outputs(default_run) -> None:
     out, result = default_run
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
-    assert "validated 10 layers" in result.output
+    assert "validated 12 layers" in result.output
     layers = pd.read_csv(out / "layers.csv")
     assert list(layers.columns) == ["name", "kind", "n_features", "geometry_type", "crs",
                                     "source", "licence", "length_km", "area_km2"]
