@@ -26,6 +26,24 @@ Usage::
     .venv/bin/python benchmarks/bench_circuit.py --sizes 1000 --neighbours 4 8
     .venv/bin/python benchmarks/bench_circuit.py --methods amg mixed
     .venv/bin/python benchmarks/bench_circuit.py --markdown      # a table for RESULTS.md
+
+Against the fastest Python peer, **landschaft** 1.52 (C++/OpenMP; GPL, so only ever run
+from a separate virtualenv by this script, never imported by cami_atlas), in the same run
+on the same synthetic grid (saved once to ``.npy`` and read by both, each in its own
+process):
+
+* pairwise mode, 5 focal points on a ring, cumulative current map, 8 neighbours,
+  conductances averaged between neighbours (Circuitscape's default, landschaft's
+  ``avg_resistances=False``), effective resistances compared;
+* cost distance from one central source, 8 neighbours (both: mean resistance of the two
+  cells times the step length), compared cell by cell; landschaft reads the resistance as
+  uint8 (1-100), so both get the grid rounded and clipped to integers 1-100.
+
+::
+
+    python -m venv /tmp/ls && /tmp/ls/bin/pip install landschaft==1.52.0 numpy
+    .venv/bin/python benchmarks/bench_circuit.py --peer-python /tmp/ls/bin/python \
+        --peer-sizes 2000 4000 --markdown
 """
 
 from __future__ import annotations
@@ -172,6 +190,152 @@ def run_case(size: int, neighbours: int, n_focal: int, seed: int, tol: float,
     }
 
 
+# -- same-run comparison with landschaft (pairwise circuit, cost distance) -------------------
+_PEER_COMMON = r"""
+import json, resource, sys, time, os
+import numpy as np
+a = json.loads(sys.argv[1])
+res = np.load(a["grid"])
+pts = np.load(a["points"])          # (k, 2) row, col
+def done(extra):
+    extra.update(wall_s=round(wall, 2), cpu_s=round(cpu, 2),
+                 peak_rss_bytes_per_cell=round(
+                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / res.size, 1),
+                 load_avg_1min=round(os.getloadavg()[0], 1))
+    print(json.dumps(extra))
+"""
+
+_PEER_OURS = _PEER_COMMON + r"""
+from affine import Affine
+from cami_atlas.raster import Grid
+from cami_atlas.connectivity import circuit_pairwise, cost_distance
+n = res.shape[0]
+grid = Grid(res, Affine(100, 0, 0, 0, -100, n * 100), "EPSG:32643")
+if a["task"] == "pairwise":
+    # compile the numba kernels outside the timing (cached on disk as well)
+    small = Grid(res[:300, :300].copy(), grid.transform, grid.crs)
+    top = n * 100.0
+    circuit_pairwise(small, np.array([[550.0, top - 550.0], [25050.0, top - 25050.0]]),
+                     average="conductance")
+    xy = np.column_stack([(pts[:, 1] + 0.5) * 100, n * 100 - (pts[:, 0] + 0.5) * 100])
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = circuit_pairwise(grid, xy, average="conductance", neighbours=8)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    r = out.resistances.to_numpy(dtype=float)
+    done({"resistances": r.tolist(), "current_sum": float(np.nansum(out.current.values))})
+else:
+    # landschaft's cost distance reads resistance as uint8 (1-100): both get those integers
+    grid = Grid(np.clip(np.rint(res), 1, 100), grid.transform, grid.crs)
+    del res
+    res = grid.values
+    mask = np.zeros(res.shape, bool)
+    mask[n // 2, n // 2] = True
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = cost_distance(grid, mask, connectivity=8)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    np.save(a["out"], out.values / 100.0)       # metres -> cell units, as landschaft
+    done({})
+"""
+
+_PEER_LANDSCHAFT = _PEER_COMMON + r"""
+import landschaft
+from landschaft import circuit
+n = res.shape[0]
+if a["task"] == "pairwise":
+    ids = np.zeros(res.shape, dtype=np.int32)
+    ids[pts[:, 0], pts[:, 1]] = np.arange(1, len(pts) + 1)
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = circuit.circuitscape_pairwise(res, ids, cum_map=True, n_threads=a["threads"])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    r = np.asarray(out.resistances, dtype=float)[1:, 1:]
+    done({"resistances": r.tolist(),
+          "current_sum": float(np.nansum(np.asarray(out.cum_current, dtype=float)))})
+else:
+    res = np.clip(np.rint(res), 1, 100).astype(np.uint8)   # what landschaft reads anyway
+    mask = np.zeros(res.shape, bool)
+    mask[n // 2, n // 2] = True
+    landschaft.set_default_threads(a["threads"])
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = landschaft.cost_distance(res, mask)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    np.save(a["out"], np.asarray(out, dtype=float))
+    done({})
+"""
+
+
+def _peer_run(python: str, code: str, args: dict) -> dict:
+    proc = subprocess.run([python, "-c", code, json.dumps(args)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode:
+        tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+        return {"error": f"exit {proc.returncode}: {tail}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def peer_comparison(sizes: list[int], peer_python: str, *, n_focal: int = 5,
+                    seed: int = 20240601, threads: int = 2,
+                    tasks: tuple[str, ...] = ("pairwise", "cost")) -> list[dict]:
+    """Ours against landschaft on the same grids, each contender in its own process."""
+    import tempfile
+
+    import numpy as np
+
+    rows = []
+    tmp = tempfile.mkdtemp(prefix="bench_peer_")
+    for size in sizes:
+        rng = np.random.default_rng(seed)
+        res = 1.0 + np.exp(rng.normal(1.0, 1.0, (size, size)))
+        ang = np.linspace(0, 2 * np.pi, n_focal, endpoint=False)
+        pts = np.column_stack([np.floor(size / 2 + 0.35 * size * np.sin(ang)),
+                               np.floor(size / 2 + 0.35 * size * np.cos(ang))]).astype(int)
+        np.save(f"{tmp}/grid.npy", res)
+        np.save(f"{tmp}/points.npy", pts)
+        del res
+        for task in tasks:
+            args = {"grid": f"{tmp}/grid.npy", "points": f"{tmp}/points.npy", "task": task,
+                    "threads": threads}
+            ours = _peer_run(sys.executable, _PEER_OURS, {**args, "out": f"{tmp}/ours.npy"})
+            theirs = _peer_run(peer_python, _PEER_LANDSCHAFT, {**args, "out": f"{tmp}/ls.npy"})
+            agree = None
+            if "error" not in ours and "error" not in theirs:
+                if task == "pairwise":
+                    a_, b_ = np.array(ours["resistances"]), np.array(theirs["resistances"])
+                    off = ~np.eye(len(a_), dtype=bool)
+                    agree = float(np.max(np.abs(a_[off] - b_[off]) / b_[off]))
+                else:
+                    a_, b_ = np.load(f"{tmp}/ours.npy"), np.load(f"{tmp}/ls.npy")
+                    ok = np.isfinite(b_) & (b_ > 0)
+                    agree = float(np.max(np.abs(a_[ok] - b_[ok]) / b_[ok]))
+            for who, r in (("cami_atlas", ours), ("landschaft", theirs)):
+                row = {"size": size, "cells": size * size, "task": task, "contender": who,
+                       "max_rel_diff": agree, **{k: v for k, v in r.items()
+                                                 if k != "resistances"}}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+def peer_markdown(rows: list[dict]) -> str:
+    out = ["| grid | task | contender | wall s | CPU s | peak RSS B/cell | load 1 min "
+           "| max rel. diff | wall ratio ours / landschaft |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    by = {(r["size"], r["task"], r["contender"]): r for r in rows}
+    for r in rows:
+        other = by.get((r["size"], r["task"], "landschaft"))
+        ratio = ""
+        if r["contender"] == "cami_atlas" and other and "wall_s" in other and "wall_s" in r:
+            ratio = f"**{r['wall_s'] / other['wall_s']:.2f}**"
+        if "error" in r:
+            out.append(f"| {r['size']}² | {r['task']} | {r['contender']} | failed: "
+                       f"{r['error']} | | | | | |")
+            continue
+        diff = "" if r["max_rel_diff"] is None else f"{r['max_rel_diff']:.1e}"
+        out.append(f"| {r['size']}² | {r['task']} | {r['contender']} | {r['wall_s']} "
+                   f"| {r['cpu_s']} | {r['peak_rss_bytes_per_cell']} | {r['load_avg_1min']} "
+                   f"| {diff} | {ratio} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000])
@@ -185,7 +349,19 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1])
     ap.add_argument("--case", nargs=2, type=int, help=argparse.SUPPRESS)
     ap.add_argument("--method", default="mixed", help=argparse.SUPPRESS)
+    ap.add_argument("--peer-python", default=None,
+                    help="python of a separate venv with landschaft (GPL) for the same-run "
+                         "comparison (pairwise circuit and cost distance)")
+    ap.add_argument("--peer-sizes", type=int, nargs="+", default=[2000, 4000])
+    ap.add_argument("--peer-tasks", nargs="+", default=["pairwise", "cost"],
+                    choices=["pairwise", "cost"])
     args = ap.parse_args()
+    if args.peer_python:
+        rows = peer_comparison(args.peer_sizes, args.peer_python, seed=args.seed,
+                               tasks=tuple(args.peer_tasks))
+        if args.markdown:
+            print(peer_markdown(rows))
+        return
     if args.case:
         print(json.dumps(run_case(args.case[0], args.case[1], args.focal, args.seed, args.tol,
                                   args.method, args.workers[0])))

@@ -312,3 +312,29 @@ def test_least_cost_paths_errors():
         least_cost_paths(grid(v), two)
     with pytest.raises(SchemaError, match="cores must be a GeoDataFrame"):
         least_cost_paths(g, [centre(g, 0, 0), centre(g, 1, 1)])
+
+
+# -- the compiled Dijkstra against scikit-image's MCP_Geometric (the reference) ------------
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_compiled_dijkstra_equals_mcp_geometric(connectivity: int) -> None:
+    from skimage.graph import MCP_Geometric
+
+    from cami_atlas.connectivity._dijkstra import grid_dijkstra
+
+    rng = np.random.default_rng(11)
+    values = 1.0 + np.exp(rng.normal(1.0, 1.0, (61, 47)))
+    values[rng.random(values.shape) < 0.15] = np.inf      # walls and islands
+    starts = np.array([5 * 47 + 7, 40 * 47 + 30, 60 * 47 + 46])
+    values.ravel()[starts] = 3.0
+    ours = grid_dijkstra(values, starts, 25.0, connectivity == 8, np.inf)
+    mcp = MCP_Geometric(values, fully_connected=connectivity == 8, sampling=(25.0, 25.0))
+    ref, _ = mcp.find_costs(np.column_stack(np.divmod(starts, 47)))
+    assert np.array_equal(np.isfinite(ours), np.isfinite(ref))
+    assert np.isinf(ours[np.isinf(values)]).all()
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(ours[fin], ref[fin], rtol=1e-12, atol=0)
+    # the limit cuts exactly the cells beyond it
+    limit = float(np.median(ref[fin]))
+    cut = grid_dijkstra(values, starts, 25.0, connectivity == 8, limit)
+    np.testing.assert_array_equal(np.isfinite(cut), fin & (ref <= limit))
+    np.testing.assert_allclose(cut[np.isfinite(cut)], ref[fin & (ref <= limit)], rtol=1e-12)
