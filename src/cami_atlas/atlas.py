@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .schema import SCHEMAS
 from .store import (
     ATLAS_TABLE,
     DEFAULT_ATLAS_FILE,
@@ -50,11 +51,15 @@ def layer_summary(atlas: Atlas) -> pd.DataFrame:
     """One row per layer with what a reader of the atlas wants to know first.
 
     Columns: ``name, kind, n_features, geometry_type, crs, source, licence,
-    length_km, area_km2``. ``length_km`` is the geodesic length on WGS84 of line
-    layers (:func:`cami_atlas.measure.geodesic_length_km`); ``area_km2`` the area of
-    polygon layers in ESRI:102025 (:func:`cami_atlas.measure.area_km2`); both are
-    empty where they do not apply (points, rasters). For rasters ``n_features`` is
-    the number of cells.
+    length_km, area_km2, length_existing_km, length_under_construction_km,
+    length_planned_km, length_proposed_km``. ``length_km`` is the geodesic length on
+    WGS84 of line layers (:func:`cami_atlas.measure.geodesic_length_km`); ``area_km2``
+    the area of polygon layers in ESRI:102025 (:func:`cami_atlas.measure.area_km2`);
+    both are empty where they do not apply (points, rasters). For infrastructure layers
+    the ``length_<status>_km`` columns split ``length_km`` by the ``status`` column
+    (a missing status counts as existing), so existing and planned lines are never
+    summed unseen; they are empty for other kinds. For rasters ``n_features`` is the
+    number of cells.
 
     Examples
     --------
@@ -69,22 +74,35 @@ def layer_summary(atlas: Atlas) -> pd.DataFrame:
     """
     from .measure import area_km2, geodesic_length_km
 
+    statuses = SCHEMAS["infrastructure"].column("status").allowed or ()
+    by_status = [f"length_{s.replace(' ', '_')}_km" for s in statuses]
     rows = []
     for name in atlas.layer_names():
         info = atlas.layer_info(name)
         length = area = np.nan
+        split: dict[str, float] = {}
         if info["kind"] != "raster":
             gdf = atlas.read(name)
             dims = shapely.get_dimensions(gdf.geometry.values)
             if (dims == 1).any():
-                length = float(geodesic_length_km(gdf.loc[dims == 1]).sum())
+                lines = gdf.loc[dims == 1]
+                km = np.asarray(geodesic_length_km(lines), dtype=float)
+                length = float(km.sum())
+                if info["kind"] == "infrastructure":
+                    status = (lines["status"].astype(object).where(lines["status"].notna(),
+                                                                    "existing")
+                              if "status" in lines.columns else pd.Series("existing",
+                                                                          index=lines.index))
+                    split = {col: float(km[(status == s).to_numpy()].sum())
+                             for s, col in zip(statuses, by_status, strict=True)}
             if (dims == 2).any():
                 area = float(area_km2(gdf.loc[dims == 2]).sum())
         rows.append(dict(name=name, kind=info["kind"], n_features=info["n_features"],
                          geometry_type=info["geometry_type"], crs=info["crs"],
                          source=info["source"], licence=info["licence"],
-                         length_km=length, area_km2=area))
+                         length_km=length, area_km2=area, **split))
     out = pd.DataFrame(rows, columns=["name", "kind", "n_features", "geometry_type", "crs",
-                                      "source", "licence", "length_km", "area_km2"])
+                                      "source", "licence", "length_km", "area_km2",
+                                      *by_status])
     out["n_features"] = out["n_features"].astype("Int64")
     return out

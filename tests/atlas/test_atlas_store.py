@@ -381,3 +381,21 @@ def test_layer_summary_lengths_and_areas(saved: Path | str) -> None:
     assert table.loc["land", "area_km2"] == pytest.approx(expect_land, rel=1e-4)
     assert pd.isna(table.loc["towns", "length_km"]) and pd.isna(table.loc["dem", "area_km2"])
     assert table.loc["dem", "n_features"] == 37 * 53
+
+
+def test_layer_summary_splits_infrastructure_length_by_status() -> None:
+    atlas = Atlas("status")
+    lines = gpd.GeoDataFrame(
+        {"infra_type": ["railway"] * 4,
+         "status": ["existing", None, "planned", "proposed"]},
+        geometry=[LineString([(0, 0), (1, 0)]), LineString([(1, 0), (3, 0)]),
+                  LineString([(3, 0), (6, 0)]), LineString([(6, 0), (10, 0)])],
+        crs="EPSG:4326")
+    atlas.add_layer("rail", lines, "infrastructure", source="hand", licence="CC0-1.0")
+    row = layer_summary(atlas).set_index("name").loc["rail"]
+    degree_km = 111.31949079327357  # one degree of the WGS84 equator (2 pi a / 360)
+    assert row["length_existing_km"] == pytest.approx(3 * degree_km, rel=1e-9)  # 1 + 2 (None)
+    assert row["length_under_construction_km"] == 0
+    assert row["length_planned_km"] == pytest.approx(3 * degree_km, rel=1e-9)
+    assert row["length_proposed_km"] == pytest.approx(4 * degree_km, rel=1e-9)
+    assert row["length_km"] == pytest.approx(10 * degree_km, rel=1e-9)

@@ -27,7 +27,8 @@ Pedestrian-only ways (:data:`PEDESTRIAN_HIGHWAYS`: footway, path, cycleway, step
 pedestrian, bridleway, corridor) are not infrastructure barriers and are excluded,
 as is every other ``highway`` value (platform, elevator, bus_stop, raceway, ...).
 ``highway=construction`` / ``highway=proposed`` are roads with status "under
-construction" / "planned" when their ``construction=`` / ``proposed=`` tag is one of
+construction" / "proposed" (OSM's ``proposed`` does not say a plan was approved, so
+it is not "planned") when their ``construction=`` / ``proposed=`` tag is one of
 the classes above (the class is taken from that tag); otherwise excluded.
 
 ``road_surface`` from ``surface`` (:data:`PAVED_SURFACES`, :data:`UNPAVED_SURFACES`):
@@ -45,7 +46,7 @@ OSM ``railway``                                                            ``sta
 =========================================================================  ====================
 rail, narrow_gauge, light_rail, subway, tram, monorail, funicular, preserved  existing
 construction (``construction=`` absent or one of those)                    under construction
-proposed (``proposed=`` absent or one of those)                            planned
+proposed (``proposed=`` absent or one of those)                            proposed
 abandoned, disused, razed, platform, station, ... (all other values)       excluded
 =========================================================================  ====================
 
@@ -370,7 +371,7 @@ def map_osm_tags(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> gpd.
                                                                 tags["proposed"]))
     is_road = road_key.isin(list(ROAD_CLASSES)) & ~road_key.isin(PEDESTRIAN_HIGHWAYS)
     road_status = pd.Series(np.select([hw == "construction", hw == "proposed"],
-                                      ["under construction", "planned"], "existing"),
+                                      ["under construction", "proposed"], "existing"),
                             index=gdf.index, dtype=object)
     add(is_road, 0, infra_type="road", status=road_status,
         road_class=road_key.map(ROAD_CLASSES).astype(object),
@@ -381,10 +382,10 @@ def map_osm_tags(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> gpd.
     existing = rw.isin(RAILWAY_EXISTING)
     in_construction = (rw == "construction") & (
         tags["construction"].isna() | tags["construction"].isin(RAILWAY_EXISTING))
-    planned = (rw == "proposed") & (
+    proposed = (rw == "proposed") & (
         tags["proposed"].isna() | tags["proposed"].isin(RAILWAY_EXISTING))
-    rail_status = pd.Series(np.select([in_construction, planned], ["under construction",
-                                                                    "planned"], "existing"),
+    rail_status = pd.Series(np.select([in_construction, proposed], ["under construction",
+                                                                     "proposed"], "existing"),
                             index=gdf.index, dtype=object)
     n_tracks = pd.to_numeric(tags["tracks"], errors="coerce")
     track = pd.Series(np.select([n_tracks == 1, n_tracks >= 2], ["single track",
@@ -392,7 +393,7 @@ def map_osm_tags(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> gpd.
                       index=gdf.index, dtype=object)
     speed = pd.Series(np.where(tags["highspeed"].astype(str).str.lower() == "yes",
                                "high speed train", None), index=gdf.index, dtype=object)
-    add(existing | in_construction | planned, 1, infra_type="railway", status=rail_status,
+    add(existing | in_construction | proposed, 1, infra_type="railway", status=rail_status,
         track=track.where(track != "", None), train_speed=speed, usage=tags["usage"],
         electrified=tags["electrified"], source_class=raw_tag("railway", rw))
 
