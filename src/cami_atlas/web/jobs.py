@@ -1,10 +1,13 @@
 """Route screenings of the online atlas, run as background jobs.
 
 A route sent to ``POST /api/screenings`` (RFC 7946 GeoJSON of its line(s)) is checked
-at once (size, JSON, geometry types, coordinates) and queued; a worker thread runs
+at once (size, JSON, geometry types, coordinates) and queued; a worker runs
 :func:`cami_atlas.screening.screen_route` on the served atlas and writes its outputs
-(report, map, GeoJSON, GeoPackage, CSV tables) into the job's folder, so requests of
-other users are never blocked by a screening. Limits: the size of the route document,
+(report, map, GeoJSON, GeoPackage, CSV tables) into the job's folder. For an atlas
+stored in a file or database the screening runs in a separate worker process (spawned
+once, then reused), so its Python work never holds the server's interpreter lock and
+requests of other users are not slowed by it; an atlas held only in memory is screened
+in a worker thread. Limits: the size of the route document,
 the number of unfinished jobs per client and in all, the number of jobs kept (the
 oldest finished ones are deleted). A job's id is random and unguessable: whoever has
 it can read its results.
@@ -21,12 +24,13 @@ Examples
 from __future__ import annotations
 
 import json
+import multiprocessing
 import secrets
 import shutil
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,14 +139,20 @@ class ScreeningJobs:
         Unfinished screenings in all.
     keep : int, default 50
         Jobs kept; beyond, the oldest finished ones and their files are deleted.
+    processes : bool, default True
+        Screen atlases stored in a file or database in worker processes (``False``:
+        always in threads of the server process).
     """
 
     def __init__(self, *, workers: int = 1, per_client: int = 2, max_pending: int = 8,
-                 keep: int = 50) -> None:
+                 keep: int = 50, processes: bool = True) -> None:
         self.per_client, self.max_pending, self.keep = per_client, max_pending, keep
         self.root = Path(tempfile.mkdtemp(prefix="cami_atlas_screenings_"))
         self._pool = ThreadPoolExecutor(max_workers=workers,
                                         thread_name_prefix="cami-screening")
+        self._workers = workers
+        self._processes = processes
+        self._process_pool: ProcessPoolExecutor | None = None
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
@@ -178,11 +188,22 @@ class ScreeningJobs:
 
         job.started, job.status = time.time(), "running"
         try:
-            result = screen_route(route, atlas, infra_type=job.infra_type,
-                                  attributes=attributes, connectivity=False,
-                                  name="uploaded route")
-            written = result.write(self.root / job.id, basemap=None)
-            job.files = sorted(p.name for p in written)
+            location = getattr(atlas, "location", None)
+            if self._processes and location:
+                # the thread only waits (without the GIL) for the worker process
+                files, error = self._processes_pool().submit(
+                    _screen_in_process, route, location, job.infra_type, attributes,
+                    str(self.root / job.id)).result()
+                if error is not None:
+                    job.error, job.status = error, "failed"
+                    return
+                job.files = files
+            else:
+                result = screen_route(route, atlas, infra_type=job.infra_type,
+                                      attributes=attributes, connectivity=False,
+                                      name="uploaded route")
+                written = result.write(self.root / job.id, basemap=None)
+                job.files = sorted(p.name for p in written)
             job.status = "done"
         except CamiAtlasError as exc:
             job.error, job.status = str(exc), "failed"
@@ -190,6 +211,14 @@ class ScreeningJobs:
             job.error, job.status = f"{type(exc).__name__}: {exc}", "failed"
         finally:
             job.finished = time.time()
+
+    def _processes_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._process_pool is None:
+                # spawn, not fork: the server process has threads (fork would copy held locks)
+                self._process_pool = ProcessPoolExecutor(
+                    max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"))
+            return self._process_pool
 
     def get(self, job_id: str) -> Job | None:
         """The job ``job_id``, or ``None``."""
@@ -214,4 +243,29 @@ class ScreeningJobs:
     def shutdown(self) -> None:
         """Stop the workers (waiting for running screenings) and delete every job's files."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._process_pool is not None:
+            self._process_pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _screen_in_process(route: gpd.GeoDataFrame, location: str, infra_type: str,
+                       attributes: dict[str, str], folder: str
+                       ) -> tuple[list[str], str | None]:
+    """Screen ``route`` on the atlas at ``location`` into ``folder`` (in a worker process).
+
+    Returns the names of the files written and ``None``, or ``[]`` and the error message
+    (a message, not the exception: not every exception can be sent back between
+    processes)."""
+    from ..screening import screen_route
+    from ..store import Atlas
+
+    try:
+        result = screen_route(route, Atlas.open(location), infra_type=infra_type,
+                              attributes=attributes, connectivity=False,
+                              name="uploaded route")
+        written = result.write(Path(folder), basemap=None)
+        return sorted(p.name for p in written), None
+    except CamiAtlasError as exc:
+        return [], str(exc)
+    except Exception as exc:  # a bug: keep the server up, say what happened
+        return [], f"{type(exc).__name__}: {exc}"
