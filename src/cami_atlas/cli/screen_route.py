@@ -57,6 +57,8 @@ def _command(params: dict) -> str:
         args += ["--species", s]
     args += ["--buffers-km", params["buffers_km"], "--cell-size-m",
              f"{params['cell_size_m']:g}"]
+    if params.get("catalogue_path"):
+        args += ["--catalogue", str(params["catalogue_path"])]
     for flag in ("overwrite", "pdf"):
         if params[flag]:
             args.append(f"--{flag}")
@@ -88,6 +90,10 @@ def _command(params: dict) -> str:
               help="Model connectivity loss and crossing candidates (the slowest step).")
 @click.option("--scenario-column", default="scenario", show_default=True,
               help="Column of a single route file that names alternative alignments.")
+@click.option("--catalogue", "catalogue_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Mitigation catalogue CSV whose measures are proposed per segment and "
+                   "species (default: the catalogue shipped with cami_atlas).")
 @basemap_option
 @overwrite_option
 @pdf_option
@@ -95,8 +101,8 @@ def _command(params: dict) -> str:
 def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
                  attrs: tuple[str, ...], out_dir: Path, atlas_path: Path | None,
                  species: tuple[str, ...], buffers_km: str, cell_size_m: float,
-                 connectivity: bool, scenario_column: str, basemap: bool, overwrite: bool,
-                 pdf: bool) -> None:
+                 connectivity: bool, scenario_column: str, catalogue_path: Path | None,
+                 basemap: bool, overwrite: bool, pdf: bool) -> None:
     """Screen a proposed road, railway, pipeline or fence against the atlas.
 
     ROUTES: one or more line files in any supported format and CRS (GeoJSON, GeoPackage,
@@ -112,6 +118,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
     from ..atlas import Atlas
     from ..io import read_vector
     from ..pipeline.screening import write_comparison
+    from ..planning.catalogue import load_catalogue
     from ..screening import compare_routes
     from ..screening import screen_route as screen
     from ..screening.compare import split_scenarios
@@ -120,6 +127,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
 
     attributes = _attributes(attrs)
     buffers = _buffers(buffers_km)
+    catalogue = load_catalogue(catalogue_path)  # a bad catalogue fails before any work
     atlas = Atlas.open(atlas_path) if atlas_path else Atlas.default()
     chosen = split_multi(species) or None
     command = _command(ctx.params)
@@ -140,7 +148,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
             paths[name] = path
     options = dict(infra_type=infra_type, attributes=attributes, buffers_km=buffers,
                    species=chosen, connectivity=connectivity,
-                   cell_size_m=cell_size_m)
+                   cell_size_m=cell_size_m, catalogue=catalogue)
     tiles = "OpenStreetMap" if basemap else None
     if len(layers) == 1:
         name, gdf = next(iter(layers.items()))

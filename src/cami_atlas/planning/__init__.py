@@ -1,9 +1,16 @@
 """Planning with the atlas: infrastructure status and time, scenarios of planned projects and
-their cumulative impact, residual loss to offset.
+their cumulative impact, the mitigation catalogue and the measures it proposes, residual loss
+to offset.
 
 Floor 3 (analyses): uses ``barriers`` and ``connectivity``; renderers only draw its tables.
 """
 
+from cami_atlas.planning.catalogue import (
+    HIERARCHY,
+    load_catalogue,
+    propose_measures,
+    summarise_proposals,
+)
 from cami_atlas.planning.definitions import (
     parse_scenario_option,
     project_lines,
@@ -20,15 +27,19 @@ from cami_atlas.planning.status import (
 )
 
 __all__ = [
+    "HIERARCHY",
     "STATUSES",
     "TABLE_COLUMNS",
     "infrastructure_as_of",
     "infrastructure_status",
+    "load_catalogue",
     "parse_scenario_option",
     "project_lines",
+    "propose_measures",
     "read_scenario_file",
     "residual_loss",
     "resolve_scenarios",
     "scenario_impact",
     "split_by_status",
+    "summarise_proposals",
 ]

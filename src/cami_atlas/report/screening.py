@@ -235,6 +235,7 @@ def screening_report_html(result: ScreeningResult, *, map_file: str | None = "sc
         "candidates": cand,
         "spacing": result.spacing,
         "fence_design": result.fence_design,
+        "mitigation": result.mitigation_by_species(),
         "figures": _figures(result),
         "map_file": map_file,
         "ps6": PS6_CRITERIA,

@@ -41,6 +41,7 @@ _CSV_TABLES = {
     "spacing.csv": "spacing",
     "fence_design.csv": "fence_design",
     "flags.csv": "flags",
+    "mitigation_proposals.csv": "mitigation",
 }
 
 
@@ -104,7 +105,7 @@ def _write_gpkg(result: Any, path: Path, overwrite: bool) -> None:
             ("lengths_by_class", result.lengths), ("buffers", result.buffers),
             ("fragmentation", result.fragmentation), ("connectivity", result.connectivity),
             ("spacing", result.spacing), ("fence_design", result.fence_design),
-            ("flags", result.flags),
+            ("flags", result.flags), ("mitigation_proposals", result.mitigation),
             ("parameters", pd.DataFrame({"parameter": list(result.parameters),
                                          "value": [str(v) for v in result.parameters.values()]})),
         ]

@@ -18,6 +18,7 @@ from .._options import check_option
 from ..atlas import Atlas
 from ..barriers.matrix import MatrixLike, _as_matrix
 from ..errors import OptionError, SchemaError
+from ..planning.catalogue import propose_measures, summarise_proposals
 from ..schema import BARRIER_CLASSES, canonical_species_name
 from .attributes import (
     _infra_type,
@@ -109,6 +110,9 @@ class ScreeningResult:
         Method notes and limitations.
     profiles : dict
         Current along the route per species (DataFrames), for figures.
+    mitigation : DataFrame
+        Measures of the mitigation catalogue proposed per segment and species, in the
+        order of the hierarchy (:func:`cami_atlas.planning.catalogue.propose_measures`).
     """
 
     name: str
@@ -133,6 +137,15 @@ class ScreeningResult:
     profiles: dict[str, pd.DataFrame] = field(default_factory=dict)
     atlas: Atlas | None = None
     context_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    mitigation: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def mitigation_by_species(self) -> pd.DataFrame:
+        """The proposed measures per species (the segments each is proposed for).
+
+        :func:`cami_atlas.planning.catalogue.summarise_proposals` of :attr:`mitigation`,
+        species names with blanks."""
+        table = summarise_proposals(self.mitigation)
+        return table.assign(species=table["species"].astype(str).str.replace("_", " "))
 
     def overview(self) -> pd.Series:
         """One-row summary used to compare scenarios.
@@ -239,6 +252,7 @@ def screen_route(
     restricted_share_pct: float = 1.0,
     name: str = "route",
     route_path: str | os.PathLike[str] | None = None,
+    catalogue: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> ScreeningResult:
     """Screen a proposed line against an atlas: what it cuts, how badly, what to do about it.
 
@@ -285,6 +299,9 @@ def screen_route(
         Name of the route (scenario) in tables and reports.
     route_path : path, optional
         The file the route was read from (its SHA-256 goes in the report).
+    catalogue : DataFrame or path, optional
+        Mitigation catalogue whose measures are proposed per segment and species
+        (default: the shipped one, :func:`cami_atlas.planning.load_catalogue`).
 
     Returns
     -------
@@ -403,6 +420,7 @@ def screen_route(
                             restricted_share_pct)
     fence = fence_design_notes(itype, crossed_species or chosen,
                                fenced=bool(attrs.get("fenced", False)), matrix=matrix)
+    mitigation = propose_measures(segsp, itype, catalogue=catalogue)
 
     # 6. export: tables and geometries in EPSG:4326, notes, parameters, inputs
     route_out, seg_out, cand_out, cc_out = wgs84_outputs(
@@ -424,7 +442,7 @@ def screen_route(
         layers_used=list(dict.fromkeys(layers.layer_names + infra_names)),
         notes=notes + _method_notes(atl, buffer_error, window_m=window_m, cell_size_m=cell),
         profiles=profiles, atlas=atl,
-        context_layers=_context_layers(layers, chosen))
+        context_layers=_context_layers(layers, chosen), mitigation=mitigation)
 
 
 def _model_options(cell_size_m: float, window_km: float | None, buffers: tuple[float, ...],
