@@ -77,7 +77,7 @@ def test_bad_catalogue_rows_are_refused(tmp_path: Path, change: dict[str, str], 
 def test_missing_column_is_named(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     pd.DataFrame({"measure_id": ["x"], "source": ["y"]}).to_csv(path, index=False)
-    with pytest.raises(SchemaError, match="missing column.*hierarchy_step"):
+    with pytest.raises(SchemaError, match=r"missing column.*hierarchy_step"):
         load_catalogue(path)
 
 

@@ -7,8 +7,9 @@ most of its time in generic per-offset bookkeeping and a heap of Python-level ob
 run, ``benchmarks/bench_circuit.py --peer-python``). This kernel is the textbook
 algorithm specialised to a grid: one flat float64 cost array, the 4 or 8 neighbour
 offsets on a copy padded with an impassable border (no bounds checks; a settled
-cell is marked impassable in the copy, so one load tests both), a binary heap of ``(cost, cell)`` in two flat arrays with lazy
-deletion (a cell popped with a stale cost is skipped), no allocation per step.
+cell is marked impassable in the copy, so one load tests both), a 4-ary heap of
+``(cost, cell)`` in two flat arrays with lazy deletion (a cell popped with a stale
+cost is skipped), no allocation per step.
 ``scipy.sparse.csgraph.dijkstra`` would need the explicit graph (8 edges per cell,
 about 100 bytes per cell) and is slower still.
 

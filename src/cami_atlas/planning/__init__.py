@@ -17,6 +17,13 @@ from cami_atlas.planning.definitions import (
     read_scenario_file,
     resolve_scenarios,
 )
+from cami_atlas.planning.monitoring import (
+    check_monitoring,
+    gps_crossings_at_structures,
+    observed_use,
+    read_monitoring,
+    use_by_structure_type,
+)
 from cami_atlas.planning.offset import residual_loss
 from cami_atlas.planning.scenarios import TABLE_COLUMNS, scenario_impact
 from cami_atlas.planning.status import (
@@ -30,16 +37,21 @@ __all__ = [
     "HIERARCHY",
     "STATUSES",
     "TABLE_COLUMNS",
+    "check_monitoring",
+    "gps_crossings_at_structures",
     "infrastructure_as_of",
     "infrastructure_status",
     "load_catalogue",
+    "observed_use",
     "parse_scenario_option",
     "project_lines",
     "propose_measures",
+    "read_monitoring",
     "read_scenario_file",
     "residual_loss",
     "resolve_scenarios",
     "scenario_impact",
     "split_by_status",
     "summarise_proposals",
+    "use_by_structure_type",
 ]
