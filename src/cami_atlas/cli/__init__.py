@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "hotspots": "hotspots:hotspots",
     "layers": "layers:layers",
     "map": "map:map_command",
+    "mitigation": "mitigation:mitigation",
     "run": "run:run",
     "scenarios": "scenarios:scenarios",
     "screen-route": "screen_route:screen_route",
