@@ -36,7 +36,9 @@ def test_run_writes_outputs(default_run) -> None:
     assert "validated 12 layers" in result.output
     layers = pd.read_csv(out / "layers.csv")
     assert list(layers.columns) == ["name", "kind", "n_features", "geometry_type", "crs",
-                                    "source", "licence", "length_km", "area_km2"]
+                                    "source", "licence", "length_km", "area_km2",
+                                    "length_existing_km", "length_under_construction_km",
+                                    "length_planned_km", "length_proposed_km"]
     assert layers["name"].tolist() == Atlas.default().layer_names()
     table = layers.set_index("name")
     # PROVENANCE.md: railroads total ≈ 155,600 km in the region (measured in ESRI:102025;
@@ -45,6 +47,9 @@ def test_run_writes_outputs(default_run) -> None:
     assert table.loc["railways", "length_km"] == pytest.approx(155_600, rel=0.002)
     assert table.loc["roads", "length_km"] == pytest.approx(290_284, rel=0.0015)
     assert pd.isna(table.loc["places", "length_km"]) and pd.isna(table.loc["dem", "area_km2"])
+    # the shipped network is all existing (no planning status in Natural Earth)
+    assert table.loc["railways", "length_existing_km"] == table.loc["railways", "length_km"]
+    assert table.loc["railways", "length_planned_km"] == 0
     html = (out / "overview_map.html").read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")
     summary = (out / "summary.md").read_text(encoding="utf-8")
