@@ -50,6 +50,17 @@ def test_hotspots_command_writes_outputs(first_run):
     # the command line in the reproducibility block (options that differ from the default)
     assert ("cami-atlas hotspots --species saiga --cell-size-m 200000.0 --permutations 99 "
             f"--top 5 --no-basemap --out {out}</td>") in report
+    # measures of the mitigation catalogue for the top segments (railways and roads across
+    # the saiga range, barriers there), in hierarchy order: road measures (overpass) and
+    # the saiga railway-fence openings, by hand from the shipped catalogue
+    assert "Measures from the mitigation catalogue" in report
+    seg = pd.read_csv(out / "hotspot_segments.csv")
+    assert set(seg["infra_type"]) == {"road", "railway"}
+    for measure in ("avoid_realign", "mitigate_overpass", "mitigate_railway_fence_openings_kz",
+                    "offset_residual_loss"):
+        assert measure in report, measure
+    assert "minimise_speed_limit" not in report  # found ineffective: never proposed
+    assert report.index("avoid_realign") < report.index("offset_residual_loss")
 
 
 def test_hotspots_refuses_then_overwrites_with_pdf(first_run):

@@ -152,6 +152,51 @@ class HotspotAnalysis:
     corridors: gpd.GeoDataFrame | None = None
     weights: pd.DataFrame | None = None
 
+    def mitigation_proposals(self, catalogue: Any = None) -> pd.DataFrame:
+        """Measures of the mitigation catalogue for the ranked segments, per species.
+
+        The ranked segments (:attr:`segments`) with their barrier class for each species
+        whose range or corridor they cross (:attr:`infra`), passed to
+        :func:`cami_atlas.planning.catalogue.propose_measures`.
+
+        Parameters
+        ----------
+        catalogue : DataFrame or path, optional
+            The mitigation catalogue (default: the shipped one).
+
+        Returns
+        -------
+        DataFrame
+            :func:`~cami_atlas.planning.catalogue.propose_measures` output.
+        """
+        from ..planning.catalogue import propose_measures
+
+        seg = self.segments
+        ids = (seg["segment_id"] if "segment_id" in seg.columns else seg.index).astype(str)
+        infra = self.infra.loc[self.infra.index.astype(str).isin(set(ids))]
+        columns = [c for c in self.species if c in infra.columns]
+        if infra.empty or not columns or "infra_type" not in infra.columns:
+            return propose_measures(pd.DataFrame(columns=["segment_id", "species",
+                                                          "barrier_class", "infra_type"]),
+                                    catalogue=catalogue)
+        long = (pd.DataFrame(infra[[*columns, "infra_type"]])
+                .rename_axis("segment_id").reset_index()
+                .melt(id_vars=["segment_id", "infra_type"], value_vars=columns,
+                      var_name="species", value_name="barrier_class")
+                .dropna(subset=["barrier_class"]))
+        rank = {s: i for i, s in enumerate(ids)}
+        long = long.assign(_r=long["segment_id"].astype(str).map(rank)).sort_values(
+            ["_r", "species"], kind="stable").drop(columns="_r")
+        return propose_measures(long, catalogue=catalogue)
+
+    def mitigation_by_species(self, catalogue: Any = None) -> pd.DataFrame:
+        """:meth:`mitigation_proposals` summarised per species and measure
+        (:func:`cami_atlas.planning.catalogue.summarise_proposals`)."""
+        from ..planning.catalogue import summarise_proposals
+
+        table = summarise_proposals(self.mitigation_proposals(catalogue))
+        return table.assign(species=table["species"].astype(str).str.replace("_", " "))
+
     @property
     def unknown_rule(self) -> str:
         """How the ``unknown`` class is weighted (:func:`unknown_class_rule` of

@@ -378,6 +378,7 @@ def hotspot_report(
             title="Gi* hot and cold spots of the score")) if figures else None,
         "top_cells": _top_cells(cells, top_cells),
         "segments": _segments_table(a),
+        "mitigation": a.mitigation_by_species(),
         "segment_method": a.segment_method,
         "transboundary": _transboundary_table(a),
         "border_distance_km": a.parameters.get("border_distance_km"),
