@@ -1,6 +1,6 @@
 """Planning with the atlas: infrastructure status and time, scenarios of planned projects and
-their cumulative impact, the mitigation catalogue and the measures it proposes, residual loss
-to offset.
+their cumulative impact, where to put crossing structures, the mitigation catalogue and the
+measures it proposes, residual loss to offset.
 
 Floor 3 (analyses): uses ``barriers`` and ``connectivity``; renderers only draw its tables.
 """
@@ -25,6 +25,11 @@ from cami_atlas.planning.monitoring import (
     use_by_structure_type,
 )
 from cami_atlas.planning.offset import residual_loss
+from cami_atlas.planning.placement import (
+    CrossingPlacement,
+    candidate_pieces,
+    crossing_placement,
+)
 from cami_atlas.planning.scenarios import TABLE_COLUMNS, scenario_impact
 from cami_atlas.planning.status import (
     STATUSES,
@@ -37,7 +42,10 @@ __all__ = [
     "HIERARCHY",
     "STATUSES",
     "TABLE_COLUMNS",
+    "CrossingPlacement",
+    "candidate_pieces",
     "check_monitoring",
+    "crossing_placement",
     "gps_crossings_at_structures",
     "infrastructure_as_of",
     "infrastructure_status",
