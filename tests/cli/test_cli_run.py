@@ -18,8 +18,8 @@ from cami_atlas.cli.run import STEPS, SUMMARY_STEP, Step, run_steps
 
 OUTPUTS = ["barrier_lengths.csv", "barrier_summary.md", "classified_segments.gpkg",
            "fragmentation.csv", "hotspot_cells.csv", "hotspot_cells.gpkg", "hotspot_map.html",
-           "hotspot_report.html", "hotspot_segments.csv", "layers.csv", "overview_map.html",
-           "summary.md", "summary.txt"]
+           "hotspot_report.html", "hotspot_segments.csv", "layers.csv", "mitigation_proposals.csv",
+           "overview_map.html", "summary.md", "summary.txt"]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from cami_atlas.maps import external_references
 pytestmark = pytest.mark.filterwarnings("ignore:The weights matrix is not fully connected")
 
 OUTPUTS = ["hotspot_cells.csv", "hotspot_cells.gpkg", "hotspot_map.html",
-           "hotspot_report.html", "hotspot_segments.csv"]
+           "hotspot_report.html", "hotspot_segments.csv", "mitigation_proposals.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,16 @@ def test_hotspots_command_writes_outputs(first_run):
         assert measure in report, measure
     assert "minimise_speed_limit" not in report  # found ineffective: never proposed
     assert report.index("avoid_realign") < report.index("offset_residual_loss")
+    # the same measures per segment and species beside the report, in hierarchy order
+    proposals = pd.read_csv(out / "mitigation_proposals.csv")
+    assert set(proposals["segment_id"].astype(str)) <= set(seg["segment_id"].astype(str))
+    assert {"avoid_realign", "mitigate_overpass", "mitigate_railway_fence_openings_kz",
+            "offset_residual_loss"} <= set(proposals["measure_id"])
+    assert "minimise_speed_limit" not in set(proposals["measure_id"])
+    order = {"avoid": 0, "minimise": 1, "mitigate": 2, "offset": 3}
+    for _, rows in proposals.groupby(["segment_id", "species"], sort=False):
+        steps = rows["hierarchy_step"].map(order).tolist()
+        assert steps == sorted(steps)
 
 
 def test_hotspots_refuses_then_overwrites_with_pdf(first_run):

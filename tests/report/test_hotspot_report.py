@@ -397,8 +397,15 @@ def test_hotspot_map_layers(analysis):
 
 def test_write_outputs_and_refusal(analysis, tmp_path):
     out = tmp_path / "hs"
-    written = write_hotspot_outputs(analysis, out, offline=True, figures=False)
+    from cami_atlas.pipeline.hotspots import mitigation_tables
+
+    tables = mitigation_tables(analysis)
+    written = write_hotspot_outputs(analysis, out, offline=True, figures=False, **tables)
     assert sorted(p.name for p in written) == sorted(output_names())
+    # the proposals computed by the pipeline are written as they are (the writer computes none)
+    proposals = pd.read_csv(out / "mitigation_proposals.csv")
+    assert len(proposals) == len(tables["proposals"])
+    assert list(proposals.columns) == list(tables["proposals"].columns)
     cells = gpd.read_file(out / "hotspot_cells.gpkg", layer="cells")
     assert len(cells) == len(analysis.cells) and cells.crs.to_string() == "ESRI:102025"
     import pyogrio

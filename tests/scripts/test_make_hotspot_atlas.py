@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "make_hotspot_atlas.py"
 SPECIES = ["Saiga_tatarica", "Procapra_gutturosa"]
 FILES = ["hotspot_cells.csv", "hotspot_cells.gpkg", "hotspot_map.html", "hotspot_report.html",
-         "hotspot_segments.csv"]
+         "hotspot_segments.csv", "mitigation_proposals.csv"]
 
 
 def _load():

@@ -14,6 +14,7 @@ Outputs (in ``--out``)
                            transboundary hot cells; equal-area CRS of the atlas
 ``hotspot_cells.csv``      the cells without geometry, with centroid lon/lat
 ``hotspot_segments.csv``   the ranked segments
+``mitigation_proposals.csv`` catalogue measures per ranked segment and species
 ``hotspot_map.html``       self-contained interactive map (opens without internet; with
                            ``--no-basemap`` it has no basemap and makes no request at all)
 ``hotspot_report.html``    report (summary, map, top hotspots and segments, transboundary
@@ -103,6 +104,10 @@ def _command_line(ctx: click.Context) -> str:
               default=None, help="Your own barrier matrix CSV (default: the 2017 CAMI matrix).")
 @click.option("--top", type=click.IntRange(min=1), default=25, show_default=True,
               help="Segments listed in the ranking.")
+@click.option("--catalogue", "catalogue_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Mitigation catalogue CSV whose measures are proposed per ranked segment "
+                   "and species (default: the catalogue shipped with cami_atlas).")
 @pdf_option
 @click.option("--max-memory", default=None, metavar="SIZE", callback=max_memory_callback,
               help="Memory the grid may use, e.g. 4GiB (default: the memory available); "
@@ -113,11 +118,13 @@ def _command_line(ctx: click.Context) -> str:
 def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_size_m: float,
              shape: str, permutations: int, seed: int, alpha: float, border_km: float,
              weights_path: Path | None, matrix_path: Path | None, top: int, pdf: bool,
-             max_memory: int | None, basemap: bool, out_dir: Path, overwrite: bool) -> None:
+             max_memory: int | None, basemap: bool, out_dir: Path, overwrite: bool,
+             catalogue_path: Path | None = None) -> None:
     """Barrier hotspots: equal-area cells scored by barrier pressure, Gi* hot spots,
     transboundary hotspots, the segments that matter most; a map and a report.
 
-    Writes hotspot_cells.gpkg, hotspot_cells.csv, hotspot_segments.csv, hotspot_map.html
+    Writes hotspot_cells.gpkg, hotspot_cells.csv, hotspot_segments.csv,
+    mitigation_proposals.csv, hotspot_map.html
     and hotspot_report.html (+ .pdf with --pdf) into --out.
     """
     cell_km = cell_size_m / 1000.0
@@ -134,7 +141,8 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_size_m: flo
         command=_command_line(click.get_current_context()), progress=rich_progress,
         staged=staged, species=split_multi(species) or None, cell_km=cell_km, shape=shape,
         permutations=permutations, seed=seed, alpha=alpha, border_distance_km=border_km,
-        weights=weights_path, matrix=matrix_path, top_n=top, max_memory=max_memory)
+        weights=weights_path, matrix=matrix_path, top_n=top, max_memory=max_memory,
+        catalogue=catalogue_path)
     cells = analysis.cells
     n_hot = int(cells["gi_class"].str.startswith("hot").sum())
     click.echo(f"{len(cells):,} cells of {cell_km:g} km, {n_hot:,} hot-spot cells, "

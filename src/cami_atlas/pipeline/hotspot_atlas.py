@@ -19,6 +19,7 @@ from ..hotspots.segments import HOT_CLASSES
 from ..measure import area_km2
 from ..report.hotspots import INDEX, hotspot_index, output_names, write_hotspot_outputs
 from ..schema import canonical_species_name
+from .hotspots import mitigation_tables
 
 __all__ = ["write_hotspot_atlas"]
 
@@ -102,7 +103,7 @@ def write_hotspot_atlas(
             progress(f"{sp} ({i}/{len(chosen)})")
         a = hotspot_analysis(atlas, species=[sp], cell_km=cell_km, **options)
         write_hotspot_outputs(a, out / sp, overwrite=overwrite, pdf=pdf, offline=offline,
-                              command=command)
+                              command=command, **mitigation_tables(a))
         by_class = a.lengths.groupby("barrier_class")["length_km"].sum()
         r = a.ranges
         rows.append({

@@ -22,6 +22,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..atlas import Atlas
 from ..hotspots.analysis import HotspotAnalysis, hotspot_analysis
 from ..report.hotspots import OUTPUTS, output_names
@@ -65,6 +67,24 @@ def quiet_islands() -> Iterator[None]:
         yield
 
 
+def mitigation_tables(analysis: HotspotAnalysis,
+                      catalogue: Any = None) -> dict[str, pd.DataFrame]:
+    """The catalogue measures of a hotspot analysis, for the report writer.
+
+    Returns ``{"proposals": ..., "mitigation": ...}``: the measures per ranked segment and
+    species (:meth:`HotspotAnalysis.mitigation_proposals`) and their summary per species
+    (:meth:`HotspotAnalysis.mitigation_by_species`), from ``catalogue`` (a table or a
+    path; default the shipped catalogue, read and checked once).
+    """
+    from ..planning.catalogue import load_catalogue, summarise_proposals
+
+    table = load_catalogue(catalogue) if not isinstance(catalogue, pd.DataFrame) else catalogue
+    proposals = analysis.mitigation_proposals(table)
+    summary = summarise_proposals(proposals)
+    summary = summary.assign(species=summary["species"].astype(str).str.replace("_", " "))
+    return {"proposals": proposals, "mitigation": summary}
+
+
 def hotspots_run_step(ctx: StepContext) -> None:
     """Step of ``cami-atlas run``: hotspot map and report of the atlas at
     :data:`RUN_CELL_KM` km cells (skipped without infrastructure or species ranges)."""
@@ -75,7 +95,8 @@ def hotspots_run_step(ctx: StepContext) -> None:
         analysis = hotspot_analysis(ctx.atlas, cell_km=RUN_CELL_KM, permutations=999,
                                     species=ctx.options.get("species"), progress=step)
         for path in _write_outputs(analysis, ctx.out_dir, overwrite=ctx.overwrite,
-                                   command="cami-atlas run", progress=step):
+                                   command="cami-atlas run", progress=step,
+                                   **mitigation_tables(analysis)):
             ctx.wrote(path)
     ctx.results["hotspots"] = analysis
     cells = analysis.cells
@@ -102,7 +123,7 @@ STEP = Step("hotspots", RUN_OUTPUTS, hotspots_run_step,
 def run_hotspots(atlas: Atlas, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
                  pdf: bool = False, offline: bool = False, command: str | None = None,
                  progress: ProgressFactory = no_progress,
-                 staged: StagedOutputs | None = None,
+                 staged: StagedOutputs | None = None, catalogue: Any = None,
                  **options: Any) -> tuple[HotspotAnalysis, list[Path]]:
     """The ``cami-atlas hotspots`` job: the analysis, then the output set in ``out_dir``.
 
@@ -121,6 +142,9 @@ def run_hotspots(atlas: Atlas, out_dir: str | os.PathLike[str], *, overwrite: bo
         See :mod:`cami_atlas.pipeline.progress`.
     staged : StagedOutputs, optional
         An output set checked already by the caller.
+    catalogue : DataFrame or path, optional
+        Mitigation catalogue whose measures are proposed per ranked segment and species
+        (``mitigation_proposals.csv`` and the report; default the shipped catalogue).
     **options
         Passed to :func:`cami_atlas.hotspots.hotspot_analysis` (``species``,
         ``cell_km``, ``permutations``, ...).
@@ -140,10 +164,15 @@ def run_hotspots(atlas: Atlas, out_dir: str | os.PathLike[str], *, overwrite: bo
     if staged is None:
         staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
                                required_bytes=ESTIMATED_BYTES).check()
+    from ..planning.catalogue import load_catalogue
+
+    # a bad catalogue fails before any work
+    table = catalogue if isinstance(catalogue, pd.DataFrame) else load_catalogue(catalogue)
     with quiet_islands(), progress(N_PROGRESS, "hotspots") as step:
         analysis = hotspot_analysis(atlas, progress=step, **options)
         with staged as folder:
             written = _write_outputs(analysis, folder, overwrite=True, pdf=pdf,
-                                     offline=offline, command=command, progress=step)
+                                     offline=offline, command=command, progress=step,
+                                     **mitigation_tables(analysis, table))
     return analysis, [Path(out_dir) / staged.final(p).relative_to(staged.out)
                       for p in written]

@@ -53,7 +53,8 @@ __all__ = [
 
 #: Files written by :func:`write_hotspot_outputs` (the PDF only with ``pdf=True``).
 OUTPUTS: tuple[str, ...] = ("hotspot_cells.gpkg", "hotspot_cells.csv", "hotspot_segments.csv",
-                            "hotspot_map.html", "hotspot_report.html")
+                            "mitigation_proposals.csv", "hotspot_map.html",
+                            "hotspot_report.html")
 _PDF = "hotspot_report.pdf"
 _TEMPLATE = "hotspot_report.html.j2"
 _INDEX_TEMPLATE = "hotspot_index.html.j2"
@@ -312,6 +313,7 @@ def hotspot_report(
     command: str | None = None,
     inputs: Mapping[str, str | os.PathLike[str] | bytes] | None = None,
     title: str | None = None,
+    mitigation: pd.DataFrame | None = None,
 ) -> str:
     """The hotspot report as one HTML page (template ``hotspot_report.html.j2``).
 
@@ -338,6 +340,10 @@ def hotspot_report(
     inputs : mapping, optional
         Input files to checksum (default: the atlas file, when it has one).
     title : str, optional
+    mitigation : DataFrame, optional
+        Catalogue measures per species, computed by the caller
+        (:meth:`~cami_atlas.hotspots.HotspotAnalysis.mitigation_by_species`); None for
+        no table in the mitigation section.
 
     Returns
     -------
@@ -378,7 +384,7 @@ def hotspot_report(
             title="Gi* hot and cold spots of the score")) if figures else None,
         "top_cells": _top_cells(cells, top_cells),
         "segments": _segments_table(a),
-        "mitigation": a.mitigation_by_species(),
+        "mitigation": mitigation,
         "segment_method": a.segment_method,
         "transboundary": _transboundary_table(a),
         "border_distance_km": a.parameters.get("border_distance_km"),
@@ -427,6 +433,8 @@ def write_hotspot_outputs(
     figures: bool = True,
     command: str | None = None,
     progress: Progress | None = None,
+    proposals: pd.DataFrame | None = None,
+    mitigation: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write the outputs of a hotspot analysis into ``out_dir`` (each file atomically).
 
@@ -439,6 +447,10 @@ def write_hotspot_outputs(
     Every output is checked first; if one exists and ``overwrite`` is false,
     :class:`~cami_atlas.errors.OutputExistsError` is raised and nothing is written.
     ``offline`` builds the map without basemap tiles (it then makes no network request).
+    ``proposals`` (the measures per segment and species,
+    :meth:`~cami_atlas.hotspots.HotspotAnalysis.mitigation_proposals`) is written as
+    ``mitigation_proposals.csv`` and ``mitigation`` (their summary per species) shown in
+    the report; both are computed by the caller (the pipeline), not here.
 
     Returns
     -------
@@ -466,8 +478,11 @@ def write_hotspot_outputs(
         if a.transboundary is not None and len(a.transboundary):
             a.transboundary.to_file(tmp, layer="transboundary", driver="GPKG", mode="a")
     written.append(out / "hotspot_cells.gpkg")
-    for name, table in (("hotspot_cells.csv", _cells_table(a.cells)),
-                        ("hotspot_segments.csv", _segments_table(a))):
+    tables = [("hotspot_cells.csv", _cells_table(a.cells)),
+              ("hotspot_segments.csv", _segments_table(a))]
+    if proposals is not None:
+        tables.append(("mitigation_proposals.csv", proposals))
+    for name, table in tables:
         with atomic_path(out / name, overwrite=overwrite) as tmp:
             table.to_csv(tmp, index=False)  # full precision: floats round-trip
         written.append(out / name)
@@ -476,7 +491,8 @@ def write_hotspot_outputs(
     written.append(save_map(m, out / "hotspot_map.html", self_contained=True,
                             overwrite=overwrite))
     step("writing the report" + (" (HTML and PDF)" if pdf else ""))
-    html = hotspot_report(a, map_href="hotspot_map.html", figures=figures, command=command)
+    html = hotspot_report(a, map_href="hotspot_map.html", figures=figures, command=command,
+                          mitigation=mitigation)
     written.extend(write_report(html, out / "hotspot_report.html", pdf=pdf,
                                 overwrite=overwrite))
     return written
