@@ -66,6 +66,17 @@ def _pop_into(keys, nodes, size):
 
 
 @njit(cache=True)
+def _grow(keys, nodes):
+    """The heap arrays at twice their capacity (contents kept)."""
+    n = keys.size
+    k2 = np.empty(2 * n, np.float64)
+    n2 = np.empty(2 * n, np.int64)
+    k2[:n] = keys
+    n2[:n] = nodes
+    return k2, n2
+
+
+@njit(cache=True)
 def grid_dijkstra(costs: np.ndarray, starts: np.ndarray, cell: float, diagonal: bool,
                   limit: float) -> np.ndarray:  # pragma: no cover - compiled
     """Least accumulated cost from the nearest start cell to every cell.
@@ -96,9 +107,8 @@ def grid_dijkstra(costs: np.ndarray, starts: np.ndarray, cell: float, diagonal: 
         pad[(r + 1) * w + 1:(r + 1) * w + 1 + ncols] = costs[r]
     n = pad.size
     dist = np.full(n, np.inf)
-    cap = max(1024, nrows + ncols)
-    keys = np.empty(cap, np.float64)
-    nodes = np.empty(cap, np.int64)
+    keys = np.empty(max(1024, nrows + ncols), np.float64)
+    nodes = np.empty(keys.size, np.int64)
     size = 0
     half = 0.5 * cell
     half_diag = 0.5 * cell * np.sqrt(2.0)
@@ -108,10 +118,8 @@ def grid_dijkstra(costs: np.ndarray, starts: np.ndarray, cell: float, diagonal: 
         s = (s0 // ncols + 1) * w + (s0 % ncols) + 1
         if dist[s] > 0.0:
             dist[s] = 0.0
-            if size == cap:
-                cap *= 2
-                keys = np.concatenate((keys, np.empty(cap - keys.size, np.float64)))
-                nodes = np.concatenate((nodes, np.empty(cap - nodes.size, np.int64)))
+            if size == keys.size:
+                keys, nodes = _grow(keys, nodes)
             _push(keys, nodes, size, 0.0, s)
             size += 1
     while size > 0:
@@ -134,10 +142,8 @@ def grid_dijkstra(costs: np.ndarray, starts: np.ndarray, cell: float, diagonal: 
             nd = d + (ru + rv) * (half if k < 4 else half_diag)
             if nd < dist[v]:
                 dist[v] = nd
-                if size == cap:
-                    cap *= 2
-                    keys = np.concatenate((keys, np.empty(cap - keys.size, np.float64)))
-                    nodes = np.concatenate((nodes, np.empty(cap - nodes.size, np.int64)))
+                if size == keys.size:
+                    keys, nodes = _grow(keys, nodes)
                 _push(keys, nodes, size, nd, v)
                 size += 1
     out = np.empty((nrows, ncols))

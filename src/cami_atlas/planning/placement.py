@@ -301,10 +301,10 @@ def crossing_placement(
 
 
 def _conductance(reff: pd.DataFrame) -> float:
-    r = reff.to_numpy(dtype=float)
-    iu = np.triu_indices_from(r, k=1)
-    vals = r[iu]
-    return float(np.sum(np.where(np.isfinite(vals) & (vals > 0), 1.0 / vals, 0.0)))
+    """Summed effective conductance over core pairs, as barrier_impact sums it."""
+    from ..connectivity.impact import _connectivity
+
+    return _connectivity(reff.to_numpy(dtype=float))[0]
 
 
 def _set_gain(base: Grid, masks: dict, opened: tuple, cores: Any, metric: str,

@@ -100,6 +100,12 @@ def _reopen(
     return shapely.difference(geoms, gaps)
 
 
+def _touched(grid: Grid, geoms: list) -> np.ndarray:
+    """Cells of ``grid`` that ``geoms`` touch (all_touched rasterization)."""
+    return rasterize(geoms, out_shape=grid.shape, transform=grid.transform, fill=0,
+                     default_value=1, all_touched=True, dtype="uint8").astype(bool)
+
+
 def _burn(
     grid: Grid,
     geoms: np.ndarray,
@@ -108,33 +114,15 @@ def _burn(
     openings: np.ndarray | None = None,
 ) -> np.ndarray:
     r = np.array(grid.values, dtype=float, copy=True)
-    shape = r.shape
     for cls, value in (("partial barrier", None), ("complete barrier", np.inf)):
         sel = [g for g in geoms[classes == cls] if g is not None and not g.is_empty]
         if not sel:
             continue
-        mask = rasterize(
-            sel,
-            out_shape=shape,
-            transform=grid.transform,
-            fill=0,
-            default_value=1,
-            all_touched=True,
-            dtype="uint8",
-        ).astype(bool)
-        mask &= np.isfinite(r) & ~np.isnan(r)
+        mask = _touched(grid, sel) & np.isfinite(r) & ~np.isnan(r)
         r[mask] = np.inf if value is not None else r[mask] * partial_factor
     if openings is not None and len(openings):
         # a crossing structure reopens the cells it lies in to their resistance without line
-        mask = rasterize(
-            list(openings),
-            out_shape=shape,
-            transform=grid.transform,
-            fill=0,
-            default_value=1,
-            all_touched=True,
-            dtype="uint8",
-        ).astype(bool)
+        mask = _touched(grid, list(openings))
         r[mask] = np.asarray(grid.values, dtype=float)[mask]
     return r
 
