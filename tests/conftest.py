@@ -116,3 +116,19 @@ def postgis_url(postgis_server: str):
     yield f"{postgis_server}?schema={schema}"
     with psycopg.connect(postgis_server, autocommit=True) as con:
         con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _finish_file(name: str) -> bool:
+    return name == "project.qgz" or name.endswith((".qml", "_quicklook.png"))
+
+
+@pytest.fixture
+def own_outputs():
+    """``own_outputs(folder)``: sorted names in ``folder`` without the QGIS project, the
+    ``.qml`` styles and the raster quick-looks that every output folder gets (those are
+    tested in ``tests/qgis/test_output_folder_projects.py``)."""
+
+    def names(folder: str | os.PathLike[str]) -> list[str]:
+        return sorted(p.name for p in Path(folder).iterdir() if not _finish_file(p.name))
+
+    return names

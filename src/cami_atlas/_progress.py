@@ -1,13 +1,15 @@
 """One rich progress bar for the whole library (ground floor: analyses and jobs use it).
 
 :class:`RichBar` draws on stderr only when it is a terminal, and does nothing when
-``enabled`` is false, so library functions can take ``progress=True`` without printing into
+``enabled`` is false or the ``cami_atlas`` logger does not show INFO messages
+(``cami-atlas --quiet``), so library functions can take ``progress=True`` without printing into
 notebooks' captured output or CI logs. The job layer's progress factories
 (:mod:`cami_atlas.pipeline.progress`) are built on it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +46,8 @@ class RichBar:
                  counts: bool = False, transient: bool = True) -> None:
         self.bar: Any = None
         self.task: Any = None
-        if not enabled:
-            return
+        if not enabled or not logging.getLogger("cami_atlas").isEnabledFor(logging.INFO):
+            return  # switched off, or the command runs with --quiet
         from rich.console import Console
         from rich.progress import (
             BarColumn,

@@ -25,12 +25,13 @@ def default_run(tmp_path_factory):
     return out, result
 
 
-def test_default_atlas_outputs(default_run):
+def test_default_atlas_outputs(default_run, own_outputs):
     out, result = default_run
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert own_outputs(out) == [
         "barrier_lengths.csv", "barrier_summary.md", "classified_segments.gpkg",
-        "fragmentation.csv"]
-    assert "done: 4 files" in result.output
+        "effective_mesh_size.png", "fragmentation.csv", "km_by_country.png",
+        "km_by_species.png"]
+    assert "done: 7 files" in result.output
     lengths = pd.read_csv(out / "barrier_lengths.csv")
     assert set(lengths["species"]) == {"Saiga_tatarica", "Procapra_gutturosa"}
     assert set(lengths["layer"]) <= {"railways", "roads", "osm_astana"}

@@ -17,9 +17,14 @@ from cami_atlas.cli import main
 from cami_atlas.cli.run import STEPS, SUMMARY_STEP, Step, run_steps
 
 OUTPUTS = ["barrier_lengths.csv", "barrier_summary.md", "classified_segments.gpkg",
-           "fragmentation.csv", "hotspot_cells.csv", "hotspot_cells.gpkg", "hotspot_map.html",
-           "hotspot_report.html", "hotspot_segments.csv", "layers.csv", "mitigation_proposals.csv",
-           "overview_map.html", "summary.md", "summary.txt"]
+           "effective_mesh_size.png", "fragmentation.csv", "hotspot_cells.csv",
+           "hotspot_cells.gpkg", "hotspot_map.html", "hotspot_report.html",
+           "hotspot_segments.csv", "km_by_country.png", "km_by_species.png", "layers.csv",
+           "mitigation_proposals.csv", "overview_map.html", "summary.md", "summary.txt"]
+#: The QGIS project of the folder and the style beside each of its layers.
+QGIS = ["classified_segments_osm_astana.qml", "classified_segments_railways.qml",
+        "classified_segments_roads.qml", "hotspot_cells_cells.qml",
+        "hotspot_cells_segments.qml", "hotspot_cells_transboundary.qml", "project.qgz"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,7 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]
 def test_run_writes_outputs(default_run) -> None:
     out, result = default_run
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS + QGIS)
     assert "validated 12 layers" in result.output
     layers = pd.read_csv(out / "layers.csv")
     assert list(layers.columns) == ["name", "kind", "n_features", "geometry_type", "crs",
@@ -56,6 +61,10 @@ def test_run_writes_outputs(default_run) -> None:
     assert summary.startswith("# cami_atlas run summary")
     assert "© OpenStreetMap contributors" in summary and "SOURCES.md" in summary
     assert "| Saiga_tatarica | saiga |" in summary
+    # the contact sheet shows every picture of the run, each linked to its file
+    sheet = summary.split("## Contact sheet", 1)[1].split("\n## ", 1)[0]
+    for png in ("effective_mesh_size.png", "km_by_country.png", "km_by_species.png"):
+        assert f'[<img src="{png}" width="260">]({png})' in sheet
     text = (out / "summary.txt").read_text(encoding="utf-8")
     assert "Linear infrastructure in the atlas" in text and "No corridor, protected_area, tracks" in text
 

@@ -71,7 +71,12 @@ def test_outputs_crs_shape_and_tables(full_run, atlas_path):
         "pinch_points.tif", "connectivity.gpkg", "connectivity_indices.csv",
         "core_importance.csv", "link_importance.csv", "barrier_impact.csv",
         "effective_resistance.csv", "corridor_pairs.csv", "connectivity_parameters.json"}
-    assert {p.name for p in out.iterdir()} == expected
+    rasters = [n.removesuffix(".tif") for n in expected if n.endswith(".tif")]
+    finish = {"project.qgz", *(f"{r}_quicklook.png" for r in rasters),
+              *(f"{r}.qml" for r in rasters),
+              *(f"connectivity_{lyr}.qml" for lyr in pyogrio.list_layers(
+                  out / "connectivity.gpkg")[:, 0])}
+    assert {p.name for p in out.iterdir()} == expected | finish
     assert "done: 13 files" in result.output
     lib = run_connectivity(Atlas.open(atlas_path), species="argali", bbox=BBOX,
                            cell_size_m=2000, solver="direct", modes=("cost_distance",))
@@ -118,10 +123,10 @@ def test_refuses_to_overwrite(full_run, atlas_path):
     assert (out / "resistance.tif").read_bytes() == before
 
 
-def test_overwrite_and_modes(atlas_path, tmp_path):
+def test_overwrite_and_modes(atlas_path, tmp_path, own_outputs):
     out = tmp_path / "o"
     assert _run(*_base(atlas_path, out), "--modes", "cost_distance").exit_code == 0
-    assert {p.name for p in out.iterdir()} == {
+    assert set(own_outputs(out)) == {
         "resistance.tif", "cost_distance.tif", "connectivity.gpkg",
         "connectivity_parameters.json"}
     result = _run(*_base(atlas_path, out), "--modes", "cost_distance,corridors", "--overwrite")

@@ -31,10 +31,11 @@ def first_run(tmp_path_factory: pytest.TempPathFactory):
     return out, result
 
 
-def test_hotspots_command_writes_outputs(first_run):
+def test_hotspots_command_writes_outputs(first_run, own_outputs):
     out, result = first_run
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == OUTPUTS
+    assert own_outputs(out) == OUTPUTS
+    assert (out / "project.qgz").is_file() and (out / "hotspot_cells_cells.qml").is_file()
     cells = pd.read_csv(out / "hotspot_cells.csv")
     n_hot = int(cells["gi_class"].str.startswith("hot").sum())
     assert f"{len(cells):,} cells of 200 km, {n_hot:,} hot-spot cells, 1 species" in result.output

@@ -63,11 +63,20 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="cami-atlas")
 @click.option("--debug", is_flag=True, help="Show the full traceback of errors.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Only warnings and errors (and a command's results); no progress bars.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also debug messages: step timings, solver choices, files added.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
     """Migration and Linear Infrastructure Atlas (CMS Central Asian Mammals Initiative).
 
     Run `cami-atlas run --out DIR` for the main job on the embedded default atlas.
+    Messages go through Python logging: --quiet shows only warnings and errors,
+    --verbose adds debug messages.
     """
+    from ._logging import configure
+
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    configure(quiet=quiet, verbose=verbose)

@@ -24,6 +24,7 @@ import click
 
 from ..atlas import Atlas
 from ..errors import OutputExistsError
+from ._logging import log
 
 __all__ = ["DEFAULT_FILE", "atlas", "init_atlas", "init_command"]
 
@@ -109,8 +110,8 @@ def init_command(target: Path, from_default: bool, overwrite: bool) -> None:
     path, atlas = init_atlas(target, from_default=from_default, overwrite=overwrite)
     what = (f"a copy of the default atlas ({len(atlas)} layers with their provenance)"
             if from_default else "an empty atlas")
-    click.echo(f"created {path}: {what}, named {atlas.name!r}")
-    click.echo(f"next: cami-atlas layers import FILE --kind KIND --atlas {path} --licence "
+    log.info(f"created {path}: {what}, named {atlas.name!r}")
+    log.info(f"next: cami-atlas layers import FILE --kind KIND --atlas {path} --licence "
                f"LICENCE; then cami-atlas run --atlas {path} --out DIR")
 
 

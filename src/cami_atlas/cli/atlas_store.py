@@ -21,6 +21,7 @@ import click
 
 from ..store import Atlas, default_atlas_path
 from ..store.copy import pull_atlas, push_atlas
+from ._logging import log
 from .atlas_cmd import atlas
 from .layers import format_table
 
@@ -46,13 +47,13 @@ def push(source: str, destination: str, published_by: str | None) -> None:
     """
     report = push_atlas(source, destination, published_by=published_by)
     if report.published:
-        click.echo(f"published {len(report.published)} layer version(s) to "
+        log.info(f"published {len(report.published)} layer version(s) to "
                    f"{report.destination}: {', '.join(report.published)}")
     else:
-        click.echo(f"nothing to publish: {report.destination} already has every layer of "
+        log.info(f"nothing to publish: {report.destination} already has every layer of "
                    f"{source} as its current version")
     if report.unchanged:
-        click.echo(f"unchanged: {', '.join(report.unchanged)}")
+        log.info(f"unchanged: {', '.join(report.unchanged)}")
 
 
 @atlas.command("pull")
@@ -64,7 +65,7 @@ def push(source: str, destination: str, published_by: str | None) -> None:
 def pull(source: str, destination: str, history: bool, overwrite: bool) -> None:
     """Make DESTINATION an exact copy of the atlas SOURCE (e.g. a database into a file)."""
     report = pull_atlas(source, destination, history=history, overwrite=overwrite)
-    click.echo(f"copied {len(report.layers)} layer(s), {report.versions} version(s), to "
+    log.info(f"copied {len(report.layers)} layer(s), {report.versions} version(s), to "
                f"{report.destination}")
 
 

@@ -52,6 +52,7 @@ from ..pipeline.barriers import (
 )
 from ..pipeline.staging import StagedOutputs
 from ._common import atlas_option, out_option, overwrite_option, split_multi
+from ._logging import log
 
 # the job moved to cami_atlas.pipeline.barriers; these names stay importable from here
 __all__ = ["OUTPUTS", "RUN_OUTPUTS", "BarrierResults", "analyse_atlas", "barriers",
@@ -89,5 +90,5 @@ def barriers(atlas_path: Path | None, species: tuple[str, ...], matrix_path: Pat
                               overwrite=overwrite, progress=True, staged=staged,
                               include_planned=include_planned)
     for path in written:
-        click.echo(f"wrote {path}")
-    click.echo(f"done: {len(written)} files in {out_dir}")
+        log.info(f"wrote {path}")
+    log.info(f"done: {len(written)} files in {out_dir}")

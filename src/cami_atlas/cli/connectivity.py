@@ -45,6 +45,7 @@ from ._common import (
     renamed_option,
     split_multi,
 )
+from ._logging import log
 
 __all__ = ["connectivity"]
 
@@ -193,22 +194,22 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
         staged_paths = write_connectivity(res, folder, overwrite=True)
     written = [out_dir / staged.final(p).relative_to(staged.out) for p in staged_paths]
     for path in written:
-        click.echo(f"wrote {path}")
+        log.info(f"wrote {path}")
     rows, cols = res.resistance.shape
-    click.echo(f"{res.species}: {rows} x {cols} cells of {res.cell_size_m:g} m in "
+    log.info(f"{res.species}: {rows} x {cols} cells of {res.cell_size_m:g} m in "
                f"{res.crs.to_string()}, {len(res.cores)} cores, {len(res.segments)} barrier "
                "segments")
     if res.indices is not None:
-        click.echo(f"ECA {res.indices['ECA']:,.1f} (core attribute units), PC "
+        log.info(f"ECA {res.indices['ECA']:,.1f} (core attribute units), PC "
                    f"{res.indices['PC']:.4g}, IIC {res.indices['IIC']:.4g}")
     if res.ranked_segments is not None:
         top = res.ranked_segments[res.ranked_segments["impact_evaluated"]].head(3)
         col = "delta_eca" if "delta_eca" in top.columns else "delta_conductance"
         for r in top.itertuples():
             value = getattr(r, col)
-            click.echo(f"  rank {r.rank}: {r.segment_id} ({r.infra_type}, {r.barrier_class}, "
+            log.info(f"  rank {r.rank}: {r.segment_id} ({r.infra_type}, {r.barrier_class}, "
                        f"{r.length_km:.0f} km) {col} {value:+.4g}"
                        if np.isfinite(value) else f"  rank {r.rank}: {r.segment_id}")
     for note in res.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"done: {len(written)} files in {out_dir}")
+        log.info(f"note: {note}")
+    log.info(f"done: {len(written)} files in {out_dir}")

@@ -54,6 +54,7 @@ from ._common import (
     renamed_option,
     split_multi,
 )
+from ._logging import log
 
 # the run step moved to cami_atlas.pipeline.hotspots; these names stay importable from here
 __all__ = ["RUN_CELL_KM", "RUN_OUTPUTS", "hotspots", "hotspots_run_step", "progress_bar"]
@@ -145,8 +146,8 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_size_m: flo
         catalogue=catalogue_path)
     cells = analysis.cells
     n_hot = int(cells["gi_class"].str.startswith("hot").sum())
-    click.echo(f"{len(cells):,} cells of {cell_km:g} km, {n_hot:,} hot-spot cells, "
+    log.info(f"{len(cells):,} cells of {cell_km:g} km, {n_hot:,} hot-spot cells, "
                f"{len(analysis.species)} species")
     for path in written:
-        click.echo(f"wrote {path}")
+        log.info(f"wrote {path}")
 

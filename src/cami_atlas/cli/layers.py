@@ -26,6 +26,7 @@ from ..errors import OutputExistsError, SchemaError
 from ..schema import KINDS
 from ..validate import CAMI_BBOX, check_coordinates, describe_where
 from ._common import ATLAS_LOCATION, atlas_option
+from ._logging import log
 
 _WIDTH = 48
 
@@ -314,5 +315,5 @@ def import_cmd(source_path: Path, kind: str, atlas_path: Path, name: str | None,
                                + (f" layer {layer}" if layer else ""))
     atlas.save(atlas_path)
     info = atlas.layer_info(name)
-    click.echo(f"imported {name!r} ({kind}, {info['n_features']} "
+    log.info(f"imported {name!r} ({kind}, {info['n_features']} "
                f"{'cells' if kind == 'raster' else 'features'}, {info['crs']}) into {atlas_path}")

@@ -27,6 +27,7 @@ from ..atlas import Atlas
 from ..errors import OptionError, UnknownSpeciesError
 from ..schema import canonical_species_name
 from ._common import atlas_option, basemap_option, overwrite_option, split_multi
+from ._logging import log
 
 __all__ = ["layers_map", "map_command"]
 
@@ -260,7 +261,7 @@ def map_command(atlas_path: Path | None, layers: tuple[str, ...], species: str |
                        basemap=None if offline else "OpenStreetMap", offline=offline,
                        title=title)
     for w in caught:
-        click.echo(f"Warning: {w.message}", err=True)
+        log.warning(str(w.message))
     with staged as tmp:
         save_map(m, tmp, self_contained=True, overwrite=True)
-    click.echo(f"wrote {out_file} ({len(layer_names(m))} layers)")
+    log.info(f"wrote {out_file} ({len(layer_names(m))} layers)")

@@ -34,6 +34,7 @@ import click
 
 from ..errors import OptionError
 from ._common import ATLAS_LOCATION
+from ._logging import log
 
 __all__ = ["omniscape"]
 
@@ -171,4 +172,4 @@ def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Pat
             quicklook_png(result.cumulative_current, result.normalized_current,
                           folder / QUICKLOOK, title=title, overwrite=True)
         out = out_dir
-    click.echo(f"wrote {', '.join(names)} to {out}")
+    log.info(f"wrote {', '.join(names)} to {out}")

@@ -34,10 +34,13 @@ from ..errors import SchemaError
 from ..measure import area_km2, geodesic_length_km
 from ..pipeline import barriers as _barriers
 from ..pipeline import hotspots as _hotspots
+from ..pipeline.finish import write_quicklooks
 from ..pipeline.progress import ProgressFactory, rich_progress
 from ..pipeline.steps import RunContext, Section, Step
 from ..pipeline.steps import run_steps as _run_steps
+from ..report.quicklook import contact_sheet_markdown
 from ._common import atlas_option, out_option, overwrite_option, species_option, split_multi
+from ._logging import log
 from .layers import format_table
 
 __all__ = ["STEPS", "SUMMARY_STEP", "RunContext", "Section", "Step", "choose_species", "run",
@@ -143,14 +146,26 @@ def summary_step(ctx: RunContext) -> None:
     tail = Section("Data sources and licences", [
         "Full provenance, processing and limitations of the embedded layers: "
         "data/layers/SOURCES.md in the cami_atlas repository."], sources)
-    outputs = sorted({p.name for p in ctx.written} | {"summary.md", "summary.txt"})
-    files = Section("Outputs", [", ".join(outputs)])
-    sections = [head, *ctx.sections, tail, files]
+    for png in write_quicklooks(ctx.out_dir):  # the rasters of all steps, for the sheet
+        ctx.wrote(png)
+    pngs = sorted(p for p in ctx.out_dir.rglob("*.png")
+                  if not any(part.startswith(".") for part in p.relative_to(ctx.out_dir).parts))
+    rel = [p.relative_to(ctx.out_dir).as_posix() for p in pngs]
+    outputs = sorted({p.relative_to(ctx.out_dir).as_posix() if p.is_relative_to(ctx.out_dir)
+                      else p.name for p in ctx.written} | {"summary.md", "summary.txt"})
+    files = Section("Outputs", [", ".join(outputs) + ". project.qgz opens every layer, "
+                                "styled, in QGIS."])
+    sheet_md = Section("Contact sheet", [contact_sheet_markdown(pngs, ctx.out_dir)]
+                       if pngs else ["No figure or raster in this run."])
+    sheet_txt = Section("Figures", [", ".join(rel) if rel else "none"])
     title = "cami_atlas run summary"
-    write_text_atomic(ctx.path("summary.md"), _markdown(title, sections),
+    write_text_atomic(ctx.path("summary.md"),
+                      _markdown(title, [head, *ctx.sections, sheet_md, tail, files]),
                       overwrite=ctx.overwrite)
     ctx.wrote(ctx.path("summary.md"))
-    write_text_atomic(ctx.path("summary.txt"), _plain(title, sections), overwrite=ctx.overwrite)
+    write_text_atomic(ctx.path("summary.txt"),
+                      _plain(title, [head, *ctx.sections, sheet_txt, tail, files]),
+                      overwrite=ctx.overwrite)
     ctx.wrote(ctx.path("summary.txt"))
 
 
@@ -207,7 +222,7 @@ ESTIMATED_BYTES = 40 << 20
 
 def run_steps(atlas: Atlas, out_dir: str | Path, *, overwrite: bool = False,
               steps: list[Step] | None = None,
-              echo: Callable[[str], None] = click.echo,
+              echo: Callable[[str], None] = log.info,
               progress: ProgressFactory = rich_progress,
               on_step: Callable[[int, int, Step], None] | None = None,
               species: list[str] | None = None, connectivity_maps: bool = False,
@@ -275,7 +290,7 @@ def choose_species(atlas: Atlas, wanted: list[str]) -> list[str]:
     ['Equus_hemionus', 'Saiga_tatarica']
     """
     from ..errors import UnknownSpeciesError
-    from ..report.hotspots import select_species
+    from ..hotspots.analysis import select_species
 
     ranges = atlas.read_kind("species_range")
     if not len(ranges):
@@ -338,9 +353,9 @@ def run(out_dir: Path, atlas_path: Path | None, species: tuple[str, ...],
         chosen = choose_species(atlas, chosen)
 
     def announce(i: int, n: int, step: Step) -> None:
-        click.echo(f"[{i}/{n}] {step.name}: {step.description}", err=True)
+        log.info(f"[{i}/{n}] {step.name}: {step.description}")
 
     ctx = run_steps(atlas, out_dir, overwrite=overwrite, on_step=announce, species=chosen,
                     connectivity_maps=connectivity_maps,
                     connectivity_cell_size_m=connectivity_cell_size_m, scheduler=scheduler)
-    click.echo(f"done: {len(ctx.written)} files in {out_dir}")
+    log.info(f"done: {len(ctx.written)} files in {out_dir}")

@@ -26,6 +26,7 @@ from ..pipeline.scenarios import OUTPUTS, run_scenarios
 from ..pipeline.staging import StagedOutputs
 from ..planning import parse_scenario_option, read_scenario_file
 from ._common import atlas_option, out_option, overwrite_option, split_multi
+from ._logging import log
 
 __all__ = ["scenarios"]
 
@@ -131,5 +132,5 @@ def scenarios(
         staged=staged,
     )
     for path in written:
-        click.echo(f"wrote {path}")
-    click.echo(f"done: {len(written)} files in {out_dir}")
+        log.info(f"wrote {path}")
+    log.info(f"done: {len(written)} files in {out_dir}")

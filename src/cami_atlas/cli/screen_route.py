@@ -20,6 +20,7 @@ from ._common import (
     species_option,
     split_multi,
 )
+from ._logging import log
 
 #: Free space asked for before screening (the default route's outputs are about 6 MB).
 ESTIMATED_BYTES = 10 << 20
@@ -161,7 +162,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
             written = write_screening(result, folder, overwrite=True, pdf=pdf,
                                       basemap=tiles, command=command)
         alerts = int((result.flags["level"] == "alert").sum())
-        click.echo(f"screened {name}: {result.route['length_km'].sum():,.1f} km, "
+        log.info(f"screened {name}: {result.route['length_km'].sum():,.1f} km, "
                    f"{int((result.species['km_in_range_or_corridor'] > 0).sum())} species' "
                    f"ranges crossed, {alerts} alert(s)")
     else:
@@ -175,6 +176,6 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
         with staged as folder:
             written = write_comparison(comparison, folder, overwrite=True, pdf=pdf,
                                        basemap=tiles, command=command)
-        click.echo(f"compared {len(layers)} alignments: {', '.join(layers)}")
+        log.info(f"compared {len(layers)} alignments: {', '.join(layers)}")
     for p in written:
-        click.echo(f"wrote {out_dir / staged.final(p).relative_to(staged.out)}")
+        log.info(f"wrote {out_dir / staged.final(p).relative_to(staged.out)}")

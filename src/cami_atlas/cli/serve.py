@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import click
 
+from ._logging import log
+
 
 @click.command("serve")
 @click.option("--atlas", "location", default=None,
@@ -34,7 +36,7 @@ def serve(location: str | None, host: str, port: int, workers: int, refresh_s: f
         raise ImportError(f"cami-atlas serve needs the web extra ({exc.name} is missing): "
                           "pip install 'cami-atlas[web]'") from None
     app = create_app(location, refresh_s=refresh_s)  # errors in the atlas show before serving
-    click.echo(f"serving atlas {app.state.service.atlas.name!r} ({app.state.service.where}) on "
+    log.info(f"serving atlas {app.state.service.atlas.name!r} ({app.state.service.where}) on "
                f"http://{host}:{port}/  (Ctrl+C stops)")
     if workers > 1:
         import os

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ._common import split_multi
+from ._logging import log
 
 
 @click.group("site")
@@ -43,5 +44,5 @@ def build(out: Path, location: str | None, species: tuple[str, ...], lang: str,
     written = build_site(out, location, species=chosen, lang=lang, overwrite=overwrite)
     pages = sum(1 for _ in written.rglob("*.html"))
     downloads = sum(1 for _ in (written / "download").iterdir())
-    click.echo(f"wrote {written}: {pages} pages, {downloads} downloads; put it on any web "
+    log.info(f"wrote {written}: {pages} pages, {downloads} downloads; put it on any web "
                "server (index.html)")

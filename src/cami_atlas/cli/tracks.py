@@ -35,6 +35,7 @@ from .._atomic import atomic_path
 from ..errors import SchemaError
 from ..pipeline.staging import StagedOutputs
 from ._common import atlas_option, out_option, overwrite_option, split_multi
+from ._logging import log
 
 __all__ = ["CORRIDOR_OUTPUTS", "SEGMENT_OUTPUTS", "SSF_OUTPUTS", "read_projected_tracks",
            "tracks"]
@@ -104,7 +105,7 @@ def _write_csv(out: Path, name: str, df: pd.DataFrame) -> Path:
 
 def _echo_written(staged: StagedOutputs, written: list[Path]) -> None:
     for p in written:
-        click.echo(f"wrote {staged.final(p)}")
+        log.info(f"wrote {staged.final(p)}")
 
 
 tracks_arg = click.argument("tracks_path", metavar="TRACKS",
@@ -166,7 +167,7 @@ def segment(tracks_path: Path, layer: str | None, crs: str | None, species: str 
         written = [_write_csv(out, "migrations.csv", periods)]
     _echo_written(staged, written)
     resident = periods.attrs.get("resident", [])
-    click.echo(f"done: {len(periods)} migrations of {periods['individual'].nunique()} "
+    log.info(f"done: {len(periods)} migrations of {periods['individual'].nunique()} "
                f"individuals; {len(resident)} individual-years without migration")
 
 
@@ -260,9 +261,9 @@ def corridors(tracks_path: Path, layer: str | None, crs: str | None, species: st
         written.append(pc.share.to_geotiff(out / "corridor_share.tif", overwrite=True))
     _echo_written(staged, written)
     if atlas is not None:
-        click.echo(f"wrote {atlas.save(atlas_out, overwrite=True)}")
+        log.info(f"wrote {atlas.save(atlas_out, overwrite=True)}")
     areas = pc.corridors.set_index("use_class")["area_km2"]
-    click.echo("done: " + ", ".join(f"{k} {v:,.1f} km²" for k, v in areas.items())
+    log.info("done: " + ", ".join(f"{k} {v:,.1f} km²" for k, v in areas.items())
                + f"; stopovers {pc.stopovers['area_km2'].sum():,.1f} km²; "
                f"{pc.params['n_individuals']} individuals")
 
@@ -399,6 +400,6 @@ def ssf(tracks_path: Path, layer: str | None, crs: str | None, species: str | No
                                                  overwrite=True))
     _echo_written(staged, written)
     for sp, (result, _) in results.items():
-        click.echo(f"{sp}: {result.n_strata} strata ({result.dropped_strata} dropped); "
+        log.info(f"{sp}: {result.n_strata} strata ({result.dropped_strata} dropped); "
                    + ", ".join(f"{r.term} {r.coef:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
                                for r in result.coefficients.itertuples()))

@@ -14,7 +14,9 @@ Outputs
                                  ``barrier_<species>`` column per species (empty where the
                                  segment does not cross the species' range ∪ corridor)
                                  and ``species_in_range``
-``fragmentation.csv``            effective mesh size of each range (CUT and CBC)
+``fragmentation.csv``            effective mesh size of each range (CUT and CBC), and
+                                 ``m_eff_without_barriers_km2``: the same range without
+                                 any infrastructure
 ``barrier_summary.md``           short summary
 ``corridor_crossings.csv``,      crossing points and counts (only with corridor layers)
 ``corridor_crossing_counts.csv``
@@ -22,6 +24,10 @@ Outputs
                                  species × infra_type × barrier_class × country (only with
                                  corridor polygons)
 ``track_crossings.csv``          crossing events of track steps (only with tracks layers)
+``km_by_species.png``,           plots of the tables (:func:`plot_tables`; the crossing
+``km_by_country.png``,           plots only with corridors / tracks)
+``effective_mesh_size.png``,
+``*_crossings_per_species.png``
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -48,17 +56,24 @@ from .progress import ProgressFactory, no_progress, rich_progress
 from .staging import StagedOutputs
 from .steps import Section, Step, StepContext
 
-__all__ = ["OUTPUTS", "RUN_OUTPUTS", "STEP", "BarrierResults", "analyse_atlas",
-           "barriers_run_step", "output_names", "run_barriers", "summary_markdown",
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["OUTPUTS", "PLOTS", "RUN_OUTPUTS", "STEP", "BarrierResults", "analyse_atlas",
+           "barriers_run_step", "output_names", "plot_tables", "run_barriers", "summary_markdown",
            "write_results"]
 
 #: Files always written (crossing tables only when the atlas has corridors / tracks).
 OUTPUTS: tuple[str, ...] = ("barrier_lengths.csv", "classified_segments.gpkg",
                             "fragmentation.csv", "barrier_summary.md")
 #: Every file the barrier step of ``cami-atlas run`` may write (checked before the job).
+#: Plots of the tables (each written when its table has rows).
+PLOTS: tuple[str, ...] = ("km_by_species.png", "km_by_country.png", "effective_mesh_size.png",
+                          "corridor_crossings_per_species.png",
+                          "track_crossings_per_species.png")
 RUN_OUTPUTS: tuple[str, ...] = (*OUTPUTS, "corridor_crossings.csv",
                                 "corridor_crossing_counts.csv", "corridor_lengths.csv",
-                                "track_crossings.csv")
+                                "track_crossings.csv", *PLOTS)
 
 
 @dataclass
@@ -277,7 +292,14 @@ def _fragmentation(ranges: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame | None,
     areas = gpd.GeoDataFrame({"species": list(polys.index)}, geometry=polys.to_numpy(),
                              crs=polys.crs)
     areas = areas[areas.geometry.notna() & ~areas.geometry.is_empty]
-    return range_fragmentation(areas, infra, species=chosen, classify=classify)
+    after = range_fragmentation(areas, infra, species=chosen, classify=classify)
+    # the same ranges without any infrastructure: a range of several parts has an
+    # effective mesh size below its area before any line cuts it
+    before = range_fragmentation(areas, infra.iloc[:0], species=chosen, classify=classify)
+    before = before.set_index(["species", "procedure"])["m_eff_km2"]
+    after["m_eff_without_barriers_km2"] = before.reindex(
+        pd.MultiIndex.from_frame(after[["species", "procedure"]])).to_numpy()
+    return after
 
 
 def _fmt_km(v: float) -> str:
@@ -351,6 +373,7 @@ def output_names(res: BarrierResults) -> list[str]:
     names = list(OUTPUTS)
     if res.fragmentation is None:
         names.remove("fragmentation.csv")
+    names += list(plot_tables(res))
     if res.corridor_points is not None:
         names += ["corridor_crossings.csv", "corridor_crossing_counts.csv"]
     if res.corridor_lengths is not None:
@@ -374,8 +397,9 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
     >>> atlas = Atlas.default()
     >>> res = analyse_atlas(atlas, species=["khulan"], fragmentation=False)
     >>> paths = write_results(res, atlas, tempfile.mkdtemp())
-    >>> sorted(p.name for p in paths)
-    ['barrier_lengths.csv', 'barrier_summary.md', 'classified_segments.gpkg']
+    >>> sorted(p.name for p in paths)  # doctest: +NORMALIZE_WHITESPACE
+    ['barrier_lengths.csv', 'barrier_summary.md', 'classified_segments.gpkg',
+     'km_by_country.png', 'km_by_species.png']
     """
     out = prepare_outputs(out_dir, output_names(res), overwrite=overwrite)
     written: list[Path] = []
@@ -407,7 +431,65 @@ def write_results(res: BarrierResults, atlas: Atlas, out_dir: str | os.PathLike[
     path = write_text_atomic(out / "barrier_summary.md", summary_markdown(res, atlas),
                              overwrite=overwrite)
     done(path)
+    from ..report.table_plots import save_png
+
+    for name, draw in plot_tables(res).items():
+        done(save_png(draw(), out / name, overwrite=overwrite))
     return written
+
+
+def plot_tables(res: BarrierResults) -> dict[str, Callable[[], Figure]]:
+    """The figures of the tables of ``res`` (see :data:`PLOTS`): file name -> a function
+    that draws it (so the names are known before anything is drawn).
+
+    km of infrastructure by barrier class per species and per country (summed over the
+    species), the effective mesh size of each range without and with its barriers (CUT),
+    and the corridor and track crossings per species where the atlas has them.
+
+    Examples
+    --------
+    >>> res = analyse_atlas(Atlas.default(), species=["khulan"], fragmentation=False)
+    >>> sorted(plot_tables(res))
+    ['km_by_country.png', 'km_by_species.png']
+    """
+    from ..figures import BARRIER_CLASS_COLORS
+    from ..report.table_plots import before_after_figure, count_bar_figure, stacked_bar_figure
+
+    figs: dict[str, Callable[[], Figure]] = {}
+    t = res.lengths
+    classes = list(BARRIER_CLASSES)
+    if len(t):
+        for by, name, what in (("species", "km_by_species.png", "species' ranges"),
+                               ("country", "km_by_country.png",
+                                "species' ranges, summed over species")):
+            if by not in t.columns or t[by].isna().all():
+                continue
+            table = (t.pivot_table(index=by, columns="barrier_class", values="length_km",
+                                   aggfunc="sum", fill_value=0.0)
+                     .reindex(columns=classes, fill_value=0.0))
+            table = table.loc[table.sum(axis=1).sort_values(ascending=False).index]
+            figs[name] = partial(stacked_bar_figure, table, xlabel="km (geodesic)",
+                                 colors=BARRIER_CLASS_COLORS,
+                                 title=f"Infrastructure in {what}, by barrier class")
+    f = res.fragmentation
+    if f is not None and len(f) and "m_eff_without_barriers_km2" in f.columns:
+        cut = f[f["procedure"] == "CUT"].set_index("species")
+        figs["effective_mesh_size.png"] = partial(
+            before_after_figure, cut["m_eff_without_barriers_km2"], cut["m_eff_km2"],
+            xlabel="km² (log scale)",
+            labels=("range without infrastructure", "cut by its barriers"),
+            title="Effective mesh size of each range (CUT)")
+    counts = []
+    if res.corridor_counts is not None and len(res.corridor_counts):
+        counts.append(("corridor", res.corridor_counts.groupby("species")["n_crossings"].sum()))
+    if res.track_events is not None and len(res.track_events) and \
+            "species" in res.track_events.columns:
+        counts.append(("track", res.track_events.groupby("species").size()))
+    for kind, series in counts:
+        figs[f"{kind}_crossings_per_species.png"] = partial(
+            count_bar_figure, series.sort_values(ascending=False), xlabel="crossings",
+            title=f"{kind.capitalize()} crossings of infrastructure per species")
+    return figs
 
 
 def barriers_run_step(ctx: StepContext) -> None:
@@ -516,8 +598,9 @@ def run_barriers(atlas: Atlas, out_dir: str | os.PathLike[str], *,
     >>> import tempfile
     >>> res, paths = run_barriers(Atlas.default(), tempfile.mkdtemp(), species=["khulan"],
     ...                           fragmentation=False, overwrite=True)
-    >>> sorted(p.name for p in paths)
-    ['barrier_lengths.csv', 'barrier_summary.md', 'classified_segments.gpkg']
+    >>> sorted(p.name for p in paths)  # doctest: +NORMALIZE_WHITESPACE
+    ['barrier_lengths.csv', 'barrier_summary.md', 'classified_segments.gpkg',
+     'km_by_country.png', 'km_by_species.png']
     """
     if staged is None:
         staged = StagedOutputs(out_dir, RUN_OUTPUTS, overwrite=overwrite,

@@ -221,6 +221,10 @@ class StagedOutputs:
         (plus :data:`FREE_MARGIN_BYTES`).
     option : str, default ``"--out"``
         How error messages name the output (``"out_dir"`` for library callers).
+    finish : bool, default True
+        Before the swap, add the quick-looks of the set's rasters and a QGIS project of
+        its layers (:func:`cami_atlas.pipeline.finish.finish_outputs`); they are part of
+        the set.
 
     Examples
     --------
@@ -235,12 +239,18 @@ class StagedOutputs:
 
     def __init__(self, out_dir: str | os.PathLike[str], names: Iterable[str], *,
                  overwrite: bool = False, required_bytes: int = 0,
-                 option: str = "--out") -> None:
+                 option: str = "--out", finish: bool = True) -> None:
         self.out = Path(os.path.abspath(out_dir))
         if self.out.is_symlink():  # swap the folder the link points to, keep the link
             self.out = Path(os.path.realpath(self.out))
         self.shown = Path(out_dir)
         self.names = list(dict.fromkeys(names))
+        self.finish = finish
+        self.derived: list[str] = []  # the quick-looks and QGIS project of the set
+        if finish:
+            from .finish import derived_names
+
+            self.derived = [n for n in derived_names(self.names) if n not in self.names]
         self.overwrite = overwrite
         self.required_bytes = int(required_bytes)
         self.option = option
@@ -251,8 +261,10 @@ class StagedOutputs:
 
     # -- before any work ------------------------------------------------------------------
     def existing(self) -> list[str]:
-        """Names of the set that exist in ``out_dir`` already."""
-        return [n for n in self.names if (self.out / n).exists()]
+        """Names of the set that exist in ``out_dir`` already (the command's own outputs;
+        the quick-looks and QGIS project only when none of those exists)."""
+        own = [n for n in self.names if (self.out / n).exists()]
+        return own or [n for n in self.derived if (self.out / n).exists()]
 
     def check(self) -> StagedOutputs:
         """Refuse existing outputs, an unwritable location or a full disk; create nothing.
@@ -355,6 +367,8 @@ class StagedOutputs:
         assert self.staging is not None
         if exc is None:
             try:
+                if self.finish:
+                    self._finish()
                 self._commit()
                 return
             except BaseException as err:
@@ -399,10 +413,18 @@ class StagedOutputs:
             return _output_name(newest.relative_to(staging))
         return "the outputs"
 
+    def _finish(self) -> None:
+        from .finish import finish_outputs
+
+        staging = self.staging
+        assert staging is not None
+        added = finish_outputs(staging, title=self.out.name)
+        self.derived += [p.relative_to(staging).as_posix() for p in added]
+
     def _commit(self) -> None:
         staging = self.staging
         assert staging is not None
-        owned = {Path(n).parts[0] for n in self.names if Path(n).parts}
+        owned = {Path(n).parts[0] for n in [*self.names, *self.derived] if Path(n).parts}
         if self.swap:
             for entry in list(self.out.iterdir()):
                 if entry.name in owned or (staging / entry.name).exists():

@@ -18,6 +18,8 @@ background job of a web application runs the same steps with its own callbacks::
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -29,6 +31,8 @@ import pandas as pd
 from ..atlas import Atlas
 from .progress import ProgressFactory, rich_progress
 from .staging import StagedOutputs
+
+log = logging.getLogger(__name__)
 
 __all__ = ["RunContext", "Section", "Step", "StepContext", "missing_kinds", "run_steps"]
 
@@ -209,7 +213,9 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, steps: Sequence[Step],
         for i, step in enumerate(steps, start=1):
             if on_step is not None:
                 on_step(i, len(steps), step)
+            started = time.perf_counter()
             step.func(ctx)
+            log.debug("step %s took %.1f s", step.name, time.perf_counter() - started)
     ctx.out_dir = Path(out_dir)
     ctx.written = [Path(out_dir) / staged.final(p).relative_to(staged.out)
                    for p in ctx.written]

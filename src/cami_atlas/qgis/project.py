@@ -52,6 +52,7 @@ _RANGE = ("#c7e9c0", "#41ab5d")  # fill, outline (as the figures draw ranges)
 _PX_TO_MM = 0.26  # a Leaflet pixel weight as millimetres at 96 dpi (0.2646), rounded
 _DEFAULT_COLUMN = {"infrastructure": "infra_type", "corridor": "use_class",
                    "graduated": "score"}
+_STRETCH_SIDE = 2000  # rasters are read at most this many cells a side for their stretch
 _DEFAULT_CMAP = {"graduated": "YlOrRd", "raster": "viridis"}
 
 
@@ -88,6 +89,9 @@ class LayerSpec:
         Colour of ``single`` and ``range`` styles (any matplotlib colour).
     visible : bool
         Whether the layer is switched on when the project opens.
+    qml : bool
+        Write the layer's ``.qml`` style beside its file (a second style of a file that
+        already has one, e.g. the class of each species, can stay in the project only).
     """
 
     path: str | os.PathLike[str]
@@ -99,6 +103,7 @@ class LayerSpec:
     classes: int = 5
     color: str | None = None
     visible: bool = True
+    qml: bool = True
 
 
 # -- small XML helpers --------------------------------------------------------------------
@@ -321,8 +326,10 @@ def _resolve(spec: LayerSpec, out_dir: Path) -> _Resolved:
     layer_id = f"{_slug(spec.name)}_{uuid.uuid4().hex[:12]}"
     if spec.style == "raster":
         try:
-            with rasterio.open(path) as ds:
-                data = ds.read(1, masked=True).astype("float64")
+            with rasterio.open(path) as ds:  # the stretch of a large raster from a preview
+                step = max(1, math.ceil(max(ds.height, ds.width) / _STRETCH_SIDE))
+                shape = (-(-ds.height // step), -(-ds.width // step))
+                data = ds.read(1, out_shape=shape, masked=True).astype("float64")
                 crs = CRS.from_user_input(ds.crs.to_wkt()) if ds.crs else None
                 b = ds.bounds
         except rasterio.errors.RasterioIOError as exc:
@@ -569,6 +576,8 @@ def write_qgis_project(
     qgz = out / f"{name}.qgz"
     qmls: dict[Path, str] = {}
     for r in resolved:  # the first style of a file gets the name QGIS loads by default
+        if not r.spec.qml:
+            continue
         target = _qml_path(r)
         if target in qmls:
             target = target.with_name(f"{target.stem}_{_slug(r.spec.name)}.qml")

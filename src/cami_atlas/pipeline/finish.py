@@ -1,0 +1,112 @@
+"""The last touch of every output folder: quick-looks of its rasters and a QGIS project.
+
+:class:`~cami_atlas.pipeline.staging.StagedOutputs` calls :func:`finish_outputs` on the
+staging folder once the command's own files are written and before the set is swapped
+into place, so every output folder of every command (run, barriers, hotspots,
+connectivity, screening, scenarios, tracks ...) opens in QGIS and can be browsed as
+pictures:
+
+* ``<raster>_quicklook.png`` beside every GeoTIFF that has none yet
+  (:func:`cami_atlas.report.quicklook.raster_quicklook`);
+* ``project.qgz`` with every spatial layer of the folder, styled, and a ``.qml`` style
+  beside each layer (:func:`cami_atlas.qgis.folder.write_folder_project`).
+
+The files are part of the output set: they are replaced with it and never left behind
+by a failed job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["PROJECT_NAME", "derived_names", "finish_outputs", "write_quicklooks"]
+
+#: File name (without ``.qgz``) of the QGIS project of an output folder.
+PROJECT_NAME = "project"
+_RASTERS = (".tif", ".tiff")
+log = logging.getLogger(__name__)
+
+
+def _visible_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    return [p for p in sorted(folder.rglob("*"))
+            if p.suffix.lower() in suffixes and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+
+
+def derived_names(names: Iterable[str]) -> list[str]:
+    """Outputs :func:`finish_outputs` adds to a set of ``names`` (that can be known before).
+
+    Examples
+    --------
+    >>> derived_names(["a.csv", "maps/Saiga_tatarica/current.tif"])
+    ['project.qgz', 'maps/Saiga_tatarica/current_quicklook.png', 'maps/Saiga_tatarica/current.qml']
+    """
+    out = [f"{PROJECT_NAME}.qgz"]
+    for name in names:
+        if name.lower().endswith(_RASTERS):
+            stem = name.rsplit(".", 1)[0]
+            out += [f"{stem}_quicklook.png", f"{stem}.qml"]
+    return out
+
+
+def write_quicklooks(folder: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
+    """A quick-look PNG beside every GeoTIFF of ``folder`` (and its sub-folders).
+
+    Rasters that have one already are left as they are unless ``overwrite``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from affine import Affine
+    >>> from cami_atlas.raster import Grid
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = Grid(np.ones((4, 4)), Affine(1, 0, 60, 0, -1, 46), "EPSG:4326").to_geotiff(
+    ...     out / "resistance.tif")
+    >>> [p.name for p in write_quicklooks(out)], write_quicklooks(out)
+    (['resistance_quicklook.png'], [])
+    """
+    from ..report.quicklook import quicklook_path, raster_quicklook
+
+    written = []
+    for tif in _visible_files(Path(folder), _RASTERS):
+        png = quicklook_path(tif)
+        if png.exists() and not overwrite:
+            continue
+        written.append(raster_quicklook(tif, png, overwrite=overwrite))
+        log.debug("quick-look %s", png)
+    return written
+
+
+def finish_outputs(folder: str | os.PathLike[str], *, title: str | None = None) -> list[Path]:
+    """Write the quick-looks and the QGIS project of an output folder; return the new files.
+
+    Parameters
+    ----------
+    folder : path-like
+        The folder holding a command's outputs (in a job: its staging folder).
+    title : str, optional
+        Title of the QGIS project (default: the folder's name).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from affine import Affine
+    >>> from cami_atlas.raster import Grid
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = Grid(np.ones((4, 4)), Affine(1, 0, 60, 0, -1, 46), "EPSG:4326").to_geotiff(
+    ...     out / "current.tif")
+    >>> sorted(p.name for p in finish_outputs(out, title="demo"))
+    ['current.qml', 'current_quicklook.png', 'project.qgz']
+    """
+    from ..qgis.folder import write_folder_project
+
+    folder = Path(folder)
+    before = {p for p in folder.rglob("*") if p.is_file()}
+    write_quicklooks(folder)
+    qgz = write_folder_project(folder, name=PROJECT_NAME, title=title, overwrite=True)
+    if qgz is not None:
+        log.debug("QGIS project %s", qgz)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p not in before)
