@@ -19,6 +19,7 @@ import click
 import pandas as pd
 
 from ._common import out_option, overwrite_option
+from ._logging import log
 
 __all__ = ["mitigation"]
 
@@ -69,7 +70,7 @@ def catalogue_cmd(catalogue_path: Path | None, species: str | None, infra_type: 
         return
     with atomic_path(out_path, overwrite=overwrite) as tmp:
         table.to_csv(tmp, index=False)
-    click.echo(f"wrote {out_path} ({len(table)} measures)")
+    log.info(f"wrote {out_path} ({len(table)} measures)")
 
 
 @mitigation.command("monitoring")
@@ -135,4 +136,76 @@ def monitoring_cmd(records: Path | None, structures_path: Path | None, line_path
         for name, table in tables.items():
             table.to_csv(Path(folder) / name, index=False)
     for name in names:
-        click.echo(f"wrote {out_dir / name}")
+        log.info(f"wrote {out_dir / name}")
+
+
+@mitigation.command("placement")
+@click.argument("line_path", metavar="LINE",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--species", required=True,
+              help="Species (atlas name, matrix name or common name, e.g. 'saiga').")
+@click.option("-k", "--k", "k", required=True, type=click.IntRange(min=1),
+              help="Number of crossing structures (or fence openings) to place.")
+@click.option("--structure-type", default="crossing structure", show_default=True,
+              help="What the openings are (e.g. 'wildlife underpass', 'fence opening').")
+@click.option("--step-km", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="Length of a candidate piece of the line (default: one cell).")
+@click.option("--min-spacing-km", default=0.0, show_default=True,
+              type=click.FloatRange(min=0), help="Least distance between two openings.")
+@click.option("--search", type=click.Choice(["greedy", "exhaustive"]), default="greedy",
+              show_default=True,
+              help="greedy (one impact analysis per pick, gain curve) or exhaustive (the "
+                   "optimum; small instances).")
+@click.option("--cell-size-m", default=5000.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), help="Resistance grid cell size.")
+@click.option("--window-km", default=100.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
+              help="Margin around the line for the resistance grid.")
+@click.option("--n-cores", default=6, show_default=True, type=click.IntRange(min=2),
+              help="Habitat cores taken from the species' range.")
+@click.option("--dem", default="dem_etopo5", show_default=True,
+              help="DEM layer of the atlas for the slope term.")
+@click.option("--dispersal-resistance", default=None, type=click.FloatRange(min=0,
+              min_open=True),
+              help="Effective resistance (ohm) at which dispersal probability is 0.5: the "
+                   "gain is then ECA (km²) instead of effective conductance.")
+@click.option("--atlas", "atlas_path", default=None,
+              help="Atlas GeoPackage or PostGIS address (default: the embedded atlas).")
+@_CATALOGUE_OPTION
+@out_option
+@overwrite_option
+def placement_cmd(line_path: Path, species: str, k: int, structure_type: str,
+                  step_km: float | None, min_spacing_km: float, search: str,
+                  cell_size_m: float, window_km: float, n_cores: int, dem: str,
+                  dispersal_resistance: float | None, atlas_path: str | None,
+                  catalogue_path: Path | None, out_dir: Path, overwrite: bool) -> None:
+    """Where to put K crossing structures on LINE to restore the most connectivity.
+
+    LINE: the route or existing line (any vector format with a CRS). Builds the species'
+    resistance around it from the atlas, closes the line, opens candidate pieces one by
+    one (greedy) or every set of K (exhaustive), and writes crossing_placement.gpkg,
+    crossing_openings.csv, gain_curve.csv/.png, resistance.tif, placement_report.md and
+    placement_parameters.json into --out.
+    """
+    from ..atlas import Atlas
+    from ..io import read_vector
+    from ..pipeline.placement import OUTPUTS, run_placement, write_placement
+    from ..pipeline.staging import StagedOutputs
+    from ..planning.catalogue import load_catalogue, structure_measures
+
+    staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite).check()
+    cat = load_catalogue(catalogue_path)
+    atlas = Atlas.open(atlas_path) if atlas_path else Atlas.default()
+    job = run_placement(atlas, read_vector(line_path), species=species, k=k,
+                        step_km=step_km, min_spacing_km=min_spacing_km,
+                        structure_type=structure_type, search=search, window_km=window_km,
+                        cell_size_m=cell_size_m, dem=dem, n_cores=n_cores,
+                        dispersal_resistance=dispersal_resistance)
+    suits = structure_measures(structure_type, job.species, catalogue=cat)
+    with staged as folder:
+        write_placement(job, folder, catalogue=suits, overwrite=True)
+    chosen = job.result.chosen
+    log.info(f"{job.species}: {len(chosen)} openings, gain {chosen['gain'].sum():.4g} "
+             f"({job.result.metric}); {job.k_paying} of {k} give 90 % of it")
+    for name in OUTPUTS:
+        log.info(f"wrote {out_dir / name}")

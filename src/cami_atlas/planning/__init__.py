@@ -9,6 +9,7 @@ from cami_atlas.planning.catalogue import (
     HIERARCHY,
     load_catalogue,
     propose_measures,
+    structure_measures,
     summarise_proposals,
 )
 from cami_atlas.planning.definitions import (
@@ -60,6 +61,7 @@ __all__ = [
     "resolve_scenarios",
     "scenario_impact",
     "split_by_status",
+    "structure_measures",
     "summarise_proposals",
     "use_by_structure_type",
 ]

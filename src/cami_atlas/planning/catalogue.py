@@ -32,7 +32,7 @@ from ..errors import SchemaError, UnknownSpeciesError, UnknownValueError
 from ..schema import BARRIER_CLASSES, INFRA_TYPES
 
 __all__ = ["CATALOGUE_COLUMNS", "DESIGN_COLUMNS", "HIERARCHY", "load_catalogue",
-           "propose_measures", "summarise_proposals"]
+           "propose_measures", "structure_measures", "summarise_proposals"]
 
 #: Steps of the mitigation hierarchy, in the order a planner takes them.
 HIERARCHY: tuple[str, ...] = ("avoid", "minimise", "mitigate", "offset")
@@ -296,3 +296,45 @@ def summarise_proposals(proposals: pd.DataFrame) -> pd.DataFrame:
     out["_o"] = out["hierarchy_step"].map(order)
     return (out.sort_values(["species", "_o", "measure_id"], kind="stable")[cols]
             .reset_index(drop=True))
+
+
+def structure_measures(structure_type: str, species: str | None = None, *,
+                       catalogue: pd.DataFrame | str | os.PathLike[str] | None = None
+                       ) -> pd.DataFrame:
+    """The recommended measures of one structure type that suit ``species``.
+
+    A measure suits a species when it names it (by its barrier-matrix name) or names no
+    species. Used to say, beside the chosen crossing positions, which structures the
+    catalogue describes and on what evidence.
+
+    Parameters
+    ----------
+    structure_type : str
+        A ``structure_type`` of the catalogue (``underpass``, ``overpass``,
+        ``fence opening``, ``seasonal gate``, ...); case does not matter.
+    species : str, optional
+        Any name :func:`cami_atlas.barriers.species.resolve_species` knows.
+    catalogue : DataFrame, str or path, optional
+        :func:`load_catalogue` output or a catalogue file (default: the shipped one).
+
+    Examples
+    --------
+    >>> structure_measures("fence opening", "saiga")["measure_id"].tolist()
+    ['mitigate_fence_openings_border', 'mitigate_railway_fence_openings_kz']
+    >>> structure_measures("fence opening", "khulan")["measure_id"].tolist()
+    []
+    >>> structure_measures("underpass", "khulan")["measure_id"].tolist()
+    ['mitigate_underpass']
+    """
+    from ..barriers.species import resolve_species
+
+    cat = catalogue if isinstance(catalogue, pd.DataFrame) else load_catalogue(catalogue)
+    kind = str(structure_type).strip().lower()
+    keep = cat["recommended"] & (cat["structure_type"].fillna("").str.lower() == kind)
+    if species is not None:
+        try:
+            name = resolve_species(species)
+        except UnknownSpeciesError:
+            name = None  # a species the catalogue cannot name: general measures only
+        keep &= cat["species_list"].map(lambda names: not names or name in names)
+    return cat.loc[keep]
