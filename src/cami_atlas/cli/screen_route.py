@@ -46,6 +46,28 @@ def _buffers(text: str) -> tuple[float, ...]:
                                  param_hint="--buffers-km") from None
 
 
+#: Files --alternatives adds (see :func:`cami_atlas.pipeline.screening.write_alignments`).
+ALIGNMENT_OUTPUTS = ("alignments.gpkg", "alignments.csv", "alignment_front.png",
+                     "impact_surface.tif", "construction_cost.tif")
+
+
+def _lonlat(text: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not LON,LAT in degrees, e.g. 67.5,48.1.",
+                                 param_hint="--via") from None
+    return lon, lat
+
+
+def _tradeoffs(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers in "
+                                 "[0, 1], e.g. 0,0.5,1.", param_hint="--tradeoff") from None
+
+
 def _command(params: dict) -> str:
     args = ["cami-atlas", "screen-route", *[str(r) for r in params["routes"]],
             "--type", params["infra_type"]]
@@ -65,6 +87,12 @@ def _command(params: dict) -> str:
             args.append(f"--{flag}")
     if not params["connectivity"]:
         args.append("--no-connectivity")
+    if params.get("alternatives"):
+        args += ["--alternatives", "--tradeoff", params["tradeoffs"],
+                 "--alignment-cell-size-m", f"{params['alignment_cell_size_m']:g}",
+                 "--window-km", f"{params['window_km']:g}"]
+        for v in params["via"]:
+            args += ["--via", v]
     if not params["basemap"]:
         args.append("--no-basemap")
     return shlex.join(args)
@@ -95,6 +123,21 @@ def _command(params: dict) -> str:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Mitigation catalogue CSV whose measures are proposed per segment and "
                    "species (default: the catalogue shipped with cami_atlas).")
+@click.option("--alternatives", is_flag=True,
+              help="Also find least-impact alternative alignments between the route's end "
+                   "points (one route), and screen them side by side with it.")
+@click.option("--tradeoff", "tradeoffs", default="0,0.25,0.5,0.75,1", show_default=True,
+              help="Alternatives: trade-offs between construction cost (0) and impact (1); "
+                   "the Pareto front of their paths is kept.")
+@click.option("--via", "via", multiple=True, metavar="LON,LAT",
+              help="Alternatives: a point every alternative passes through (repeat, in "
+                   "order).")
+@click.option("--alignment-cell-size-m", default=5000.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
+              help="Alternatives: cell size of the impact and construction-cost surfaces.")
+@click.option("--window-km", default=100.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
+              help="Alternatives: margin around the route searched for alternatives.")
 @basemap_option
 @overwrite_option
 @pdf_option
@@ -103,6 +146,8 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
                  attrs: tuple[str, ...], out_dir: Path, atlas_path: Path | None,
                  species: tuple[str, ...], buffers_km: str, cell_size_m: float,
                  connectivity: bool, scenario_column: str, catalogue_path: Path | None,
+                 alternatives: bool, tradeoffs: str, via: tuple[str, ...],
+                 alignment_cell_size_m: float, window_km: float,
                  basemap: bool, overwrite: bool, pdf: bool) -> None:
     """Screen a proposed road, railway, pipeline or fence against the atlas.
 
@@ -112,6 +157,14 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
 
     Writes into --out: route_segments.geojson and crossing_candidates.geojson (RFC 7946),
     screening.gpkg, CSV tables, screening_map.html and screening_report.html (+ .pdf).
+
+    With --alternatives (one route): least-impact alignments between its end points
+    (and --via points) over an impact surface of the species' ranges, corridors and
+    protected areas (weighted by barrier class and Red List status) and a construction
+    cost (length, slope), one per --tradeoff, kept on the Pareto front of length against
+    impact; they are screened with the original and compared side by side, and
+    alignments.gpkg, alignments.csv, alignment_front.png, impact_surface.tif and
+    construction_cost.tif are written too.
 
     Example: cami-atlas screen-route rail.geojson --type railway --attr track=double
     --attr fenced=yes --out screening/
@@ -147,6 +200,21 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
             name = path.stem if path.stem not in layers else f"{path.stem}_{len(layers) + 1}"
             layers[name] = gdf
             paths[name] = path
+    result = None
+    if alternatives:
+        if len(layers) != 1:
+            raise click.UsageError("--alternatives works on one route (one file, one "
+                                   "scenario); give a single alignment.")
+        from ..planning.alignment import alternative_alignments
+
+        name, gdf = next(iter(layers.items()))
+        result = alternative_alignments(
+            gdf, atlas, infra_type=infra_type, attributes=attributes,
+            via=[_lonlat(v) for v in via], tradeoffs=_tradeoffs(tradeoffs),
+            cell_size_m=alignment_cell_size_m, window_km=window_km, species=chosen)
+        layers = {row.name: result.alternatives.iloc[[i]][["name", "geometry"]]
+                  for i, row in enumerate(result.alternatives.itertuples(index=False))}
+        paths = {n: paths[name] for n in layers}
     options = dict(infra_type=infra_type, attributes=attributes, buffers_km=buffers,
                    species=chosen, connectivity=connectivity,
                    cell_size_m=cell_size_m, catalogue=catalogue)
@@ -167,7 +235,8 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
                    f"ranges crossed, {alerts} alert(s)")
     else:
         top = ["comparison.csv", "comparison_species.csv", "comparison_map.html",
-               "comparison_report.html"] + (["comparison_report.pdf"] if pdf else [])
+               "comparison_report.html"] + (["comparison_report.pdf"] if pdf else []) + \
+            (list(ALIGNMENT_OUTPUTS) if result is not None else [])
         names = [*top, *(["comparison_report.pdf"] if not pdf else []),
                  *(f"{name}/{n}" for name in layers for n in output_names(pdf=True))]
         staged = StagedOutputs(out_dir, names, overwrite=overwrite,
@@ -176,6 +245,10 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
         with staged as folder:
             written = write_comparison(comparison, folder, overwrite=True, pdf=pdf,
                                        basemap=tiles, command=command)
+            if result is not None:
+                from ..pipeline.screening import write_alignments
+
+                written += write_alignments(result, folder, overwrite=True)
         log.info(f"compared {len(layers)} alignments: {', '.join(layers)}")
     for p in written:
         log.info(f"wrote {out_dir / staged.final(p).relative_to(staged.out)}")

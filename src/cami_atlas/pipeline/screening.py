@@ -1,7 +1,8 @@
 """Output sets of route screening: data files, interactive map, HTML/PDF report.
 
 :func:`write_screening` writes one screening, :func:`write_comparison` a comparison of
-alignments (each scenario's screening in a sub-folder).
+alignments (each scenario's screening in a sub-folder), :func:`write_alignments` the
+alternative alignments found by :func:`cami_atlas.planning.alternative_alignments`.
 
 The composition of the screening's data outputs (:mod:`cami_atlas.screening.export`)
 and its rendering (:mod:`cami_atlas.report.screening`); used by
@@ -26,7 +27,7 @@ from ..report.screening import (
 )
 from ..screening.export import check_outputs_free, output_names, write_screening_data
 
-__all__ = ["write_comparison", "write_screening"]
+__all__ = ["write_alignments", "write_comparison", "write_screening"]
 
 
 def write_screening(result: Any, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
@@ -115,4 +116,48 @@ def write_comparison(comparison: Any, out_dir: str | os.PathLike[str], *,
     html = comparison_report_html(comparison, command=command,
                                   map_file="comparison_map.html")
     written += write_report(html, out / "comparison_report.html", pdf=pdf, overwrite=overwrite)
+    return written
+
+
+def write_alignments(result: Any, out_dir: str | os.PathLike[str], *,
+                     overwrite: bool = False) -> list[Path]:
+    """Write an :class:`~cami_atlas.planning.alignment.AlignmentResult` into ``out_dir``.
+
+    ``alignments.gpkg`` (layer ``alignments``: the original and the alternatives with
+    their measures, EPSG:4326), ``alignments.csv`` (the same without geometry),
+    ``alignment_front.png`` (length against impact, the Pareto front joined),
+    ``impact_surface.tif`` and ``construction_cost.tif``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ..report.table_plots import save_png
+
+    out = Path(out_dir)
+    alts = result.alternatives
+    written: list[Path] = []
+    with atomic_path(out / "alignments.gpkg", overwrite=overwrite) as tmp:
+        alts.to_file(tmp, layer="alignments", driver="GPKG")
+    written.append(out / "alignments.gpkg")
+    with atomic_path(out / "alignments.csv", overwrite=overwrite) as tmp:
+        alts.drop(columns="geometry").to_csv(tmp, index=False)
+    written.append(out / "alignments.csv")
+    fig = Figure(figsize=(6.5, 4.5), constrained_layout=True)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    front = alts.iloc[1:].sort_values("length_km")
+    ax.plot(front["length_km"], front["impact"], "-o", color="#3182bd",
+            label="alternatives (Pareto front)")
+    ax.plot(alts["length_km"].iloc[:1], alts["impact"].iloc[:1], "s", color="#de2d26",
+            markersize=9, label="original route")
+    for row in alts.itertuples(index=False):
+        ax.annotate(f" {row.name}", (row.length_km, row.impact), fontsize=8)
+    ax.set_xlabel("length (km, geodesic)")
+    ax.set_ylabel("impact (species-weighted km)")
+    ax.set_title("Alternative alignments: length against impact")
+    ax.legend(fontsize=8, frameon=False)
+    written.append(save_png(fig, out / "alignment_front.png", overwrite=overwrite))
+    written.append(result.impact.to_geotiff(out / "impact_surface.tif", overwrite=overwrite))
+    written.append(result.construction.to_geotiff(out / "construction_cost.tif",
+                                                  overwrite=overwrite))
     return written

@@ -1,10 +1,17 @@
 """Planning with the atlas: infrastructure status and time, scenarios of planned projects and
-their cumulative impact, where to put crossing structures, the mitigation catalogue and the
+their cumulative impact, alternative alignments that avoid impact, where to put crossing
+structures, the mitigation catalogue and the
 measures it proposes, residual loss to offset.
 
 Floor 3 (analyses): uses ``barriers`` and ``connectivity``; renderers only draw its tables.
 """
 
+from cami_atlas.planning.alignment import (
+    AlignmentResult,
+    alternative_alignments,
+    impact_surface,
+    screen_alternatives,
+)
 from cami_atlas.planning.catalogue import (
     HIERARCHY,
     load_catalogue,
@@ -43,11 +50,14 @@ __all__ = [
     "HIERARCHY",
     "STATUSES",
     "TABLE_COLUMNS",
+    "AlignmentResult",
     "CrossingPlacement",
+    "alternative_alignments",
     "candidate_pieces",
     "check_monitoring",
     "crossing_placement",
     "gps_crossings_at_structures",
+    "impact_surface",
     "infrastructure_as_of",
     "infrastructure_status",
     "load_catalogue",
@@ -60,6 +70,7 @@ __all__ = [
     "residual_loss",
     "resolve_scenarios",
     "scenario_impact",
+    "screen_alternatives",
     "split_by_status",
     "structure_measures",
     "summarise_proposals",

@@ -91,7 +91,11 @@ RASTER_KINDS: dict[str, RasterKind] = {
                                  "log"),
     "elevation": RasterKind("elevation", "m", "terrain"),
     "dem": RasterKind("elevation", "m", "terrain"),
-    "impact_surface": RasterKind("impact of a new line", "weighted species count", "OrRd"),
+    "impact_surface": RasterKind("impact of a new line",
+                                 "barrier-class x Red List weight, summed over species",
+                                 "OrRd"),
+    "construction_cost": RasterKind("construction cost", "per metre, 1 = flat ground",
+                                    "Greys"),
 }
 _GENERIC = RasterKind("value", "", "viridis")
 _INF_COLOR = "#404040"
