@@ -3,6 +3,7 @@ atlas, and bad input."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import geopandas as gpd
@@ -58,8 +59,8 @@ def test_tradeoff_moves_the_path_as_expected() -> None:
         row = _run(impact, cons, tradeoffs=[t]).alternatives.iloc[1]
         lengths.append(row["length_km"])
         impacts.append(row["impact"])
-    assert all(b <= a + 1e-9 for a, b in zip(impacts, impacts[1:]))  # less impact ...
-    assert all(b >= a - 1e-9 for a, b in zip(lengths, lengths[1:]))  # ... for more length
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(impacts))  # less impact ...
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(lengths))  # ... more length
     assert impacts[0] == pytest.approx(1.5) and impacts[-1] == pytest.approx(0.0, abs=1e-12)
 
 
