@@ -10,7 +10,8 @@ where ``t`` is the trade-off (``0``: the cheapest line to build, ``1``: the leas
 and ``I`` the impact surface; both terms are divided by their mean (over cells where
 ``I > 0`` for the impact) so that ``t = 0.5`` weighs them alike. The path runs through
 cell centres (8 neighbours; the step cost is the mean of the two cells times the step
-length, :func:`cami_atlas.connectivity.least_cost_paths`).
+length, as in :func:`cami_atlas.connectivity.cost_distance`, whose compiled Dijkstra
+searches it; the path is traced back from the end).
 
 **Impact surface** (:func:`impact_surface`, per cell, no unit: "species weight"):
 
@@ -46,6 +47,7 @@ against impact that the trade-offs reach. Each is measured (geodesic ``length_km
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,8 +262,29 @@ def _align(src: Grid, grid: Grid, *, bilinear: bool = False) -> np.ndarray:
     return dst
 
 
-def _cost(construction: Grid, impact: Grid, tradeoff: float, chord: shapely.Geometry
-          ) -> Grid:
+def _chord_offset(grid: Grid, points: np.ndarray) -> np.ndarray:
+    """Distance of every cell centre from the polyline through ``points`` (x, y), in
+    cells (the tie-break of :func:`_cost`).
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid(np.zeros((1, 3)), Affine(10, 0, 0, 0, -10, 10), "EPSG:32642")
+    >>> _chord_offset(g, np.array([[5.0, 25.0], [25.0, 25.0]])).tolist()
+    [[2.0, 2.0, 2.0]]
+    """
+    rows, cols = np.indices(grid.shape)
+    x, y = grid.xy(rows.ravel(), cols.ravel())
+    p = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    best = np.full(len(p), np.inf)
+    for a, b in itertools.pairwise(np.asarray(points, dtype=float)):
+        ab = b - a
+        t = np.clip(((p - a) @ ab) / max(float(ab @ ab), 1e-300), 0.0, 1.0)
+        best = np.minimum(best, np.hypot(*(p - a - t[:, None] * ab).T))
+    return best.reshape(grid.shape) / abs(grid.transform.a)
+
+
+def _cost(construction: Grid, impact: Grid, tradeoff: float, offset: np.ndarray) -> Grid:
     c = np.asarray(construction.values, dtype=float)
     i = np.asarray(impact.values, dtype=float)
     c_mean = float(np.nanmean(c[np.isfinite(c)])) or 1.0
@@ -270,10 +293,7 @@ def _cost(construction: Grid, impact: Grid, tradeoff: float, chord: shapely.Geom
     cost = (1 - tradeoff) * c / c_mean + tradeoff * i / i_mean + _EPS
     # ties (many 8-neighbour paths of one cost) go to the cells nearest the straight
     # chord through the points: a penalty far below any real cost difference
-    rows, cols = np.indices(construction.shape)
-    x, y = construction.xy(rows.ravel(), cols.ravel())
-    off = shapely.distance(shapely.points(np.asarray(x), np.asarray(y)), chord)
-    cost = cost + _TIE * (off.reshape(construction.shape) / abs(construction.transform.a))
+    cost = cost + _TIE * offset
     # the resistance encoding of the path search wants >= 1: a constant factor changes
     # no path
     return construction.with_values(cost / np.nanmin(cost), name="alignment_cost")
@@ -318,22 +338,54 @@ def path_measures(path: shapely.LineString, crs: Any, impact: Grid, construction
             "construction_cost": float((con * km).sum())}
 
 
-def _least_path(cost: Grid, points: np.ndarray, names: list[str]) -> shapely.LineString:
-    from ..connectivity.costdistance import least_cost_paths
+_STEPS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
 
+
+def _trace(cost: np.ndarray, cum: np.ndarray, end: tuple[int, int], cell: float
+           ) -> np.ndarray:
+    """Cells of a least-cost path from the source of ``cum`` to ``end``, walking back
+    through the neighbour that explains each cell's accumulated cost (the step cost of
+    :func:`cami_atlas.connectivity.cost_distance`: mean resistance x step length)."""
+    rows, cols = cost.shape
+    length = cell * np.hypot(*_STEPS.T)
+    path = [end]
+    r, c = end
+    for _ in range(rows * cols):
+        if cum[r, c] == 0:
+            break
+        nr, nc = r + _STEPS[:, 0], c + _STEPS[:, 1]
+        ok = (nr >= 0) & (nr < rows) & (nc >= 0) & (nc < cols)
+        nr, nc = nr[ok], nc[ok]
+        total = cum[nr, nc] + (cost[nr, nc] + cost[r, c]) / 2 * length[ok]
+        total = np.where(np.isfinite(cum[nr, nc]), total, np.inf)
+        best = int(np.argmin(total))
+        r, c = int(nr[best]), int(nc[best])
+        path.append((r, c))
+    return np.array(path[::-1])
+
+
+def _least_path(cost: Grid, points: np.ndarray, names: list[str]) -> shapely.LineString:
+    """Least-cost path through ``points`` in order: one compiled Dijkstra from each point
+    (:func:`cami_atlas.connectivity.cost_distance`), traced back from the next one."""
+    from ..connectivity.costdistance import cost_distance
+
+    values = np.asarray(cost.values, dtype=float)
+    rows, cols = cost.rowcol(points[:, 0], points[:, 1])
+    cells = np.column_stack([np.asarray(rows), np.asarray(cols)])
     parts = []
     for i in range(len(points) - 1):
-        pts = gpd.GeoDataFrame({"name": names[i:i + 2]},
-                               geometry=gpd.points_from_xy(points[i:i + 2, 0],
-                                                           points[i:i + 2, 1]), crs=cost.crs)
-        found = least_cost_paths(cost, pts, id_column="name")
-        if not len(found):
+        a, b = cells[i], cells[i + 1]
+        if not np.isfinite(values[a[0], a[1]]):
+            raise SchemaError(f"{names[i]} is on an impassable or nodata cell; move it.")
+        cum = cost_distance(cost, np.array([a])).values
+        if not np.isfinite(cum[b[0], b[1]]):
             raise SchemaError(f"no passable path from {names[i]} to {names[i + 1]}: one of "
                               "them is in an impassable or nodata area, or cut off by one; "
                               "move the point or widen window_km.")
-        parts.append(shapely.get_coordinates(found.geometry.iloc[0]))
-    xy = np.vstack([p if i == 0 else p[1:] for i, p in enumerate(parts)])
-    return shapely.LineString(xy)
+        parts.append(_trace(values, cum, (int(b[0]), int(b[1])), cost.cell_size_m))
+    rc = np.vstack([p if i == 0 else p[1:] for i, p in enumerate(parts)])
+    x, y = cost.xy(rc[:, 0], rc[:, 1])
+    return shapely.LineString(np.column_stack([x, y]))
 
 
 def _pareto(frame: pd.DataFrame) -> np.ndarray:
@@ -342,7 +394,9 @@ def _pareto(frame: pd.DataFrame) -> np.ndarray:
     keep = np.ones(len(a), dtype=bool)
     for i in range(len(a)):
         worse = np.all(a <= a[i] + 1e-9, axis=1) & np.any(a < a[i] - 1e-9, axis=1)
-        keep[i] = not worse.any()
+        same = np.all(np.abs(a - a[i]) <= 1e-9 * np.maximum(1.0, np.abs(a[i])), axis=1)
+        same[i:] = False  # of paths equal in both measures, the first found stays
+        keep[i] = not (worse.any() or same.any())
     return keep
 
 
@@ -462,9 +516,9 @@ def alternative_alignments(
     rows = [{"name": "original", "tradeoff": np.nan,
              **path_measures(line, impact.crs, impact, construction), "geometry": line}]
     found: dict[bytes, dict[str, Any]] = {}
-    chord = shapely.LineString(pts)
+    offset = _chord_offset(construction, pts)
     for t in ts:
-        path = _least_path(_cost(construction, impact, t, chord), pts, names)
+        path = _least_path(_cost(construction, impact, t, offset), pts, names)
         key = shapely.to_wkb(shapely.normalize(path))
         if key in found:
             found[key]["tradeoffs"].append(t)
