@@ -64,3 +64,18 @@ def test_cli_scenarios_unknown_project(tmp_path):
     )
     assert res.exit_code != 0
     assert "unknown project 'No such line'" in res.output
+
+
+def test_cli_scenarios_omniscape_current(tmp_path):
+    a = _route(tmp_path / "a.geojson", "Hypothetical line A", [[104.0, 42.0], [106.0, 46.0]])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, [
+        "scenarios", "--scenario", f"A={a}", "--scenario", "none=", "--species",
+        "Equus_hemionus", "--omniscape-radius-km", "100", "--cell-size-km", "25",
+        "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(out / "scenario_impact.csv")
+    omni = t[t["metric"] == "omniscape_current"].set_index("scenario")
+    assert omni.loc["none", "change"] == 0
+    assert omni.loc["A", "change"] < 0  # a woven fence across the khulan range
+    assert omni.loc["A", "existing"] > 0

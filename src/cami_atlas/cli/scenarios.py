@@ -90,6 +90,13 @@ def _read(path: Path | None, what: str) -> gpd.GeoDataFrame | None:
     show_default=True,
     help="Effective resistance (cells) at which dispersal probability is 0.5.",
 )
+@click.option(
+    "--omniscape-radius-km",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Adds the mean cumulative Omniscape current over each range (window radius in "
+    "km) on the coarse grid (of --cores, else over the projects' extent).",
+)
 @out_option
 @overwrite_option
 def scenarios(
@@ -101,6 +108,7 @@ def scenarios(
     cores_path: Path | None,
     cell_size_km: float,
     dispersal_distance: float,
+    omniscape_radius_km: float | None,
     out_dir: Path,
     overwrite: bool,
 ) -> None:
@@ -128,6 +136,7 @@ def scenarios(
         cores=_read(cores_path, "cores"),
         cell_size_m=cell_size_km * 1000.0,
         dispersal_distance=dispersal_distance,
+        omniscape_radius_km=omniscape_radius_km,
         overwrite=overwrite,
         staged=staged,
     )

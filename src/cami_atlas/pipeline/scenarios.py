@@ -21,7 +21,7 @@ import pandas as pd
 from affine import Affine
 
 from cami_atlas.atlas import Atlas
-from cami_atlas.errors import EmptyLayerError
+from cami_atlas.errors import EmptyLayerError, SchemaError
 from cami_atlas.maps.planning import scenario_map
 from cami_atlas.pipeline.staging import StagedOutputs
 from cami_atlas.planning import residual_loss, resolve_scenarios, scenario_impact
@@ -79,6 +79,7 @@ def run_scenarios(
     cores: gpd.GeoDataFrame | None = None,
     cell_size_m: float = 20_000.0,
     dispersal_distance: float | None = None,
+    omniscape_radius_km: float | None = None,
     overwrite: bool = False,
     staged: StagedOutputs | None = None,
 ) -> tuple[pd.DataFrame, list[Path]]:
@@ -103,6 +104,10 @@ def run_scenarios(
         on a uniform grid of ``cell_size_m`` over the cores.
     dispersal_distance : float, optional
         Effective resistance (cells) at which dispersal probability is 0.5 (with ``cores``).
+    omniscape_radius_km : float, optional
+        Adds the ``omniscape_current`` metric with this window radius, on the grid of the
+        cores or, without cores, a uniform grid of ``cell_size_m`` over the projects'
+        extent plus two radii.
     overwrite : bool
     staged : StagedOutputs, optional
 
@@ -122,6 +127,19 @@ def run_scenarios(
     if cores is not None:
         grid = core_grid(cores, cell_size_m=cell_size_m, margin_m=2 * cell_size_m)
         dispersal_distance = dispersal_distance or 10.0
+    else:
+        dispersal_distance = None
+    radius = None
+    if omniscape_radius_km is not None:
+        radius = max(1, round(omniscape_radius_km * 1000 / cell_size_m))
+        if grid is None:
+            lines = [g for prj in scen.values() for g in prj.values()]
+            if not lines:
+                raise SchemaError("--omniscape-radius-km needs projects (their extent is the "
+                                  "grid) or --cores.")
+            extent = gpd.GeoDataFrame(pd.concat(lines, ignore_index=True))
+            grid = core_grid(extent, cell_size_m=cell_size_m,
+                             margin_m=2 * omniscape_radius_km * 1000)
     corridors = (
         atlas.read_kind("corridor", crs=ANALYSIS_CRS) if atlas.layer_names("corridor") else None
     )
@@ -138,6 +156,7 @@ def run_scenarios(
         species=species,
         mitigation=mitigation,
         crs=ANALYSIS_CRS,
+        omniscape_radius=radius,
     )
     residual = residual_loss(table) if mitigation is not None else None
     projects = {s: list(p) for s, p in scen.items()}

@@ -21,6 +21,8 @@ UNITS: dict[str, str] = {
     "ECA": "km² (unit of core area)",
     "effective_conductance": "1 / cell resistance",
     "corridor_crossings": "crossings",
+    "track_crossings": "crossing events",
+    "omniscape_current": "A per cell (mean cumulative current over the range)",
 }
 
 

@@ -25,7 +25,11 @@ Metrics (see ``docs/planning.md``):
   ``partial_factor``), effective resistance between the cores
   (:func:`cami_atlas.connectivity.effective_resistance`), the probability-of-connectivity ECA
   of the core graph (:func:`cami_atlas.connectivity.patchgraph.connectivity_indices`), and the
-  sum over core pairs of 1 / effective resistance.
+  sum over core pairs of 1 / effective resistance;
+- ``omniscape_current`` (with ``grid`` and ``omniscape_radius``): the mean cumulative
+  Omniscape current (A per cell; :func:`cami_atlas.connectivity.omniscape.omniscape`,
+  sources from resistance) over the grid cells of the species' range, lines burnt into the
+  grid as above: how much wall-to-wall flow the range carries.
 
 Mitigation (crossing structures) is given as points with ``species`` and ``structure_type``:
 each reopens the barrier for that species within ``crossing_width_m`` of the point (the line
@@ -68,7 +72,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "interaction",
 )
 #: Metrics where a larger value is better connectivity (a loss is a negative change).
-HIGHER_IS_BETTER: tuple[str, ...] = ("m_eff_km2", "ECA", "effective_conductance")
+HIGHER_IS_BETTER: tuple[str, ...] = ("m_eff_km2", "ECA", "effective_conductance",
+                                     "omniscape_current")
 _CUTTING = ("partial barrier", "complete barrier")
 
 
@@ -145,8 +150,10 @@ class _Context:
         mitigation,
         width_m,
         tracks=None,
+        omniscape_radius=None,
     ):
         self.tracks = tracks
+        self.omniscape_radius = omniscape_radius
         self.species, self.range_poly, self.corridor = species, range_poly, corridor
         self.cores, self.grid, self.crs, self.matrix = cores, grid, crs, matrix
         self.dispersal_distance, self.partial_factor = dispersal_distance, partial_factor
@@ -183,12 +190,22 @@ class _Context:
         area = gpd.GeoSeries([self.range_poly], crs=self.crs)
         m = effective_mesh_size(area, gpd.GeoSeries(cutting, crs=self.crs), crs=self.crs)
         out["m_eff_km2"] = float(m["m_eff_km2"].iloc[0])
-        if self.cores is not None and self.grid is not None:
+        r = None
+        if self.grid is not None:
             r = Grid(
                 _burn(self.grid, geoms, classes, self.partial_factor, openings),
                 self.grid.transform,
                 self.grid.crs,
             )
+        if r is not None and self.omniscape_radius is not None:
+            from cami_atlas.connectivity.omniscape import omniscape
+
+            cum = omniscape(r, radius=int(self.omniscape_radius)).cumulative_current.values
+            in_range = rasterize([self.range_poly], out_shape=r.shape, transform=r.transform,
+                                 fill=0, default_value=1, dtype="uint8").astype(bool)
+            vals = cum[in_range & np.isfinite(cum)]
+            out["omniscape_current"] = float(vals.mean()) if vals.size else 0.0
+        if self.cores is not None and r is not None:
             xy = shapely.get_coordinates(self.cores.geometry.centroid.to_numpy())
             with warnings.catch_warnings():  # cut-off cores are the point of the exercise
                 warnings.simplefilter("ignore", DisconnectedGraphWarning)
@@ -243,6 +260,7 @@ def scenario_impact(
     mitigation: gpd.GeoDataFrame | None = None,
     crossing_width_m: float = 500.0,
     crs: str | None = None,
+    omniscape_radius: int | None = None,
 ) -> pd.DataFrame:
     """Cumulative impact of each scenario of planned projects, per species and metric.
 
@@ -283,6 +301,8 @@ def scenario_impact(
         Width of line reopened by one crossing structure.
     crs : str, optional
         Metric CRS of the analysis (default: the grid's, else ``ESRI:102025``).
+    omniscape_radius : int, optional
+        With ``grid``: adds ``omniscape_current`` (Omniscape window radius in cells).
 
     Returns
     -------
@@ -306,7 +326,14 @@ def scenario_impact(
     (10000.0, 5800.0)
     """
     crs = crs or (str(grid.crs) if grid is not None and grid.crs is not None else "ESRI:102025")
-    if (cores is None) != (grid is None) or (cores is not None and dispersal_distance is None):
+    if omniscape_radius is not None and (grid is None or not int(omniscape_radius) >= 1):
+        raise SchemaError(
+            f"omniscape_radius={omniscape_radius!r} needs a resistance grid= and a radius of "
+            "at least 1 cell."
+        )
+    if (cores is not None or dispersal_distance is not None or omniscape_radius is None) and (
+        (cores is None) != (grid is None) or (cores is not None and dispersal_distance is None)
+    ):
         raise SchemaError(
             "cores, grid and dispersal_distance go together: give all three "
             "for ECA and effective conductance, or none."
@@ -356,6 +383,7 @@ def scenario_impact(
             mitigation,
             crossing_width_m,
             _of_species(tracks, sp, "tracks"),
+            omniscape_radius,
         )
         m0 = ctx.metrics(base)
         single_cache: dict[int, dict[str, float]] = {}
