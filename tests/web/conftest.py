@@ -32,11 +32,11 @@ def live_server():
 
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(location=None) -> str:
+    def start(location=None, **options) -> str:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(location), host="127.0.0.1", port=port,
+        config = uvicorn.Config(create_app(location, **options), host="127.0.0.1", port=port,
                                 log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)

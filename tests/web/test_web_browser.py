@@ -214,3 +214,81 @@ def test_static_copy_in_the_browser(browser, tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _submit_and_wait(page, selector: str, path: str) -> None:
+    page.eval(f"document.querySelector({json.dumps(selector)}).click(); true")
+    page.pump(0.5)
+    _wait_for(page, f"location.pathname === {json.dumps(path)} && "
+                    "document.readyState === 'complete'", timeout_s=60)
+
+
+def _sign_in(page, base: str, name: str, password: str) -> None:
+    _goto(page, base + "/login")
+    page.eval(f"document.getElementById('name').value = {json.dumps(name)};"
+              f"document.getElementById('password').value = {json.dumps(password)}; true")
+    _submit_and_wait(page, "#login-form button", "/contribute")
+
+
+def test_contributor_uploads_and_editor_publishes(browser, live_server, tmp_path: Path
+                                                   ) -> None:
+    """Sign in as a contributor, upload a layer version, publish it as an editor, see it."""
+    import geopandas as gpd
+    from shapely import LineString, box
+
+    from cami_atlas.web.accounts import AccountStore
+
+    atlas = Atlas("synthetic browser atlas")  # SYNTHETIC layers
+    rail = gpd.GeoDataFrame({"infra_type": ["railway"] * 2},
+                            geometry=[LineString([(70 + i, 45), (70.5 + i, 46)])
+                                      for i in range(2)], crs="EPSG:4326")
+    atlas.add_layer("rail", rail, "infrastructure", source="synthetic", licence="CC0-1.0")
+    atlas.add_layer("land", gpd.GeoDataFrame({"iso3": ["AAA"], "name": ["A"]},
+                                             geometry=[box(69, 44, 76, 47)], crs="EPSG:4326"),
+                    "country", source="synthetic", licence="CC0-1.0")
+    path = atlas.save(tmp_path / "atlas.gpkg")
+    store = AccountStore(tmp_path / "accounts.sqlite")
+    store.add_user("ana", "contributor", "ana's long passphrase")
+    store.add_user("ed", "editor", "ed's long passphrase too")
+    base = live_server(path, accounts=tmp_path / "accounts.sqlite", refresh_s=0)
+    shots = _shots(tmp_path)
+    page = browser()
+
+    _sign_in(page, base, "ana", "ana's long passphrase")
+    five = gpd.GeoDataFrame({"infra_type": ["railway"] * 5},
+                            geometry=[LineString([(70 + i, 45.2), (70.4 + i, 46)])
+                                      for i in range(5)], crs="EPSG:4326").to_json()
+    page.eval(f"""(function () {{
+        var dt = new DataTransfer();
+        dt.items.add(new File([{json.dumps(five)}], "rail_2026.geojson",
+                              {{type: "application/geo+json"}}));
+        document.getElementById("file").files = dt.files;
+        document.getElementById("layer").value = "rail";
+        document.getElementById("source").value = "field survey 2026 (synthetic)";
+        document.getElementById("licence").value = "CC-BY-4.0";
+        return true; }})()""")
+    _submit_and_wait(page, "#contribute-form button", "/contribute")
+    assert "is waiting for review" in page.eval("document.body.textContent")
+    page.screenshot(shots / "web_contribute.png")
+    _submit_and_wait(page, "form[action='/logout'] button", "/")
+
+    _sign_in(page, base, "ed", "ed's long passphrase too")
+    _goto(page, base + "/review")
+    assert "rail_2026.geojson" in page.eval("document.body.textContent")
+    page.screenshot(shots / "web_review.png")
+    _submit_and_wait(page, "#submission-1 button.publish", "/review")
+    assert "published" in page.eval("document.body.textContent")
+
+    # the new version is on the map
+    _goto(page, base + "/")
+    page.eval("var box = document.querySelector('.layer-toggle[value=\"rail\"]');"
+              "if (!box.checked) { box.click(); } true")
+    _wait_for(page, "window.atlasState.pending === 0 && window.atlasState.loaded.rail >= 1")
+    info = page.eval("fetch('/api/layers/rail').then(function (r) { return r.json(); })")
+    assert info["version"] == 2 and info["n_features"] == 5
+    features = page.eval("fetch('/api/layers/rail/geojson?zoom=6').then(function (r) "
+                         "{ return r.json(); }).then(function (d) { return d.features.length; })")
+    assert features == 5
+    page.screenshot(shots / "web_published_on_map.png")
+    result = page.result
+    assert result.exceptions == [] and result.console_errors == [] and result.dialogs == []

@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "scenarios": "scenarios:scenarios",
     "screen-route": "screen_route:screen_route",
     "tracks": "tracks:tracks",
+    "users": "users:users",
     "serve": "serve:serve",
     "site": "site:site",
 }

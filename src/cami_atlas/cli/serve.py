@@ -6,6 +6,8 @@ Examples
 
     cami-atlas serve                      # the embedded atlas on http://127.0.0.1:8000
     cami-atlas serve --atlas "postgresql://atlas@db/cami?schema=cami" --port 8080
+    cami-atlas users add ana --role editor --accounts accounts.sqlite
+    cami-atlas serve --atlas my_atlas.gpkg --accounts accounts.sqlite
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from ._logging import log
               help="Worker processes (each holds its own caches).")
 @click.option("--refresh", "refresh_s", default=10.0, show_default=True,
               type=click.FloatRange(0), help="Seconds between checks for new layer versions.")
-def serve(location: str | None, host: str, port: int, workers: int, refresh_s: float) -> None:
+@click.option("--accounts", "accounts", default=None,
+              type=click.Path(dir_okay=False),
+              help="Accounts file (SQLite; `cami-atlas users add`): turns on sign-in, "
+                   "contributions of layer versions and their review. Without it the atlas "
+                   "is read-only.")
+def serve(location: str | None, host: str, port: int, workers: int, refresh_s: float,
+          accounts: str | None) -> None:
     """Serve the atlas: map viewer, species and country pages, downloads, JSON API (/docs)."""
     try:
         import uvicorn
@@ -35,7 +43,7 @@ def serve(location: str | None, host: str, port: int, workers: int, refresh_s: f
     except ImportError as exc:
         raise ImportError(f"cami-atlas serve needs the web extra ({exc.name} is missing): "
                           "pip install 'cami-atlas[web]'") from None
-    app = create_app(location, refresh_s=refresh_s)  # errors in the atlas show before serving
+    app = create_app(location, refresh_s=refresh_s, accounts=accounts)  # errors show first
     log.info(f"serving atlas {app.state.service.atlas.name!r} ({app.state.service.where}) on "
                f"http://{host}:{port}/  (Ctrl+C stops)")
     if workers > 1:
@@ -43,6 +51,7 @@ def serve(location: str | None, host: str, port: int, workers: int, refresh_s: f
 
         os.environ["CAMI_ATLAS_SERVE_LOCATION"] = location or ""
         os.environ["CAMI_ATLAS_SERVE_REFRESH_S"] = str(refresh_s)
+        os.environ["CAMI_ATLAS_SERVE_ACCOUNTS"] = accounts or ""
         uvicorn.run("cami_atlas.web.app:app_from_environment", factory=True, host=host,
                     port=port, workers=workers, proxy_headers=True, log_level="info")
     else:

@@ -31,6 +31,7 @@ SUPPORTED_FORMATS: dict[str, str] = {
     ".geojson": "GeoJSON",
     ".json": "GeoJSON",
     ".fgb": "FlatGeobuf",
+    ".kml": "KML",
     ".parquet": "GeoParquet",
     ".geoparquet": "GeoParquet",
     ".osm.pbf": "OpenStreetMap PBF",

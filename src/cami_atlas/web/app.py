@@ -5,7 +5,8 @@ Pages are Jinja2 templates with autoescaping, so layer names, attributes and
 provenance texts are always HTML-escaped; the map script fills popups with
 ``textContent``, never ``innerHTML``. Leaflet comes from the assets the package
 vendors (:mod:`cami_atlas.maps`), so the application makes no request to any
-other server. Everything is read-only: nothing of the atlas can be changed here.
+other server. Without accounts everything is read-only; with ``accounts=`` contributors
+upload new layer versions and editors publish them (:mod:`cami_atlas.web.contribute`).
 
 Examples
 --------
@@ -103,7 +104,8 @@ def script_texts(lang: str) -> dict[str, str]:
 
 
 def create_app(location: str | os.PathLike[str] | None = None, *,
-               refresh_s: float = 10.0, screening_workers: int = 1) -> FastAPI:
+               refresh_s: float = 10.0, screening_workers: int = 1,
+               accounts: str | os.PathLike[str] | None = None) -> FastAPI:
     """The web application for the atlas at ``location`` (default: the embedded atlas).
 
     Parameters
@@ -114,11 +116,15 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
         How often the application looks for newly published layer versions.
     screening_workers : int, default 1
         Route screenings run at the same time (in background threads).
+    accounts : path, optional
+        SQLite file of the accounts (:mod:`cami_atlas.web.accounts`): turns on sign-in,
+        contributions and review (:mod:`cami_atlas.web.contribute`). Without it the
+        application is read-only.
     """
     service = AtlasService(location, refresh_s=refresh_s)
     app = FastAPI(title="CAMI Migration and Linear Infrastructure Atlas", version=__version__,
                   description="Layers, species and countries of the atlas, and km of "
-                              "infrastructure in species' ranges. Read-only.")
+                              "infrastructure in species' ranges.")
     app.state.service = service
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.filters["q"] = lambda v: quote(str(v), safe="")
@@ -128,12 +134,24 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
     templates.env.globals["url"] = app_url
     i18n.install(templates.env)
 
+    store = None
+    if accounts is not None:
+        from .accounts import AccountStore
+
+        store = AccountStore(accounts)
+    app.state.accounts = store
+
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:
         asked = request.query_params.get("lang")
         lang = i18n.pick_language(asked, request.cookies.get("lang"),
                                   request.headers.get("accept-language"))
         layers = [{"name": r["name"], "kind": r["kind"], "storage": r["storage"]}
                   for r in service.layers()]
+        from .contribute import COOKIE
+
+        session = store.session(request.cookies.get(COOKIE)) if store is not None else None
+        context.update(accounts=store is not None, session=session,
+                       csrf=session.csrf if session else "")
         context.update(atlas_name=service.atlas.name, where=service.where, version=__version__,
                        lang=lang, languages=list(i18n.LANGUAGES.items()),
                        config={"static": False, "root": "/", "layers": layers,
@@ -158,6 +176,10 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
     _layer_api(app, service)
     _screening_api(app, service, workers=screening_workers)
     _species_country_api(app, service)
+    if store is not None:
+        from .contribute import register
+
+        register(app, service, store, page)
     return app
 
 
@@ -366,4 +388,5 @@ def app_from_environment() -> FastAPI:
     """The application for ``$CAMI_ATLAS_SERVE_LOCATION`` (used by ``serve --workers N``)."""
     location = os.environ.get("CAMI_ATLAS_SERVE_LOCATION") or None
     refresh_s = float(os.environ.get("CAMI_ATLAS_SERVE_REFRESH_S") or 10.0)
-    return create_app(location, refresh_s=refresh_s)
+    accounts = os.environ.get("CAMI_ATLAS_SERVE_ACCOUNTS") or None
+    return create_app(location, refresh_s=refresh_s, accounts=accounts)

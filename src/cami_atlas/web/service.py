@@ -149,6 +149,33 @@ class AtlasService:
                         self._open()
         return self._atlas
 
+    def publish(self, name: str, data: Path, kind: str, *, source: str, licence: str,
+                published_by: str) -> int:
+        """Publish ``data`` as a new version of layer ``name`` in the served atlas; return
+        the new version number. The store's write lock (GeoPackage) or transaction and
+        advisory lock (PostGIS) keep concurrent publications whole: each is a version.
+
+        Raises
+        ------
+        LayerWriteError
+            The served atlas is the embedded (read-only) one.
+        """
+        from ..errors import LayerWriteError
+
+        if self.location is None:
+            raise LayerWriteError("the embedded default atlas is read-only; serve a copy "
+                                  "(`cami-atlas atlas init my_atlas.gpkg --from-default`) or "
+                                  "a PostGIS atlas to publish contributions.")
+        with self._lock:
+            atlas = Atlas.open(self.location)
+            atlas.add_layer(name, data, kind, source=source, licence=licence, overwrite=True)
+            atlas.save(published_by=published_by)
+            versions = atlas.layer_versions()
+            version = int(versions.loc[(versions["layer"] == name) & versions["current"],
+                                       "version"].iloc[0])
+            self._open()
+        return version
+
     @property
     def where(self) -> str:
         """Where the atlas is stored, for pages (a password hidden)."""
