@@ -141,7 +141,7 @@ def test_home_species_page_and_download(browser, live_server, tmp_path: Path) ->
                               {{type: "application/geo+json"}}));
         document.getElementById("route-file").files = dt.files;
         document.getElementById("infra-type").value = "fence";
-        document.querySelector("#screen-form button").click();
+        document.querySelector("#screen-form button[type=submit]").click();
         return true; }})()""")
     _wait_for(page, "window.screenState.status === 'done' || "
                     "window.screenState.status === 'failed' || "
@@ -292,3 +292,30 @@ def test_contributor_uploads_and_editor_publishes(browser, live_server, tmp_path
     page.screenshot(shots / "web_published_on_map.png")
     result = page.result
     assert result.exceptions == [] and result.console_errors == [] and result.dialogs == []
+
+
+def test_draw_a_route_on_the_map_and_screen_it(browser, live_server, tmp_path: Path) -> None:
+    base = live_server()
+    page = browser()
+    _goto(page, base + "/screen")
+    for lon, lat in ((66.9, 47.8), (67.15, 48.1), (67.4, 48.3)):  # a hypothetical line
+        page.eval(f"window.screenMap.fire('click', {{latlng: L.latLng({lat}, {lon})}}); true")
+    assert page.eval("window.screenState.drawn.length") == 3
+    page.eval("document.getElementById('infra-type').value = 'railway';"
+              "document.querySelector('#screen-form button[type=submit]').click(); true")
+    _wait_for(page, "window.screenState.status === 'done' || "
+                    "window.screenState.status === 'failed' || "
+                    "window.screenState.status === 'error'", timeout_s=180)
+    assert page.eval("window.screenState.status") == "done", page.eval(
+        "document.getElementById('screen-status').textContent")
+    links = page.eval("Array.from(document.querySelectorAll('#screen-results a'))"
+                      ".map(function (a) { return a.getAttribute('href'); })")
+    segments_url = next(h for h in links if h.endswith("/route_segments.geojson"))
+    segments = page.eval(f"fetch({json.dumps(segments_url)}).then(function (r) "
+                         "{ return r.json(); })")
+    assert check_rfc7946(segments) == [] and len(segments["features"]) >= 1
+    page.screenshot(_shots(tmp_path) / "web_screening_drawn.png")
+    result = page.result
+    assert result.exceptions == [] and result.console_errors == []
+    hosts = {urlsplit(u).netloc for u in result.requests if not u.startswith(("data:", "blob:"))}
+    assert hosts == {urlsplit(base).netloc}

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -33,7 +35,15 @@ from fastapi.templating import Jinja2Templates
 from .. import __version__
 from ..errors import CamiAtlasError, LayerNotFoundError, OptionError, UnknownSpeciesError
 from . import i18n
-from .jobs import MAX_ROUTE_BYTES, ScreeningBusyError, ScreeningJobs, parse_route
+from .jobs import (
+    MAX_ROUTE_BYTES,
+    MAX_ROUTE_FILE_BYTES,
+    ROUTE_SUFFIXES,
+    ScreeningBusyError,
+    ScreeningJobs,
+    parse_route,
+    parse_route_file,
+)
 from .service import AtlasService
 
 __all__ = ["app_from_environment", "app_url", "create_app", "script_texts"]
@@ -323,13 +333,53 @@ def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None
             if len(body) > MAX_ROUTE_BYTES:
                 raise HTTPException(413, detail=f"the route document is larger than "
                                                 f"{MAX_ROUTE_BYTES:,} bytes.")
+        return _submit(request, parse_route(bytes(body)), infra_type, attr)
+
+    @app.post("/api/screenings/upload", tags=["screening"], status_code=202,
+              summary="Screen a route file (GeoJSON, GeoPackage, KML, zipped Shapefile)")
+    async def api_screen_upload(request: Request, infra_type: Annotated[str, Form()],
+                                file: Annotated[UploadFile, File()],
+                                attr: Annotated[list[str] | None, Form()] = None
+                                ) -> JSONResponse:
+        """Queue a screening of the lines of an uploaded file (at most 20 MB).
+
+        Needs the header ``X-Requested-With: cami-atlas`` (the screening page sends it):
+        a form of another site cannot set it, so it cannot queue screenings.
+        """
+        import secrets as _secrets
+
+        if request.headers.get("x-requested-with") != "cami-atlas":
+            raise HTTPException(403, detail="send the header X-Requested-With: cami-atlas "
+                                            "with a route upload.")
+        original = file.filename or "route"
+        suffix = Path(original).suffix.lower()
+        if suffix not in ROUTE_SUFFIXES:
+            raise OptionError(f"{original!r}: route files ending {suffix or '(nothing)'} are "
+                              f"not read; upload one of {', '.join(ROUTE_SUFFIXES)}.")
+        folder = Path(tempfile.mkdtemp(prefix="cami_route_"))
+        target = folder / f"{_secrets.token_hex(8)}{suffix}"
+        try:
+            size = 0
+            with open(target, "wb") as fh:
+                while chunk := await file.read(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_ROUTE_FILE_BYTES:
+                        raise HTTPException(413, detail=f"{original!r} is larger than "
+                                                        f"{MAX_ROUTE_FILE_BYTES:,} bytes.")
+                    fh.write(chunk)
+            route = parse_route_file(target, original)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return _submit(request, route, infra_type, attr)
+
+    def _submit(request: Request, route: Any, infra_type: str, attr: list[str] | None
+                ) -> JSONResponse:
         attributes: dict[str, str] = {}
         for item in attr or []:
             name, sep, value = item.partition("=")
             if not sep or not name.strip():
                 raise OptionError(f"attr={item!r} must be name=value, e.g. track=double.")
             attributes[name.strip()] = value.strip()
-        route = parse_route(bytes(body))
         client = request.client.host if request.client else "unknown"
         try:
             job = jobs.submit(route, service.atlas, infra_type=infra_type,

@@ -41,10 +41,15 @@ import shapely
 
 from ..errors import CamiAtlasError, OptionError, SchemaError
 
-__all__ = ["MAX_ROUTE_BYTES", "Job", "ScreeningBusyError", "ScreeningJobs", "parse_route"]
+__all__ = ["MAX_ROUTE_BYTES", "MAX_ROUTE_FILE_BYTES", "ROUTE_SUFFIXES", "Job",
+           "ScreeningBusyError", "ScreeningJobs", "parse_route", "parse_route_file"]
 
 #: Largest route document accepted (bytes).
 MAX_ROUTE_BYTES = 2_000_000
+#: Largest route file (GeoPackage, KML, zipped Shapefile) accepted by the upload endpoint.
+MAX_ROUTE_FILE_BYTES = 20_000_000
+#: Route files the upload endpoint reads.
+ROUTE_SUFFIXES = (".geojson", ".json", ".gpkg", ".kml", ".zip")
 _MAX_VERTICES = 100_000
 
 
@@ -269,3 +274,26 @@ def _screen_in_process(route: gpd.GeoDataFrame, location: str, infra_type: str,
         return [], str(exc)
     except Exception as exc:  # a bug: keep the server up, say what happened
         return [], f"{type(exc).__name__}: {exc}"
+
+
+def parse_route_file(path: Path, shown: str) -> gpd.GeoDataFrame:
+    """The line(s) of a route file (GeoJSON, GeoPackage, KML, zipped Shapefile), EPSG:4326,
+    checked as :func:`parse_route` checks a GeoJSON body; ``shown`` names the file in errors.
+
+    A zip is checked first for members outside it and zip bombs
+    (:func:`cami_atlas.web.contribute.check_archive`).
+    """
+    from ..io import read_vector
+    from .contribute import check_archive
+
+    if path.suffix.lower() == ".zip":
+        check_archive(path)
+    try:
+        gdf = read_vector(path)
+    except CamiAtlasError as exc:
+        text = str(exc.args[0] if exc.args else exc).replace(str(path), shown)
+        raise SchemaError(text.replace(path.name, shown)) from None
+    if gdf.crs is None:
+        raise SchemaError(f"{shown} has no CRS; save it with one (e.g. EPSG:4326).")
+    return parse_route(gdf.to_crs(4326).to_json(drop_id=True).encode("utf-8"))
+
