@@ -119,14 +119,16 @@ def postgis_url(postgis_server: str):
 
 
 def _finish_file(name: str) -> bool:
-    return name == "project.qgz" or name.endswith((".qml", "_quicklook.png"))
+    return name in ("project.qgz", "atlas_versions.csv") or name.endswith(
+        (".qml", "_quicklook.png"))
 
 
 @pytest.fixture
 def own_outputs():
     """``own_outputs(folder)``: sorted names in ``folder`` without the QGIS project, the
-    ``.qml`` styles and the raster quick-looks that every output folder gets (those are
-    tested in ``tests/qgis/test_output_folder_projects.py``)."""
+    ``.qml`` styles, the raster quick-looks and ``atlas_versions.csv`` that every output
+    folder gets (tested in ``tests/qgis/test_output_folder_projects.py`` and
+    ``tests/cli/test_cli_run.py``)."""
 
     def names(folder: str | os.PathLike[str]) -> list[str]:
         return sorted(p.name for p in Path(folder).iterdir() if not _finish_file(p.name))

@@ -24,7 +24,8 @@ OUTPUTS = ["barrier_lengths.csv", "barrier_summary.md", "classified_segments.gpk
 #: The QGIS project of the folder and the style beside each of its layers.
 QGIS = ["classified_segments_osm_astana.qml", "classified_segments_railways.qml",
         "classified_segments_roads.qml", "hotspot_cells_cells.qml",
-        "hotspot_cells_segments.qml", "hotspot_cells_transboundary.qml", "project.qgz"]
+        "hotspot_cells_segments.qml", "hotspot_cells_transboundary.qml", "project.qgz",
+        "atlas_versions.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,10 @@ def test_run_writes_outputs(default_run) -> None:
     assert summary.startswith("# cami_atlas run summary")
     assert "© OpenStreetMap contributors" in summary and "SOURCES.md" in summary
     assert "| Saiga_tatarica | saiga |" in summary
+    # the layer versions the run used
+    versions = pd.read_csv(out / "atlas_versions.csv")
+    assert versions["layer"].tolist() == Atlas.default().layer_names()
+    assert (versions["version"] == 1).all() and versions["licence"].notna().all()
     # the contact sheet shows every picture of the run, each linked to its file
     sheet = summary.split("## Contact sheet", 1)[1].split("\n## ", 1)[0]
     for png in ("effective_mesh_size.png", "km_by_country.png", "km_by_species.png"):

@@ -72,7 +72,7 @@ def test_outputs_crs_shape_and_tables(full_run, atlas_path):
         "core_importance.csv", "link_importance.csv", "barrier_impact.csv",
         "effective_resistance.csv", "corridor_pairs.csv", "connectivity_parameters.json"}
     rasters = [n.removesuffix(".tif") for n in expected if n.endswith(".tif")]
-    finish = {"project.qgz", *(f"{r}_quicklook.png" for r in rasters),
+    finish = {"project.qgz", "atlas_versions.csv", *(f"{r}_quicklook.png" for r in rasters),
               *(f"{r}.qml" for r in rasters),
               *(f"connectivity_{lyr}.qml" for lyr in pyogrio.list_layers(
                   out / "connectivity.gpkg")[:, 0])}

@@ -36,7 +36,8 @@ from cami_atlas.pipeline.staging import (
 )
 
 SRC = str(Path(cami_atlas.__file__).resolve().parents[1])
-BARRIER_SET = ["barrier_lengths.csv", "barrier_summary.md", "classified_segments.gpkg",
+BARRIER_SET = ["atlas_versions.csv", "barrier_lengths.csv", "barrier_summary.md",
+               "classified_segments.gpkg",
                "classified_segments.qml", "effective_mesh_size.png", "fragmentation.csv",
                "km_by_country.png", "km_by_species.png", "project.qgz"]
 

@@ -231,3 +231,24 @@ def test_users_cli(tmp_path) -> None:
     assert short.exit_code == 1 and "at least 12 characters" in short.output
     listing = CliRunner().invoke(main, ["users", "list", "--accounts", str(acc)])
     assert listing.output.startswith("ed ") and "editor" in listing.output
+
+
+def test_analyses_record_the_published_version(served, tmp_path) -> None:
+    """Every command's output set (StagedOutputs with its atlas) records the versions."""
+    import pandas as pd
+
+    app, _, path = served
+    ana = _client(app)
+    assert _upload(ana, _login(ana, "ana"), _geojson(_rail(3))).status_code == 303
+    ed = _client(app)
+    assert ed.post("/review/1/publish", data={"csrf_token": _login(ed, "ed")},
+                   follow_redirects=False).status_code == 303
+    out = tmp_path / "layers_out"
+    from cami_atlas.pipeline.staging import StagedOutputs
+
+    with StagedOutputs(out, ["x.txt"], atlas=Atlas.open(path)) as folder:
+        (folder / "x.txt").write_text("x")
+    versions = pd.read_csv(out / "atlas_versions.csv").set_index("layer")
+    assert versions.loc["rail", "version"] == 2
+    assert versions.loc["rail", "published_by"] == "ana (reviewed by ed)"
+    assert versions.loc["land", "version"] == 1

@@ -85,6 +85,7 @@ def barriers(atlas_path: Path | None, species: tuple[str, ...], matrix_path: Pat
     staged = StagedOutputs(out_dir, RUN_OUTPUTS, overwrite=overwrite,
                            required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    staged.atlas = atlas  # the layer versions used: atlas_versions.csv
     _, written = run_barriers(atlas, out_dir, species=split_multi(species) or None,
                               matrix=matrix_path, fragmentation=not no_fragmentation,
                               overwrite=overwrite, progress=True, staged=staged,

@@ -171,6 +171,7 @@ def connectivity(atlas_path: Path | None, species: str, bbox: str | None, cell_s
     staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite,
                            required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    staged.atlas = atlas  # the layer versions used: atlas_versions.csv
     infra = split_multi(infrastructure)
     run_modes = tuple(split_multi(modes)) or MODES
     if impact_segments == "corridors" and "corridors" not in run_modes:

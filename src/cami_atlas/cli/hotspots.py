@@ -137,6 +137,7 @@ def hotspots(atlas_path: Path | None, species: tuple[str, ...], cell_size_m: flo
     staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
                            required_bytes=ESTIMATED_BYTES).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    staged.atlas = atlas  # the layer versions used: atlas_versions.csv
     analysis, written = run_hotspots(
         atlas, out_dir, overwrite=overwrite, pdf=pdf, offline=not basemap,
         command=_command_line(click.get_current_context()), progress=rich_progress,

@@ -196,6 +196,7 @@ def placement_cmd(line_path: Path, species: str, k: int, structure_type: str,
     staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite).check()
     cat = load_catalogue(catalogue_path)
     atlas = Atlas.open(atlas_path) if atlas_path else Atlas.default()
+    staged.atlas = atlas  # the layer versions used: atlas_versions.csv
     job = run_placement(atlas, read_vector(line_path), species=species, k=k,
                         step_km=step_km, min_spacing_km=min_spacing_km,
                         structure_type=structure_type, search=search, window_km=window_km,

@@ -123,6 +123,7 @@ def omniscape(atlas_path: Path | None, species: str | None, resistance_file: Pat
         from ..atlas import Atlas
 
         atlas = Atlas.open(atlas_path) if atlas_path is not None else Atlas.default()
+        staged.atlas = atlas  # the layer versions used: atlas_versions.csv
         inp = species_inputs(atlas, species=species, bbox=bbox, cell_size_m=cell_size_m,
                              radius_km=(radius_km if radius_km is not None else
                                         radius_cells * cell_size_m / 1000.0 if radius_cells

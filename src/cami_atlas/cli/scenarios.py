@@ -127,6 +127,7 @@ def scenarios(
         )
     staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite).check()
     atlas = Atlas.default() if atlas_path is None else Atlas.open(atlas_path)
+    staged.atlas = atlas  # the layer versions used: atlas_versions.csv
     _, written = run_scenarios(
         atlas,
         out_dir,

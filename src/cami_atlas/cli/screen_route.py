@@ -221,7 +221,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
     tiles = "OpenStreetMap" if basemap else None
     if len(layers) == 1:
         name, gdf = next(iter(layers.items()))
-        staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
+        staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite, atlas=atlas,
                                required_bytes=ESTIMATED_BYTES).check()
         result = screen(gdf, atlas, name=name, route_path=paths[name], **options)
         from ..pipeline.screening import write_screening
@@ -239,7 +239,7 @@ def screen_route(ctx: click.Context, routes: tuple[Path, ...], infra_type: str,
             (list(ALIGNMENT_OUTPUTS) if result is not None else [])
         names = [*top, *(["comparison_report.pdf"] if not pdf else []),
                  *(f"{name}/{n}" for name in layers for n in output_names(pdf=True))]
-        staged = StagedOutputs(out_dir, names, overwrite=overwrite,
+        staged = StagedOutputs(out_dir, names, overwrite=overwrite, atlas=atlas,
                                required_bytes=ESTIMATED_BYTES * len(layers)).check()
         comparison = compare_routes(layers, atlas, route_paths=paths, **options)
         with staged as folder:

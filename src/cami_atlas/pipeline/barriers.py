@@ -603,7 +603,7 @@ def run_barriers(atlas: Atlas, out_dir: str | os.PathLike[str], *,
      'km_by_country.png', 'km_by_species.png']
     """
     if staged is None:
-        staged = StagedOutputs(out_dir, RUN_OUTPUTS, overwrite=overwrite,
+        staged = StagedOutputs(out_dir, RUN_OUTPUTS, overwrite=overwrite, atlas=atlas,
                                required_bytes=ESTIMATED_BYTES).check()
     res = analyse_atlas(atlas, species=species, matrix=matrix, fragmentation=fragmentation,
                         progress=progress, include_planned=include_planned)

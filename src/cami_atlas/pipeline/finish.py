@@ -9,7 +9,10 @@ pictures:
 * ``<raster>_quicklook.png`` beside every GeoTIFF that has none yet
   (:func:`cami_atlas.report.quicklook.raster_quicklook`);
 * ``project.qgz`` with every spatial layer of the folder, styled, and a ``.qml`` style
-  beside each layer (:func:`cami_atlas.qgis.folder.write_folder_project`).
+  beside each layer (:func:`cami_atlas.qgis.folder.write_folder_project`);
+* ``atlas_versions.csv`` when the job names its atlas: the version of every layer of the
+  atlas the outputs were computed from (:func:`write_atlas_versions`), so a figure can be
+  traced to the data it came from.
 
 The files are part of the output set: they are replaced with it and never left behind
 by a failed job.
@@ -21,11 +24,18 @@ import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PROJECT_NAME", "derived_names", "finish_outputs", "write_quicklooks"]
+__all__ = ["PROJECT_NAME", "VERSIONS_FILE", "derived_names", "finish_outputs",
+           "write_atlas_versions", "write_quicklooks"]
 
 #: File name (without ``.qgz``) of the QGIS project of an output folder.
 PROJECT_NAME = "project"
+#: File of the layer versions an output set was computed from.
+VERSIONS_FILE = "atlas_versions.csv"
+#: Its columns.
+VERSION_COLUMNS = ("layer", "kind", "version", "published_by", "published_at", "source",
+                   "licence")
 _RASTERS = (".tif", ".tiff")
 log = logging.getLogger(__name__)
 
@@ -41,10 +51,10 @@ def derived_names(names: Iterable[str]) -> list[str]:
 
     Examples
     --------
-    >>> derived_names(["a.csv", "maps/Saiga_tatarica/current.tif"])
-    ['project.qgz', 'maps/Saiga_tatarica/current_quicklook.png', 'maps/Saiga_tatarica/current.qml']
+    >>> derived_names(["a.csv", "maps/Saiga_tatarica/current.tif"])[2:]
+    ['maps/Saiga_tatarica/current_quicklook.png', 'maps/Saiga_tatarica/current.qml']
     """
-    out = [f"{PROJECT_NAME}.qgz"]
+    out = [f"{PROJECT_NAME}.qgz", VERSIONS_FILE]
     for name in names:
         if name.lower().endswith(_RASTERS):
             stem = name.rsplit(".", 1)[0]
@@ -80,7 +90,48 @@ def write_quicklooks(folder: str | os.PathLike[str], *, overwrite: bool = False)
     return written
 
 
-def finish_outputs(folder: str | os.PathLike[str], *, title: str | None = None) -> list[Path]:
+def write_atlas_versions(folder: str | os.PathLike[str], atlas: Any) -> Path:
+    """Write ``atlas_versions.csv``: every layer of ``atlas`` with the version read.
+
+    Layers added in memory and not saved have no version (empty) and ``published_by``
+    ``not saved``.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from cami_atlas.atlas import Atlas
+    >>> p = write_atlas_versions(tempfile.mkdtemp(), Atlas.default())
+    >>> t = pd.read_csv(p)
+    >>> t.loc[t["layer"] == "railways", ["version", "licence"]].values.tolist()
+    [[1, 'public domain']]
+    """
+    import pandas as pd
+
+    from .._atomic import atomic_path
+
+    table = atlas.layer_versions()
+    current = table[table["current"]].set_index("layer") if len(table) else table
+    rows = []
+    for name in atlas.layer_names():
+        info = atlas.layer_info(name)
+        if name in getattr(current, "index", []):
+            r = current.loc[name]
+            rows.append({"layer": name, "kind": info["kind"], "version": int(r["version"]),
+                         "published_by": r["published_by"], "published_at": r["published_at"],
+                         "source": info["source"], "licence": info["licence"]})
+        else:
+            rows.append({"layer": name, "kind": info["kind"], "version": None,
+                         "published_by": "not saved", "published_at": None,
+                         "source": info["source"], "licence": info["licence"]})
+    path = Path(folder) / VERSIONS_FILE
+    with atomic_path(path, overwrite=True) as tmp:
+        pd.DataFrame(rows, columns=list(VERSION_COLUMNS)).astype(
+            {"version": "Int64"}).to_csv(tmp, index=False)
+    return path
+
+
+def finish_outputs(folder: str | os.PathLike[str], *, title: str | None = None,
+                   atlas: Any = None) -> list[Path]:
     """Write the quick-looks and the QGIS project of an output folder; return the new files.
 
     Parameters
@@ -89,6 +140,8 @@ def finish_outputs(folder: str | os.PathLike[str], *, title: str | None = None) 
         The folder holding a command's outputs (in a job: its staging folder).
     title : str, optional
         Title of the QGIS project (default: the folder's name).
+    atlas : Atlas, optional
+        The atlas the outputs were computed from: adds ``atlas_versions.csv``.
 
     Examples
     --------
@@ -106,6 +159,8 @@ def finish_outputs(folder: str | os.PathLike[str], *, title: str | None = None) 
     folder = Path(folder)
     before = {p for p in folder.rglob("*") if p.is_file()}
     write_quicklooks(folder)
+    if atlas is not None:
+        write_atlas_versions(folder, atlas)
     qgz = write_folder_project(folder, name=PROJECT_NAME, title=title, overwrite=True)
     if qgz is not None:
         log.debug("QGIS project %s", qgz)

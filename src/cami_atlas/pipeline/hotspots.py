@@ -162,7 +162,7 @@ def run_hotspots(atlas: Atlas, out_dir: str | os.PathLike[str], *, overwrite: bo
     ['hotspot_cells.gpkg', 'hotspot_cells.csv']
     """
     if staged is None:
-        staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite,
+        staged = StagedOutputs(out_dir, output_names(pdf=True), overwrite=overwrite, atlas=atlas,
                                required_bytes=ESTIMATED_BYTES).check()
     from ..planning.catalogue import load_catalogue
 

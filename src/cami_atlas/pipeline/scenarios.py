@@ -117,7 +117,7 @@ def run_scenarios(
         The scenario table and the files written.
     """
     if staged is None:
-        staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite).check()
+        staged = StagedOutputs(out_dir, OUTPUTS, overwrite=overwrite, atlas=atlas).check()
     infra = _infrastructure(atlas)
     ranges = atlas.read_kind("species_range", crs=ANALYSIS_CRS)
     if species:

@@ -27,7 +27,7 @@ from ..report.screening import (
 )
 from ..screening.export import check_outputs_free, output_names, write_screening_data
 
-__all__ = ["write_alignments", "write_comparison", "write_screening"]
+__all__ = ["screen_alternatives", "write_alignments", "write_comparison", "write_screening"]
 
 
 def write_screening(result: Any, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
@@ -161,3 +161,20 @@ def write_alignments(result: Any, out_dir: str | os.PathLike[str], *,
     written.append(result.construction.to_geotiff(out / "construction_cost.tif",
                                                   overwrite=overwrite))
     return written
+
+
+def screen_alternatives(result: Any, atlas: Any = None, **options: Any) -> Any:
+    """Screen the original and every alternative of an
+    :class:`~cami_atlas.planning.alignment.AlignmentResult` with the same options, side by
+    side (:func:`cami_atlas.screening.compare_routes`; ``options`` go to
+    :func:`cami_atlas.screening.screen_route`, ``infra_type`` is required).
+    """
+    import geopandas as gpd
+
+    from ..screening.compare import compare_routes
+
+    routes = {row.name: gpd.GeoDataFrame({"name": [row.name]}, geometry=[row.geometry],
+                                         crs=result.alternatives.crs)
+              for row in result.alternatives.itertuples(index=False)}
+    return compare_routes(routes, atlas, **options)
+

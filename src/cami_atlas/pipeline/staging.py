@@ -48,6 +48,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ..errors import CamiAtlasError, LayerWriteError, OutputExistsError
 
@@ -225,6 +226,9 @@ class StagedOutputs:
         Before the swap, add the quick-looks of the set's rasters and a QGIS project of
         its layers (:func:`cami_atlas.pipeline.finish.finish_outputs`); they are part of
         the set.
+    atlas : Atlas, optional
+        The atlas the set is computed from (also settable as ``.atlas`` later): the set
+        gets ``atlas_versions.csv``, the version of every layer used.
 
     Examples
     --------
@@ -239,13 +243,14 @@ class StagedOutputs:
 
     def __init__(self, out_dir: str | os.PathLike[str], names: Iterable[str], *,
                  overwrite: bool = False, required_bytes: int = 0,
-                 option: str = "--out", finish: bool = True) -> None:
+                 option: str = "--out", finish: bool = True, atlas: Any = None) -> None:
         self.out = Path(os.path.abspath(out_dir))
         if self.out.is_symlink():  # swap the folder the link points to, keep the link
             self.out = Path(os.path.realpath(self.out))
         self.shown = Path(out_dir)
         self.names = list(dict.fromkeys(names))
         self.finish = finish
+        self.atlas = atlas  # set it (also later, before the set is written) to record versions
         self.derived: list[str] = []  # the quick-looks and QGIS project of the set
         if finish:
             from .finish import derived_names
@@ -418,7 +423,7 @@ class StagedOutputs:
 
         staging = self.staging
         assert staging is not None
-        added = finish_outputs(staging, title=self.out.name)
+        added = finish_outputs(staging, title=self.out.name, atlas=self.atlas)
         self.derived += [p.relative_to(staging).as_posix() for p in added]
 
     def _commit(self) -> None:

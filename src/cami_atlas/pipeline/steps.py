@@ -205,7 +205,7 @@ def run_steps(atlas: Atlas, out_dir: str | Path, *, steps: Sequence[Step],
     (['hello.txt'], 'cami_default_atlas')
     """
     names = [o for s in steps for o in s.outputs]
-    staged = StagedOutputs(out_dir, names, overwrite=overwrite,
+    staged = StagedOutputs(out_dir, names, overwrite=overwrite, atlas=atlas,
                            required_bytes=required_bytes).check()
     with staged as staging:
         ctx = StepContext(atlas=atlas, out_dir=staging, overwrite=overwrite, echo=echo,

@@ -10,7 +10,6 @@ from cami_atlas.planning.alignment import (
     AlignmentResult,
     alternative_alignments,
     impact_surface,
-    screen_alternatives,
 )
 from cami_atlas.planning.catalogue import (
     HIERARCHY,
@@ -70,7 +69,6 @@ __all__ = [
     "residual_loss",
     "resolve_scenarios",
     "scenario_impact",
-    "screen_alternatives",
     "split_by_status",
     "structure_measures",
     "summarise_proposals",

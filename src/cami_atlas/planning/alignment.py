@@ -23,7 +23,7 @@ searches it; the path is traced back from the end).
   (``data/hotspot_weights.csv``: complete barrier 1, partial 0.5, unknown 0.5 —
   precautionary —, not a barrier 0);
 * ``w_status``: the species' IUCN Red List weight (1 + Red List Index weight: LC 1 ...
-  CR 5, :mod:`cami_atlas.hotspots.status`);
+  CR 5, :mod:`cami_atlas.barriers.status`);
 * ``range`` / ``corridor``: 1 where the cell's centre is in the species' range / its
   corridor polygons (``corridor_weight`` c, default 1: a corridor cell counts twice);
 * ``protected``: 1 in a protected or key area of the atlas (``protected_weight`` p,
@@ -42,7 +42,8 @@ dominated in (length, impact) are dropped, so what remains is the Pareto front o
 against impact that the trade-offs reach. Each is measured (geodesic ``length_km``,
 ``impact`` = Σ I · step length in km along the path: species-weighted km,
 ``construction_cost`` = Σ C · step length in km) beside the original route.
-:func:`screen_alternatives` screens them all like the original, side by side.
+:func:`cami_atlas.pipeline.screening.screen_alternatives` screens them all like the
+original, side by side.
 """
 
 from __future__ import annotations
@@ -64,8 +65,7 @@ from ..measure import geodesic_length_km, to_crs
 from ..raster import Grid
 
 __all__ = ["DEFAULT_TRADEOFFS", "AlignmentResult", "alternative_alignments",
-           "construction_cost_surface", "impact_surface", "path_measures",
-           "screen_alternatives"]
+           "construction_cost_surface", "impact_surface", "path_measures"]
 
 #: Trade-offs tried by default (0: cheapest to build, 1: least impact).
 DEFAULT_TRADEOFFS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -119,6 +119,16 @@ def _burn(grid: Grid, geoms: Sequence[Any]) -> np.ndarray:
                                            transform=grid.transform, invert=True)
 
 
+def _class_weights() -> pd.Series:
+    """The barrier-class weights of the hotspot score (``data/hotspot_weights.csv``)."""
+    from importlib import resources
+
+    with resources.files("cami_atlas.data").joinpath("hotspot_weights.csv").open() as fh:
+        table = pd.read_csv(fh, comment="#")
+    rows = table[table["group"] == "barrier_class"]
+    return rows.set_index("name")["weight"].astype(float)
+
+
 def impact_surface(atlas: Any, infra_type: str, grid: Grid, *,
                    attributes: Mapping[str, object] | None = None,
                    species: Sequence[str] | None = None, matrix: Any = None,
@@ -164,8 +174,7 @@ def impact_surface(atlas: Any, infra_type: str, grid: Grid, *,
     """
     from ..barriers.classify import classify_barriers
     from ..barriers.species import matrix_species
-    from ..hotspots.score import load_weights
-    from ..hotspots.status import status_weights
+    from ..barriers.status import status_weights
     from ..schema import canonical_species_name
 
     if grid.crs is None or grid.crs.is_geographic:
@@ -189,8 +198,7 @@ def impact_surface(atlas: Any, infra_type: str, grid: Grid, *,
     if corridors is not None and len(corridors):
         corridors = to_crs(corridors, grid.crs)
         corridors["species"] = corridors["species"].map(canonical_species_name)
-    weights = load_weights()
-    class_w = weights[weights["group"] == "barrier_class"].set_index("name")["weight"]
+    class_w = _class_weights()
     status_w = status_weights(chosen, status=status)["status_weight"]
     msp = matrix_species(chosen, matrix=matrix)
     line = pd.DataFrame({"infra_type": [infra_type], **{k: [v] for k, v in
@@ -466,7 +474,7 @@ def alternative_alignments(
     >>> bool(best["impact"] == 0.0), bool(best["length_km"] > 8.0)
     (True, True)
     """
-    from ..screening.route import check_route
+    from ..validate import check_route
 
     if atlas is None and (impact is None or construction is None):
         from ..atlas import Atlas
@@ -541,18 +549,3 @@ def alternative_alignments(
             "length_change_pct", "impact_change_pct", "geometry"]
     gdf = gpd.GeoDataFrame(table[cols], geometry="geometry", crs=impact.crs).to_crs(_WGS84)
     return AlignmentResult(gdf, impact, construction, notes)
-
-
-def screen_alternatives(result: AlignmentResult, atlas: Any = None, **options: Any) -> Any:
-    """Screen the original and every alternative with the same options, side by side.
-
-    :func:`cami_atlas.screening.compare_routes` on the alignments of ``result`` (by
-    name); ``options`` go to :func:`cami_atlas.screening.screen_route`
-    (``infra_type`` is required).
-    """
-    from ..screening.compare import compare_routes
-
-    routes = {row.name: gpd.GeoDataFrame({"name": [row.name]}, geometry=[row.geometry],
-                                         crs=result.alternatives.crs)
-              for row in result.alternatives.itertuples(index=False)}
-    return compare_routes(routes, atlas, **options)

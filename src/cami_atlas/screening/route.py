@@ -8,89 +8,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from ..errors import CRSError, EmptyLayerError, GeometryTypeError, SchemaError
+from ..errors import CRSError
 from ..measure import geodesic_length_km, to_crs
-from ..validate import check_coordinates
+from ..validate import check_route
 
 __all__ = ["check_route", "project", "split_route"]
-
-_LINE_IDS = (1, 5)  # LineString, MultiLineString
-_TYPE_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-               5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
-
-
-def check_route(route: object, region: shapely.Polygon | None = None, *,
-                what: str = "route") -> gpd.GeoDataFrame:
-    """Check a proposed route and return it as a GeoDataFrame of its line features.
-
-    Raises
-    ------
-    SchemaError
-        Not a GeoDataFrame/GeoSeries, or entirely outside ``region`` (EPSG:4326).
-    CRSError
-        No CRS.
-    EmptyLayerError
-        No feature with a geometry.
-    GeometryTypeError
-        Geometries other than (multi)lines, or a line of zero length (a single point).
-    CRSError
-        Coordinates impossible in the declared CRS, or (lat, lon) swapped
-        (:func:`cami_atlas.validate.check_coordinates`, against ``region``).
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString, box
-    >>> r = gpd.GeoSeries([LineString([(70, 45), (71, 45)])], crs="EPSG:4326")
-    >>> len(check_route(r, box(44, 23, 125, 56)))
-    1
-    """
-    if isinstance(route, gpd.GeoSeries):
-        route = route.to_frame("geometry")
-    if not isinstance(route, gpd.GeoDataFrame):
-        raise SchemaError(
-            f"{what}: expected a GeoDataFrame or GeoSeries of lines, got "
-            f"{type(route).__name__}; read a file with cami_atlas.io.read_vector(path).")
-    geoms = route.geometry.values
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if not present.any():
-        raise EmptyLayerError(
-            f"{what} is empty: it has {len(route)} feature(s) and none with a geometry. Draw "
-            "the alignment as a LineString.")
-    if route.crs is None:
-        raise CRSError(
-            f"{what} has no CRS; set the CRS its coordinates are actually in (e.g. "
-            "route.set_crs('EPSG:4326'), or add a .prj / CRS to the file). A route without a "
-            "CRS cannot be placed on the atlas.")
-    types = shapely.get_type_id(geoms[present])
-    bad = ~np.isin(types, _LINE_IDS)
-    if bad.any():
-        found = sorted({_TYPE_NAMES.get(int(t), str(t)) for t in types[bad]})
-        raise GeometryTypeError(
-            f"{what} holds {', '.join(found)} geometries; a route is LineString or "
-            "MultiLineString (use .boundary for a polygon outline).")
-    out = route.loc[present].copy()
-    check_coordinates(out, what, region_bbox=None if region is None else region.bounds)
-    parts, owner = shapely.get_parts(out.geometry.values, return_index=True)
-    flat = np.bincount(owner[shapely.length(parts) == 0], minlength=len(out)) > 0
-    if flat.any():
-        labels = ", ".join(str(i) for i in out.index[flat][:10])
-        raise GeometryTypeError(
-            f"{what}: {int(flat.sum())} feature(s) (row(s) {labels}) have a line of "
-            "zero length (a single point, or all vertices at the same place); a route "
-            "needs at least two distinct points: fix or remove those features.")
-    if region is not None:
-        ll = out.geometry.to_crs("EPSG:4326")
-        if not shapely.intersects(ll.values, region).any():
-            minx, miny, maxx, maxy = (round(float(v), 4) for v in ll.total_bounds)
-            rb = tuple(round(float(v), 2) for v in region.bounds)
-            raise SchemaError(
-                f"{what} lies entirely outside the atlas region: its bounds in lon/lat are "
-                f"({minx}, {miny}, {maxx}, {maxy}), the region's {rb}. Check the CRS of the "
-                "file (a lat/lon file declared in another CRS, or swapped axes, moves it "
-                "far away) or use an atlas that covers the route.")
-    return out
-
 
 def project(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS | str) -> gpd.GeoSeries:
     """Geometries reprojected to ``crs`` after densifying (:func:`cami_atlas.measure.to_crs`).
