@@ -168,13 +168,13 @@ def test_corrupt_parquet(tmp_path):
 
 
 def test_unknown_extension_lists_formats(tmp_path):
-    path = tmp_path / "roads.kml"
-    path.write_text("<kml/>")
+    path = tmp_path / "roads.gml"
+    path.write_text("<gml/>")
     with pytest.raises(LayerReadError,
-                       match=r"'\.kml' is not a supported vector format\. Supported: \.gpkg "
+                       match=r"'\.gml' is not a supported vector format\. Supported: \.gpkg "
                              r"\(GeoPackage\), \.shp"):
         read_vector(path)
-    assert format_of("x.fgb") == "FlatGeobuf"
+    assert format_of("x.fgb") == "FlatGeobuf" and format_of("route.kml") == "KML"
     assert set(SUPPORTED_FORMATS.values()) >= {"GeoPackage", "ESRI Shapefile", "GeoJSON",
                                                "FlatGeobuf", "GeoParquet"}
 
