@@ -559,3 +559,26 @@ def test_route_screenings_are_limited_per_client(atlas_path: Path) -> None:
         _wait_job(client, third.json()["id"])
         root = client.app.state.jobs.root
     assert not root.exists()  # the application's shutdown deletes the screenings' files
+
+
+def test_map_lines_carry_the_barrier_class_of_the_chosen_species() -> None:
+    from collections import Counter
+
+    import shapely
+
+    from cami_atlas.barriers.classify import classify_barriers
+    from cami_atlas.web.service import AtlasService
+
+    doc = AtlasService().geojson("railways", zoom=4, species="Saiga_tatarica")
+    got = Counter(f["properties"]["barrier_class"] for f in doc["features"])
+    # independently: the railways crossing the saiga range, classified with the matrix
+    atlas = Atlas.default()
+    ranges = atlas.read("species_ranges")
+    saiga = shapely.union_all(ranges.loc[ranges["species"] == "Saiga_tatarica"].geometry
+                              .to_crs(atlas.read("railways").crs).values)
+    rail = atlas.read("railways")
+    rail = rail[shapely.intersects(saiga, rail.geometry.values)]
+    expected = Counter(classify_barriers(rail, "Saiga_spp"))
+    assert got == expected and got["partial barrier"] > 0
+    plain = AtlasService().geojson("railways", zoom=4)
+    assert "barrier_class" not in plain["features"][0]["properties"]

@@ -50,7 +50,7 @@ __all__ = ["MAP_COLUMNS", "AtlasService", "citation"]
 _LL = "EPSG:4326"
 _MAX_ZOOM = 18
 #: Columns sent with the map's GeoJSON, for styling (the rest comes from identify).
-MAP_COLUMNS = ("infra_type", "status", "species")
+MAP_COLUMNS = ("infra_type", "status", "species", "barrier_class")
 _FORMATS = {"gpkg": "application/geopackage+sqlite3", "geojson": "application/geo+json",
             "csv": "text/csv; charset=utf-8", "tif": "image/tiff"}
 
@@ -300,6 +300,17 @@ class AtlasService:
                 keep &= shapely.intersects(shape, frame.geometry.values)
         return frame[keep]
 
+    def _barrier_classes(self, frame: gpd.GeoDataFrame, species: str) -> np.ndarray:
+        """The barrier class of every line of ``frame`` for ``species`` (CAMI matrix;
+        ``unknown`` for a species the matrix does not rate)."""
+        from ..barriers.classify import classify_barriers
+        from ..barriers.species import matrix_species
+
+        target = matrix_species([species]).get(species)
+        if target is None:
+            return np.full(len(frame), "unknown", dtype=object)
+        return classify_barriers(frame, target).to_numpy()
+
     def geojson(self, name: str, *, zoom: int = 4, species: str | None = None,
                 country: str | None = None,
                 bbox: tuple[float, float, float, float] | None = None,
@@ -308,7 +319,8 @@ class AtlasService:
 
         Only geometries, the feature ``id`` (its row in the layer) and the columns
         the map styles by (:data:`MAP_COLUMNS`: ``infra_type`` and ``status`` of
-        infrastructure, ``species``) are sent: :meth:`identify` gives the other
+        infrastructure, ``species``, and with ``species`` the ``barrier_class`` of each
+        infrastructure line for that species) are sent: :meth:`identify` gives the other
         attributes of what the user clicks. Geometries
         are simplified (topology kept) with a tolerance of half a pixel
         at that zoom (``360 / (256 * 2**zoom) / 2`` degrees) and rounded to the
@@ -322,6 +334,8 @@ class AtlasService:
 
         def make() -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
             frame = self._filtered(name, species, country)
+            if species and self.atlas.kind_of(name) == "infrastructure" and len(frame):
+                frame = frame.assign(barrier_class=self._barrier_classes(frame, species))
             tolerance = 360.0 / (256 * 2 ** zoom) / 2
             styled = [c for c in frame.columns if c != frame.geometry.name and (
                 properties or c in MAP_COLUMNS)]

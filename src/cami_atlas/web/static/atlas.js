@@ -31,6 +31,10 @@
   var INFRA = {railway: "#c0392b", road: "#d35400", fence: "#6c3483", pipeline: "#1a5276",
     canal: "#2874a6", power_line: "#7d6608"};
 
+  // with a species chosen, lines are coloured by their barrier class for it (CAMI matrix)
+  var BARRIER = {"complete barrier": "#d7191c", "partial barrier": "#fdae61",
+    "not a barrier": "#1a9641", "unknown": "#7f7f7f"};
+
   function style(kind) {
     return function (feature) {
       var p = (feature && feature.properties) || {};
@@ -39,7 +43,9 @@
       var s = {color: c, weight: kind === "infrastructure" ? 2 : 1,
         fillOpacity: filled ? 0.25 : (kind === "country" ? 0.03 : 0.1)};
       if (kind === "infrastructure") {
-        s.color = INFRA[p.infra_type] || c;
+        s.color = p.barrier_class ? (BARRIER[p.barrier_class] || BARRIER.unknown)
+          : (INFRA[p.infra_type] || c);
+        if (p.barrier_class === "complete barrier") { s.weight = 3; }
         if (p.status && p.status !== "existing") { s.dashArray = "6 4"; }
       }
       return s;
