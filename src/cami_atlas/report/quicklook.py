@@ -246,9 +246,10 @@ def raster_quicklook(raster: str | os.PathLike[str], png: str | os.PathLike[str]
     k = 1.0 if geographic else 1000.0
     extent = (left / k, right / k, bottom / k, top / k)
 
-    fig = Figure(figsize=(7.5, 6.0), constrained_layout=True)
+    fig = Figure(figsize=(7.5, 6.0))  # fixed axes: much faster than a layout engine
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    ax = fig.add_axes((0.1, 0.1, 0.66, 0.8))
+    cax = fig.add_axes((0.8, 0.14, 0.025, 0.72))
     if finite.size:
         cmap = _cmap(kind.cmap)
         norm = _norm(kind, finite)
@@ -259,8 +260,9 @@ def raster_quicklook(raster: str | os.PathLike[str], png: str | os.PathLike[str]
         label = kind.quantity + (f" ({kind.units})" if kind.units else "")
         if isinstance(norm, LogNorm):
             label += ", log scale"
-        fig.colorbar(im, ax=ax, label=label, shrink=0.85)
+        fig.colorbar(im, cax=cax, label=label)
     else:
+        cax.set_axis_off()
         ax.text(0.5, 0.5, "no finite value", transform=ax.transAxes, ha="center")
     handles = []
     if inf.any():
