@@ -84,3 +84,25 @@ def test_upload_endpoint_screens_and_refuses_bad_files(tmp_path: Path) -> None:
             time.sleep(0.3)
         assert state["status"] == "done", state
         assert "screening_report.html" in state["files"]
+
+
+def test_screening_reports_its_steps(tmp_path: Path) -> None:
+    from cami_atlas.screening import screen_route
+    from cami_atlas.screening.screen import SCREENING_STEPS
+    from cami_atlas.web.jobs import Job, _progress_writer
+
+    seen = []
+    route = gpd.GeoDataFrame(geometry=[ROUTE], crs="EPSG:4326")
+    screen_route(route, infra_type="fence", connectivity=False, buffers_km=(5,),
+                 species=["saiga"], progress=lambda i, n, t: seen.append((i, n, t)))
+    assert [i for i, _, _ in seen] == list(range(SCREENING_STEPS + 1))
+    assert all(n == SCREENING_STEPS for _, n, _ in seen) and seen[1][2] == "preparing the route"
+    # the job reads what the worker wrote
+    job = Job("j1", "127.0.0.1", "fence", status="running", started=time.time(),
+              folder=tmp_path / "j1")
+    assert job.as_dict()["progress"]["text"] == "starting"
+    _progress_writer(tmp_path / "j1")(3, SCREENING_STEPS, "crossings")
+    assert job.as_dict()["progress"] == {"step": 3, "steps": SCREENING_STEPS,
+                                         "text": "crossings"}
+    job.status = "done"
+    assert job.as_dict()["progress"]["step"] == SCREENING_STEPS

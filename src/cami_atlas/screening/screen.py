@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,11 @@ from .steps import (
     wgs84_outputs,
 )
 
-__all__ = ["MESH_CHANGE_TOLERANCE", "ScreeningResult", "mesh_change_pct", "screen_route"]
+__all__ = ["MESH_CHANGE_TOLERANCE", "SCREENING_STEPS", "ScreeningResult", "mesh_change_pct",
+           "screen_route"]
+
+#: Number of steps :func:`screen_route` reports to its ``progress`` callback (after step 0).
+SCREENING_STEPS = 5
 
 
 @dataclass
@@ -253,6 +257,7 @@ def screen_route(
     name: str = "route",
     route_path: str | os.PathLike[str] | None = None,
     catalogue: pd.DataFrame | str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ScreeningResult:
     """Screen a proposed line against an atlas: what it cuts, how badly, what to do about it.
 
@@ -302,6 +307,9 @@ def screen_route(
     catalogue : DataFrame or path, optional
         Mitigation catalogue whose measures are proposed per segment and species
         (default: the shipped one, :func:`cami_atlas.planning.load_catalogue`).
+    progress : callable, optional
+        ``progress(i, n, text)`` before each step (``i`` = 0 ... :data:`SCREENING_STEPS`,
+        ``n`` = :data:`SCREENING_STEPS`); the online atlas shows it.
 
     Returns
     -------
@@ -365,6 +373,11 @@ def screen_route(
     >>> round(float(res.species.loc[0, "km_in_range"]), 1)
     66.9
     """
+    def step(i: int, text: str) -> None:
+        if progress is not None:
+            progress(i, SCREENING_STEPS, text)
+
+    step(0, "reading the atlas")
     atl = _atlas(atlas)
     m = _as_matrix(matrix)
     itype = _infra_type(infra_type)
@@ -374,6 +387,7 @@ def screen_route(
     cell, window_m = _model_options(cell_size_m, window_km, buffers, n_candidates)
 
     # 1. prepare the route: checked, in the analysis CRS, buffers in a local AEQD
+    step(1, "preparing the route")
     route_in, route_a, route_ll, notes = prepare_route(route, atl)
     layers = read_screening_layers(atl)
     local, route_local = local_projection(route_in, route_ll)
@@ -381,6 +395,7 @@ def screen_route(
     chosen = select_species(layers, species, buf_a.to_numpy()[-1], m)
 
     # 2. segments by species and country, with the route's barrier class per species
+    step(2, "segments by species and country")
     seg = route_segments(route_a, layers, chosen, name=name, infra_type=itype)
     classes = route_barrier_classes(itype, attrs, chosen, matrix=m) if chosen else \
         pd.DataFrame(columns=["matrix_species", "class_line", "class_fence", "barrier_class"])
@@ -389,6 +404,7 @@ def screen_route(
     lengths = route_lengths(segsp)
 
     # 3. crossings of corridors, ranges near the route, protected areas
+    step(3, "crossings, ranges near the route, protected areas")
     crossing_points = corridor_crossing_points(route_a, layers.corridors, chosen, classes,
                                                infra_type=itype, attributes=attrs, matrix=m)
     traverses = corridor_traverses(seg, chosen)
@@ -396,6 +412,7 @@ def screen_route(
     pa_table = protected_area_table(layers.protected_areas, route_local, seg, max(buffers))
 
     # 4. connectivity change per crossed species, against the existing barriers
+    step(4, "fragmentation and connectivity change")
     km_any = segsp.groupby("species")["length_km"].sum()
     crossed_species = [s for s in chosen if km_any.get(s, 0.0) > 0]
     areas = species_areas(layers, crossed_species)
@@ -410,6 +427,7 @@ def screen_route(
         if connectivity else (pd.DataFrame(columns=["species", "barrier_class", "notes"]), {}, {}))
 
     # 5. advice: crossing structures, their spacing, species summary, flags
+    step(5, "crossing structures, spacing, flags")
     cand = crossing_candidates(crossed_species, modelled, traverses, seg, classes, name=name)
     spacing = spacing_check(crossed_species, classes, segsp, seg, cand,
                             max_spacing_km=max_spacing_km)

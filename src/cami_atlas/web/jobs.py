@@ -40,12 +40,15 @@ import numpy as np
 import shapely
 
 from ..errors import CamiAtlasError, OptionError, SchemaError
+from ..screening.screen import SCREENING_STEPS
 
 __all__ = ["MAX_ROUTE_BYTES", "MAX_ROUTE_FILE_BYTES", "ROUTE_SUFFIXES", "Job",
            "ScreeningBusyError", "ScreeningJobs", "parse_route", "parse_route_file"]
 
 #: Largest route document accepted (bytes).
 MAX_ROUTE_BYTES = 2_000_000
+_PROGRESS = ".progress.json"
+_STEPS = SCREENING_STEPS
 #: Largest route file (GeoPackage, KML, zipped Shapefile) accepted by the upload endpoint.
 MAX_ROUTE_FILE_BYTES = 20_000_000
 #: Route files the upload endpoint reads.
@@ -70,6 +73,7 @@ class Job:
     status: str = "queued"
     error: str = ""
     files: list[str] = field(default_factory=list)
+    folder: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The job as the API shows it (no client address)."""
@@ -77,7 +81,20 @@ class Job:
         return {"id": self.id, "status": self.status, "infra_type": self.infra_type,
                 "queued_s": round((self.started or end) - self.created, 3),
                 "running_s": round(end - self.started, 3) if self.started else 0.0,
+                "progress": self.progress(),
                 "error": self.error, "files": list(self.files)}
+
+    def progress(self) -> dict[str, Any]:
+        """``step`` and ``steps`` done of the screening and what it is doing (``text``),
+        as the worker last wrote them to ``progress.json``."""
+        if self.status == "done":
+            return {"step": _STEPS, "steps": _STEPS, "text": "done"}
+        if self.folder is None or self.status != "running":
+            return {"step": 0, "steps": _STEPS, "text": self.status}
+        try:
+            return json.loads((self.folder / _PROGRESS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # not written yet, or being replaced
+            return {"step": 0, "steps": _STEPS, "text": "starting"}
 
 
 def parse_route(body: bytes) -> gpd.GeoDataFrame:
@@ -192,6 +209,7 @@ class ScreeningJobs:
         from ..screening import screen_route
 
         job.started, job.status = time.time(), "running"
+        job.folder = self.root / job.id
         try:
             location = getattr(atlas, "location", None)
             if self._processes and location:
@@ -206,7 +224,8 @@ class ScreeningJobs:
             else:
                 result = screen_route(route, atlas, infra_type=job.infra_type,
                                       attributes=attributes, connectivity=False,
-                                      name="uploaded route")
+                                      name="uploaded route",
+                                      progress=_progress_writer(job.folder))
                 written = result.write(self.root / job.id, basemap=None)
                 job.files = sorted(p.name for p in written)
             job.status = "done"
@@ -253,6 +272,19 @@ class ScreeningJobs:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _progress_writer(folder: Path) -> Any:
+    """A ``screen_route`` progress callback writing ``.progress.json`` into ``folder``
+    (atomically: a reader sees the old or the new state)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def write(i: int, n: int, text: str) -> None:
+        tmp = folder / f"{_PROGRESS}.tmp"
+        tmp.write_text(json.dumps({"step": i, "steps": n, "text": text}), encoding="utf-8")
+        tmp.replace(folder / _PROGRESS)
+
+    return write
+
+
 def _screen_in_process(route: gpd.GeoDataFrame, location: str, infra_type: str,
                        attributes: dict[str, str], folder: str
                        ) -> tuple[list[str], str | None]:
@@ -267,7 +299,7 @@ def _screen_in_process(route: gpd.GeoDataFrame, location: str, infra_type: str,
     try:
         result = screen_route(route, Atlas.open(location), infra_type=infra_type,
                               attributes=attributes, connectivity=False,
-                              name="uploaded route")
+                              name="uploaded route", progress=_progress_writer(Path(folder)))
         written = result.write(Path(folder), basemap=None)
         return sorted(p.name for p in written), None
     except CamiAtlasError as exc:

@@ -39,8 +39,11 @@
   function poll(url) {
     fetch(url).then(function (r) { return r.json(); }).then(function (job) {
       state.status = job.status;
+      var pr = job.progress || {};
+      state.progress = pr;
       status.textContent = job.status + (job.error ? ": " + job.error : "") +
-        " (" + (job.queued_s + job.running_s).toFixed(1) + " s)";
+        (job.status === "running" && pr.steps ? " — " + pr.step + "/" + pr.steps + " " +
+          pr.text : "") + " (" + (job.queued_s + job.running_s).toFixed(1) + " s)";
       if (job.status === "queued" || job.status === "running") {
         setTimeout(function () { poll(url); }, 500);
         return;
