@@ -33,6 +33,7 @@ from shapely import LineString
 from skimage.graph import route_through_array
 
 from cami_atlas.atlas import Atlas
+from cami_atlas.measure import window_bounds
 from cami_atlas.planning.alignment import (
     _chord_offset,
     _cost,
@@ -71,9 +72,7 @@ def main() -> None:
     from cami_atlas.connectivity.workflow import utm_crs
 
     lon0, lat0, lon1, lat1 = route.total_bounds
-    pad_lat = args.window_km / 111.0
-    pad_lon = args.window_km / (111.32 * np.cos(np.radians((lat0 + lat1) / 2)))
-    bounds = (lon0 - pad_lon, lat0 - pad_lat, lon1 + pad_lon, lat1 + pad_lat)
+    bounds = window_bounds(route, args.window_km)
     crs = CRS.from_user_input(utm_crs((lon0 + lon1) / 2, (lat0 + lat1) / 2))
     t1 = time.perf_counter()
     grid = _template(bounds, args.cell_size_m, crs)

@@ -29,7 +29,7 @@ from pyproj import CRS, Geod
 from .errors import CRSError, OptionError
 
 __all__ = ["EQUAL_AREA_CRS", "GEOD", "MAX_SEGMENT_KM", "area_km2", "densify",
-           "geodesic_length_km", "require_crs", "to_crs"]
+           "geodesic_length_km", "require_crs", "to_crs", "window_bounds"]
 
 #: Asia North Albers Equal Area Conic, the 2017 CAMI atlas' CRS.
 EQUAL_AREA_CRS = "ESRI:102025"
@@ -328,3 +328,23 @@ def area_km2(geoms: gpd.GeoSeries | gpd.GeoDataFrame, *, crs: Any = EQUAL_AREA_C
     projected = to_crs(series, target, max_segment_km=max_segment_km)
     return pd.Series(shapely.area(np.asarray(projected.values, dtype=object)) / 1e6,
                      index=series.index, name="area_km2")
+
+
+def window_bounds(geoms: gpd.GeoSeries | gpd.GeoDataFrame, margin_km: float
+                  ) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of ``geoms`` widened by about ``margin_km`` on every side
+    (111 km per degree of latitude; longitude scaled at the mean latitude).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> b = window_bounds(gpd.GeoSeries([Point(66, 0)], crs="EPSG:4326"), 111.0)
+    >>> [round(v, 3) for v in b]
+    [65.003, -1.0, 66.997, 1.0]
+    """
+    lon0, lat0, lon1, lat1 = geoms.to_crs("EPSG:4326").total_bounds
+    pad_lat = margin_km / 111.0
+    pad_lon = margin_km / (111.32 * np.cos(np.radians((lat0 + lat1) / 2)))
+    return (float(lon0 - pad_lon), float(lat0 - pad_lat), float(lon1 + pad_lon),
+            float(lat1 + pad_lat))
+

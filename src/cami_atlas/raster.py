@@ -25,7 +25,7 @@ from ._memory import RASTER_BYTES_PER_CELL, check_grid_memory
 from ._options import check_option
 from .errors import CRSError, LayerReadError, SchemaError
 
-__all__ = ["Grid"]
+__all__ = ["Grid", "read_decimated"]
 
 _RESAMPLING = {
     "nearest": Resampling.nearest,
@@ -251,3 +251,25 @@ class Grid:
             dst_crs=dst_crs, src_nodata=np.nan, dst_nodata=np.nan,
             resampling=_RESAMPLING[resampling])
         return Grid(dst, transform, dst_crs, None, self.name)
+
+
+def read_decimated(path: str | os.PathLike[str], *, max_side: int = 2000) -> Grid:
+    """Read a GeoTIFF at most ``max_side`` cells on its long side (nearest, for previews).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from affine import Affine
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.tif"
+    >>> _ = Grid(np.ones((40, 30)), Affine(10, 0, 0, 0, -10, 400), "EPSG:32643").to_geotiff(p)
+    >>> g = read_decimated(p, max_side=10)
+    >>> g.shape, g.bounds == (0.0, 0.0, 300.0, 400.0)
+    ((10, 8), True)
+    """
+    with rasterio.open(path) as ds:
+        step = max(1, int(np.ceil(max(ds.height, ds.width) / max_side)))
+        h, w = -(-ds.height // step), -(-ds.width // step)
+        data = ds.read(1, out_shape=(h, w), masked=True)
+        values = data.astype("float64").filled(np.nan)
+        transform = ds.transform * ds.transform.scale(ds.width / w, ds.height / h)
+        return Grid(values, transform, ds.crs, None, Path(path).stem)

@@ -9,10 +9,8 @@ test's temporary folder, and copied to ``$CAMI_TEST_ARTEFACTS`` when that is set
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -37,15 +35,6 @@ from cami_atlas.qgis import LayerSpec, write_qgis_project
 from cami_atlas.raster import Grid
 
 HERE = Path(__file__).resolve().parent
-QGIS_PYTHON = os.environ.get("CAMI_QGIS_PYTHON", "/usr/bin/python3")
-
-
-def _has_qgis() -> bool:
-    if not Path(QGIS_PYTHON).exists():
-        return False
-    proc = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True,
-                          timeout=120)
-    return proc.returncode == 0
 
 
 @pytest.fixture
@@ -158,24 +147,14 @@ def test_bad_specs(out_dir):
 
 
 @pytest.mark.slow
-def test_project_opens_valid_and_renders_in_qgis(out_dir, tmp_path):
-    if not _has_qgis():
-        pytest.skip(f"PyQGIS is not importable by {QGIS_PYTHON} (Debian: apt-get install "
-                    "python3-qgis qgis-providers)")
+def test_project_opens_valid_and_renders_in_qgis(out_dir, tmp_path, qgis_report):
     write_qgis_project(out_dir, _specs(), name="run")
     moved = tmp_path / "elsewhere" / "run_copy"  # relative paths: the folder can move
     shutil.copytree(out_dir, moved)
     shutil.rmtree(out_dir)
     pngs = tmp_path / "png"
     pngs.mkdir()
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(tmp_path))
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run([QGIS_PYTHON, str(HERE / "qgis_check.py"), str(moved / "run.qgz"),
-                           str(pngs), *map(str, sorted(moved.glob("*.qml")))],
-                          capture_output=True, text=True, timeout=600, env=env)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("REPORT ")), None)
-    assert proc.returncode == 0 and line, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads(line[len("REPORT "):])
+    report = qgis_report(moved / "run.qgz", pngs, sorted(moved.glob("*.qml")))
     if os.environ.get("CAMI_TEST_ARTEFACTS"):
         shutil.copytree(pngs, Path(os.environ["CAMI_TEST_ARTEFACTS"]) / "qgis_project",
                         dirs_exist_ok=True)
@@ -220,10 +199,8 @@ def test_project_opens_valid_and_renders_in_qgis(out_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_default_atlas_layers_open_in_qgis(tmp_path):
+def test_default_atlas_layers_open_in_qgis(tmp_path, qgis_report):
     """The real default atlas (one GeoPackage, many layers) as a styled project."""
-    if not _has_qgis():
-        pytest.skip(f"PyQGIS is not importable by {QGIS_PYTHON}")
     out = tmp_path / "atlas"
     out.mkdir()
     shutil.copy(HERE.parents[1] / "data/layers/cami_default_atlas.gpkg", out / "atlas.gpkg")
@@ -238,13 +215,7 @@ def test_default_atlas_layers_open_in_qgis(tmp_path):
     assert sorted(p.name for p in out.glob("*.qml")) == [
         "atlas_countries.qml", "atlas_places.qml", "atlas_railways.qml", "atlas_roads.qml",
         "atlas_species_ranges.qml"]
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(tmp_path))
-    env.pop("PYTHONPATH", None)
-    proc = subprocess.run([QGIS_PYTHON, str(HERE / "qgis_check.py"), str(out / "atlas.qgz"),
-                           str(tmp_path)], capture_output=True, text=True, timeout=900, env=env)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("REPORT ")), None)
-    assert proc.returncode == 0 and line, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads(line[len("REPORT "):])
+    report = qgis_report(out / "atlas.qgz", tmp_path)
     if os.environ.get("CAMI_TEST_ARTEFACTS"):
         shutil.copytree(tmp_path, Path(os.environ["CAMI_TEST_ARTEFACTS"]) / "qgis_atlas",
                         ignore=shutil.ignore_patterns("*.gpkg", "*.qgz", "*.qml"),

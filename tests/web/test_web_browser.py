@@ -61,6 +61,25 @@ def _wait_for(page, expression: str, timeout_s: float = 90) -> None:
                          f"{page.eval('JSON.stringify(window.atlasState)')}")
 
 
+def _screening_links(page) -> list[str]:
+    """Wait for the submitted screening to finish; the links to its files."""
+    _wait_for(page, "window.screenState.status === 'done' || "
+                    "window.screenState.status === 'failed' || "
+                    "window.screenState.status === 'error'", timeout_s=180)
+    assert page.eval("window.screenState.status") == "done", page.eval(
+        "document.getElementById('screen-status').textContent")
+    return page.eval("Array.from(document.querySelectorAll('#screen-results a'))"
+                     ".map(function (a) { return a.getAttribute('href'); })")
+
+
+def _check_segments(page, links: list[str]) -> None:
+    """The screened route's segments are RFC 7946 GeoJSON with at least one feature."""
+    segments_url = next(h for h in links if h.endswith("/route_segments.geojson"))
+    segments = page.eval(f"fetch({json.dumps(segments_url)}).then(function (r) "
+                         "{ return r.json(); })")
+    assert check_rfc7946(segments) == [] and len(segments["features"]) >= 1
+
+
 def test_home_species_page_and_download(browser, live_server, tmp_path: Path) -> None:
     base = live_server()
     shots = _shots(tmp_path)
@@ -143,18 +162,9 @@ def test_home_species_page_and_download(browser, live_server, tmp_path: Path) ->
         document.getElementById("infra-type").value = "fence";
         document.querySelector("#screen-form button[type=submit]").click();
         return true; }})()""")
-    _wait_for(page, "window.screenState.status === 'done' || "
-                    "window.screenState.status === 'failed' || "
-                    "window.screenState.status === 'error'", timeout_s=180)
-    assert page.eval("window.screenState.status") == "done", page.eval(
-        "document.getElementById('screen-status').textContent")
-    links = page.eval("Array.from(document.querySelectorAll('#screen-results a'))"
-                      ".map(function (a) { return a.getAttribute('href'); })")
+    links = _screening_links(page)
     assert any(h.endswith("/screening_report.html") for h in links)
-    segments_url = next(h for h in links if h.endswith("/route_segments.geojson"))
-    segments = page.eval(f"fetch({json.dumps(segments_url)}).then(function (r) "
-                         "{ return r.json(); })")
-    assert check_rfc7946(segments) == [] and len(segments["features"]) >= 1
+    _check_segments(page, links)
     page.screenshot(shots / "web_screening.png")
     _goto(page, base + next(h for h in links if h.endswith("/screening_report.html")))
     assert "route" in page.eval("document.body.textContent").lower()
@@ -303,17 +313,8 @@ def test_draw_a_route_on_the_map_and_screen_it(browser, live_server, tmp_path: P
     assert page.eval("window.screenState.drawn.length") == 3
     page.eval("document.getElementById('infra-type').value = 'railway';"
               "document.querySelector('#screen-form button[type=submit]').click(); true")
-    _wait_for(page, "window.screenState.status === 'done' || "
-                    "window.screenState.status === 'failed' || "
-                    "window.screenState.status === 'error'", timeout_s=180)
-    assert page.eval("window.screenState.status") == "done", page.eval(
-        "document.getElementById('screen-status').textContent")
-    links = page.eval("Array.from(document.querySelectorAll('#screen-results a'))"
-                      ".map(function (a) { return a.getAttribute('href'); })")
-    segments_url = next(h for h in links if h.endswith("/route_segments.geojson"))
-    segments = page.eval(f"fetch({json.dumps(segments_url)}).then(function (r) "
-                         "{ return r.json(); })")
-    assert check_rfc7946(segments) == [] and len(segments["features"]) >= 1
+    links = _screening_links(page)
+    _check_segments(page, links)
     page.screenshot(_shots(tmp_path) / "web_screening_drawn.png")
     result = page.result
     assert result.exceptions == [] and result.console_errors == []

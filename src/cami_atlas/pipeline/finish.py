@@ -36,14 +36,7 @@ VERSIONS_FILE = "atlas_versions.csv"
 #: Its columns.
 VERSION_COLUMNS = ("layer", "kind", "version", "published_by", "published_at", "source",
                    "licence")
-_RASTERS = (".tif", ".tiff")
 log = logging.getLogger(__name__)
-
-
-def _visible_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    return [p for p in sorted(folder.rglob("*"))
-            if p.suffix.lower() in suffixes and p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
 
 
 def derived_names(names: Iterable[str]) -> list[str]:
@@ -56,7 +49,7 @@ def derived_names(names: Iterable[str]) -> list[str]:
     """
     out = [f"{PROJECT_NAME}.qgz", VERSIONS_FILE]
     for name in names:
-        if name.lower().endswith(_RASTERS):
+        if name.lower().endswith((".tif", ".tiff")):
             stem = name.rsplit(".", 1)[0]
             out += [f"{stem}_quicklook.png", f"{stem}.qml"]
     return out
@@ -78,10 +71,11 @@ def write_quicklooks(folder: str | os.PathLike[str], *, overwrite: bool = False)
     >>> [p.name for p in write_quicklooks(out)], write_quicklooks(out)
     (['resistance_quicklook.png'], [])
     """
+    from ..qgis.folder import RASTER_SUFFIXES, output_files
     from ..report.quicklook import quicklook_path, raster_quicklook
 
     written = []
-    for tif in _visible_files(Path(folder), _RASTERS):
+    for tif in output_files(folder, RASTER_SUFFIXES):
         png = quicklook_path(tif)
         if png.exists() and not overwrite:
             continue

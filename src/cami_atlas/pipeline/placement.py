@@ -143,6 +143,7 @@ def run_placement(
     (2, True)
     """
     from ..connectivity.workflow import run_connectivity
+    from ..measure import window_bounds
     from ..screening.route import check_route
 
     atlas = atlas if atlas is not None else Atlas.default()
@@ -150,10 +151,7 @@ def run_placement(
     if not window_km > 0 or not cell_size_m > 0:
         raise SchemaError(f"window_km and cell_size_m must be > 0; got {window_km}, "
                           f"{cell_size_m}.")
-    lon0, lat0, lon1, lat1 = line.to_crs(4326).total_bounds
-    pad_lat = window_km / 111.0
-    pad_lon = window_km / (111.32 * np.cos(np.radians((lat0 + lat1) / 2)))
-    bbox = (lon0 - pad_lon, lat0 - pad_lat, lon1 + pad_lon, lat1 + pad_lat)
+    bbox = window_bounds(line, window_km)
     log.debug("placement window %s at %g m cells", bbox, cell_size_m)
     conn = run_connectivity(atlas, species=species, bbox=bbox, cell_size_m=cell_size_m,
                             dem=dem, n_cores=n_cores, modes=("cost_distance",),
@@ -237,7 +235,7 @@ def write_placement(job: PlacementJob, out_dir: str | os.PathLike[str], *,
     ``catalogue``: measures of the mitigation catalogue to list in the report (for
     example those of the structure type and species).
     """
-    from ..report.table_plots import save_png
+    from ..report.table_plots import gain_curve_figure, save_png
 
     out = prepare_outputs(out_dir, OUTPUTS, overwrite=overwrite)
     written: list[Path] = []
@@ -253,7 +251,10 @@ def write_placement(job: PlacementJob, out_dir: str | os.PathLike[str], *,
         with atomic_path(out / name, overwrite=overwrite) as tmp:
             table.to_csv(tmp, index=False)
         written.append(out / name)
-    written.append(save_png(_curve_figure(job), out / "gain_curve.png", overwrite=overwrite))
+    fig = gain_curve_figure(res.curve, unit=_unit(res.metric), k_paying=job.k_paying,
+                            share=PAYING_SHARE,
+                            title=f"Crossing placement: {job.species.replace('_', ' ')}")
+    written.append(save_png(fig, out / "gain_curve.png", overwrite=overwrite))
     written.append(job.base.to_geotiff(out / "resistance.tif", overwrite=overwrite))
     written.append(write_text_atomic(out / "placement_report.md",
                                      _report(job, openings, catalogue), overwrite=overwrite))
@@ -261,27 +262,3 @@ def write_placement(job: PlacementJob, out_dir: str | os.PathLike[str], *,
                                      json.dumps(job.parameters, indent=2) + "\n",
                                      overwrite=overwrite))
     return written
-
-
-def _curve_figure(job: PlacementJob):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    curve = job.result.curve
-    fig = Figure(figsize=(7, 4), constrained_layout=True)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ks = curve["k"].to_numpy()
-    ax.plot(ks, curve["cumulative_gain"], marker="o", color="#08519c",
-            label="cumulative gain")
-    gains = np.diff(curve["cumulative_gain"].to_numpy())
-    ax.bar(ks[1:], gains, color="#9ecae1", label="gain of the k-th opening")
-    k90 = job.k_paying
-    if k90:
-        ax.axvline(k90, color="#de2d26", linestyle="--",
-                   label=f"{PAYING_SHARE:.0%} of the gain of all {int(ks[-1])}")
-    ax.set_xlabel("number of openings k")
-    ax.set_ylabel(f"gain ({_unit(job.result.metric)})")
-    ax.set_title(f"Crossing placement: {job.species.replace('_', ' ')}")
-    ax.legend(fontsize=8, frameon=False)
-    return fig

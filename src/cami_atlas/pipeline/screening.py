@@ -128,10 +128,7 @@ def write_alignments(result: Any, out_dir: str | os.PathLike[str], *,
     ``alignment_front.png`` (length against impact, the Pareto front joined),
     ``impact_surface.tif`` and ``construction_cost.tif``.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from ..report.table_plots import save_png
+    from ..report.table_plots import front_figure, save_png
 
     out = Path(out_dir)
     alts = result.alternatives
@@ -142,20 +139,7 @@ def write_alignments(result: Any, out_dir: str | os.PathLike[str], *,
     with atomic_path(out / "alignments.csv", overwrite=overwrite) as tmp:
         alts.drop(columns="geometry").to_csv(tmp, index=False)
     written.append(out / "alignments.csv")
-    fig = Figure(figsize=(6.5, 4.5), constrained_layout=True)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    front = alts.iloc[1:].sort_values("length_km")
-    ax.plot(front["length_km"], front["impact"], "-o", color="#3182bd",
-            label="alternatives (Pareto front)")
-    ax.plot(alts["length_km"].iloc[:1], alts["impact"].iloc[:1], "s", color="#de2d26",
-            markersize=9, label="original route")
-    for row in alts.itertuples(index=False):
-        ax.annotate(f" {row.name}", (row.length_km, row.impact), fontsize=8)
-    ax.set_xlabel("length (km, geodesic)")
-    ax.set_ylabel("impact (species-weighted km)")
-    ax.set_title("Alternative alignments: length against impact")
-    ax.legend(fontsize=8, frameon=False)
+    fig = front_figure(alts.drop(columns="geometry"))
     written.append(save_png(fig, out / "alignment_front.png", overwrite=overwrite))
     written.append(result.impact.to_geotiff(out / "impact_surface.tif", overwrite=overwrite))
     written.append(result.construction.to_geotiff(out / "construction_cost.tif",

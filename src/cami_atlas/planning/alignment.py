@@ -61,7 +61,7 @@ import shapely
 from pyproj import CRS
 
 from ..errors import SchemaError
-from ..measure import geodesic_length_km, to_crs
+from ..measure import geodesic_length_km, to_crs, window_bounds
 from ..raster import Grid
 
 __all__ = ["DEFAULT_TRADEOFFS", "AlignmentResult", "alternative_alignments",
@@ -489,9 +489,7 @@ def alternative_alignments(
         from ..connectivity.workflow import utm_crs
 
         lon0, lat0, lon1, lat1 = to_crs(route, _WGS84).total_bounds
-        pad_lat = window_km / 111.0
-        pad_lon = window_km / (111.32 * np.cos(np.radians((lat0 + lat1) / 2)))
-        bounds = (lon0 - pad_lon, lat0 - pad_lat, lon1 + pad_lon, lat1 + pad_lat)
+        bounds = window_bounds(route, window_km)
         target = CRS.from_user_input(crs) if crs is not None else utm_crs(
             (lon0 + lon1) / 2, (lat0 + lat1) / 2)
         template = _template(bounds, cell_size_m, target)

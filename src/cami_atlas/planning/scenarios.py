@@ -243,6 +243,38 @@ def _species_geoms(gdf: gpd.GeoDataFrame | None, species: str, what: str):
     return shapely.union_all(sel.geometry.to_numpy()) if len(sel) else None
 
 
+def _check_inputs(cores: gpd.GeoDataFrame | None, grid: Grid | None,
+                  dispersal_distance: float | None, omniscape_radius: int | None,
+                  mitigation: gpd.GeoDataFrame | None) -> None:
+    """The options of :func:`scenario_impact` that go together, and the columns needed.
+
+    The circuit metrics need ``cores``, ``grid`` and ``dispersal_distance`` together; the
+    Omniscape metric needs ``grid`` (alone is enough when neither of the other two is
+    given).
+    """
+    if omniscape_radius is not None and (grid is None or not int(omniscape_radius) >= 1):
+        raise SchemaError(
+            f"omniscape_radius={omniscape_radius!r} needs a resistance grid= and a radius of "
+            "at least 1 cell."
+        )
+    circuit = cores is not None or dispersal_distance is not None
+    if (circuit or omniscape_radius is None) and (
+        (cores is None) != (grid is None) or (cores is not None and dispersal_distance is None)
+    ):
+        raise SchemaError(
+            "cores, grid and dispersal_distance go together: give all three "
+            "for ECA and effective conductance, or none."
+        )
+    if cores is not None and "area_km2" not in cores.columns:
+        raise MissingColumnError("cores has no column 'area_km2'; add the area of each core.")
+    for col in ("species", "structure_type") if mitigation is not None else ():
+        if col not in mitigation.columns:
+            raise MissingColumnError(
+                f"mitigation has no column {col!r}; crossing points need 'species' and "
+                "'structure_type' (as planning crossing placement writes them)."
+            )
+
+
 def scenario_impact(
     existing: gpd.GeoDataFrame,
     scenarios: Mapping[str, Mapping[str, gpd.GeoDataFrame]],
@@ -324,29 +356,14 @@ def scenario_impact(
     >>> row = t.set_index("metric").loc["m_eff_km2"]
     >>> float(row["existing"]), float(row["with_scenario"])
     (10000.0, 5800.0)
+
+    Long only through this documentation; the body is about 70 lines (check the inputs,
+    then per species: the existing network, each scenario together and each project
+    alone).
     """
     crs = crs or (str(grid.crs) if grid is not None and grid.crs is not None else "ESRI:102025")
-    if omniscape_radius is not None and (grid is None or not int(omniscape_radius) >= 1):
-        raise SchemaError(
-            f"omniscape_radius={omniscape_radius!r} needs a resistance grid= and a radius of "
-            "at least 1 cell."
-        )
-    if (cores is not None or dispersal_distance is not None or omniscape_radius is None) and (
-        (cores is None) != (grid is None) or (cores is not None and dispersal_distance is None)
-    ):
-        raise SchemaError(
-            "cores, grid and dispersal_distance go together: give all three "
-            "for ECA and effective conductance, or none."
-        )
-    if cores is not None and "area_km2" not in cores.columns:
-        raise MissingColumnError("cores has no column 'area_km2'; add the area of each core.")
+    _check_inputs(cores, grid, dispersal_distance, omniscape_radius, mitigation)
     if mitigation is not None:
-        for col in ("species", "structure_type"):
-            if col not in mitigation.columns:
-                raise MissingColumnError(
-                    f"mitigation has no column {col!r}; crossing points need 'species' and "
-                    "'structure_type' (as planning crossing placement writes them)."
-                )
         mitigation = _lines(mitigation, crs, "mitigation")
     base = _lines(existing, crs, "existing network")
     projects = {

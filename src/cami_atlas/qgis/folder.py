@@ -34,13 +34,14 @@ from pathlib import Path
 
 import numpy as np
 import pyogrio
-import rasterio
 
 from ..errors import SchemaError
+from ..raster import read_decimated
 from ..report.quicklook import SPECIES_STEM, describe_raster
 from .project import LayerSpec, write_qgis_project
 
-__all__ = ["RASTER_SUFFIXES", "VECTOR_SUFFIXES", "folder_layers", "write_folder_project"]
+__all__ = ["RASTER_SUFFIXES", "VECTOR_SUFFIXES", "folder_layers", "output_files",
+           "write_folder_project"]
 
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".fgb", ".shp")
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -55,15 +56,24 @@ _FAMILY = {"Point": "Point", "MultiPoint": "Point", "LineString": "Line",
            "MultiLineString": "Line", "Polygon": "Polygon", "MultiPolygon": "Polygon"}
 
 
-def _files(folder: Path) -> list[Path]:
-    found = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue  # staging folders, atomic temporaries, hidden files
-        if path.suffix.lower() in VECTOR_SUFFIXES + RASTER_SUFFIXES:
-            found.append(path)
-    return found
+def output_files(folder: str | os.PathLike[str],
+                 suffixes: tuple[str, ...] = VECTOR_SUFFIXES + RASTER_SUFFIXES) -> list[Path]:
+    """Files of ``folder`` (and its sub-folders) ending in ``suffixes``, sorted; hidden
+    files and folders (staging folders, atomic temporaries) are left out.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("a.tif", ".b.tif", "c.csv"):
+    ...     _ = (out / name).write_text("x")
+    >>> [p.name for p in output_files(out)]
+    ['a.tif']
+    """
+    folder = Path(folder)
+    return [p for p in sorted(folder.rglob("*"))
+            if p.suffix.lower() in suffixes and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
 
 
 def _vector_specs(path: Path, folder: Path) -> list[tuple[str, LayerSpec]]:
@@ -126,7 +136,7 @@ def folder_layers(folder: str | os.PathLike[str]) -> list[LayerSpec]:
     """
     folder = Path(folder)
     found: list[tuple[str, LayerSpec]] = []
-    for path in _files(folder):
+    for path in output_files(folder):
         if path.suffix.lower() in RASTER_SUFFIXES:
             kind, _ = describe_raster(path)
             rel = path.relative_to(folder).as_posix()
@@ -153,10 +163,7 @@ def folder_layers(folder: str | os.PathLike[str]) -> list[LayerSpec]:
 
 def _has_values(path: Path) -> bool:
     """Whether a raster has a finite value to colour (read decimated)."""
-    with rasterio.open(path) as ds:
-        step = max(1, -(-max(ds.height, ds.width) // 1000))
-        data = ds.read(1, out_shape=(-(-ds.height // step), -(-ds.width // step)), masked=True)
-    return bool(np.isfinite(data.astype("float64").filled(np.nan)).any())
+    return bool(np.isfinite(read_decimated(path, max_side=1000).values).any())
 
 
 def write_folder_project(folder: str | os.PathLike[str], *, name: str = "project",

@@ -34,6 +34,7 @@ from ..errors import (
     SchemaError,
 )
 from ..maps.layers import BARRIER_COLORS, INFRA_STYLES
+from ..raster import read_decimated
 from ..schema import BARRIER_CLASSES
 
 __all__ = ["STYLES", "LayerSpec", "write_qgis_project"]
@@ -326,17 +327,12 @@ def _resolve(spec: LayerSpec, out_dir: Path) -> _Resolved:
     layer_id = f"{_slug(spec.name)}_{uuid.uuid4().hex[:12]}"
     if spec.style == "raster":
         try:
-            with rasterio.open(path) as ds:  # the stretch of a large raster from a preview
-                step = max(1, math.ceil(max(ds.height, ds.width) / _STRETCH_SIDE))
-                shape = (-(-ds.height // step), -(-ds.width // step))
-                data = ds.read(1, out_shape=shape, masked=True).astype("float64")
-                crs = CRS.from_user_input(ds.crs.to_wkt()) if ds.crs else None
-                b = ds.bounds
+            # the stretch of a large raster from a preview
+            preview = read_decimated(path, max_side=_STRETCH_SIDE)
         except rasterio.errors.RasterioIOError as exc:
             raise LayerReadError(f"layer {spec.name!r}: {path} is not a raster ({exc}).") \
                 from exc
-        v = data.compressed()
-        v = v[np.isfinite(v)]
+        v = preview.values[np.isfinite(preview.values)]
         if v.size == 0:
             raise SchemaError(f"raster {path} has no finite value to colour (every cell is "
                               "nodata); check the nodata value of the file or leave the layer "
@@ -344,8 +340,8 @@ def _resolve(spec: LayerSpec, out_dir: Path) -> _Resolved:
         lo, hi = float(v.min()), float(v.max())
         renderer = _raster_pipe(lo, hi if hi > lo else lo + 1.0,
                                 spec.cmap or _DEFAULT_CMAP["raster"])
-        return _Resolved(spec, path, "raster", None, None, crs,
-                         (b.left, b.bottom, b.right, b.top), renderer, layer_id)
+        return _Resolved(spec, path, "raster", None, None, preview.crs, preview.bounds,
+                         renderer, layer_id)
     try:
         name, gtype, crs, extent, fields, _ = _vector(spec, path)
     except pyogrio.errors.DataSourceError as exc:

@@ -38,6 +38,7 @@ from pyproj import CRS
 
 from .._atomic import atomic_path, check_writable
 from ..errors import LayerReadError, SchemaError
+from ..raster import read_decimated
 
 __all__ = [
     "QUICKLOOK_SUFFIX",
@@ -152,18 +153,13 @@ def describe_raster(path: str | os.PathLike[str],
 def _read(path: Path, max_side: int) -> tuple[np.ndarray, tuple[float, float, float, float],
                                                CRS | None, dict[str, str]]:
     try:
+        grid = read_decimated(path, max_side=max_side)
         with rasterio.open(path) as ds:
-            step = max(1, math.ceil(max(ds.height, ds.width) / max_side))
-            h, w = -(-ds.height // step), -(-ds.width // step)
-            data = ds.read(1, out_shape=(h, w), masked=True)
-            values = data.astype("float64").filled(np.nan)
-            b = ds.bounds
-            crs = CRS.from_user_input(ds.crs.to_wkt()) if ds.crs else None
             tags = {k.lower(): v for k, v in ds.tags().items()}
     except rasterio.errors.RasterioIOError as exc:
         raise LayerReadError(f"{path} is not a readable raster ({exc}); a quick-look needs a "
                              "GeoTIFF.") from None
-    return values, (b.left, b.bottom, b.right, b.top), crs, tags
+    return grid.values, grid.bounds, grid.crs, tags
 
 
 def _nice(x: float) -> float:

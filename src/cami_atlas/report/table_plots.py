@@ -7,7 +7,9 @@ the tables they are handed, and return a :class:`matplotlib.figure.Figure` (no p
   infrastructure by barrier class per species or per country);
 * :func:`before_after_figure`  two bars per row (effective mesh size of each range
   without and with the barriers), log scale;
-* :func:`count_bar_figure`  one bar per row (crossings per species).
+* :func:`count_bar_figure`  one bar per row (crossings per species);
+* :func:`gain_curve_figure`  cumulative gain against the number of crossing structures;
+* :func:`front_figure`  alternative alignments, length against impact.
 
 :func:`save_png` writes a figure atomically.
 """
@@ -26,7 +28,8 @@ from matplotlib.figure import Figure
 from .._atomic import atomic_path
 from ..errors import SchemaError
 
-__all__ = ["before_after_figure", "count_bar_figure", "save_png", "stacked_bar_figure"]
+__all__ = ["before_after_figure", "count_bar_figure", "front_figure", "gain_curve_figure",
+           "save_png", "stacked_bar_figure"]
 
 
 def _check(table: pd.DataFrame, what: str) -> None:
@@ -123,6 +126,66 @@ def count_bar_figure(counts: pd.Series, *, xlabel: str, title: str) -> Figure:
     ax.set_xlim(0, max(values.max(), 1.0) * 1.15)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
+    return fig
+
+
+def gain_curve_figure(curve: pd.DataFrame, *, unit: str, title: str, k_paying: int = 0,
+                      share: float = 0.9) -> Figure:
+    """``cumulative_gain`` against ``k`` (a line) and the gain of each k-th pick (bars);
+    a dashed line at ``k_paying``, the smallest k reaching ``share`` of the total.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"k": [0, 1, 2], "cumulative_gain": [0.0, 3.0, 4.0]})
+    >>> fig = gain_curve_figure(c, unit="1/ohm", title="demo", k_paying=2)
+    >>> [float(p.get_height()) for p in fig.axes[0].patches]
+    [3.0, 1.0]
+    """
+    _check(curve, title)
+    fig = Figure(figsize=(7, 4), constrained_layout=True)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ks = curve["k"].to_numpy()
+    ax.plot(ks, curve["cumulative_gain"], marker="o", color="#08519c",
+            label="cumulative gain")
+    ax.bar(ks[1:], np.diff(curve["cumulative_gain"].to_numpy()), color="#9ecae1",
+           label="gain of the k-th opening")
+    if k_paying:
+        ax.axvline(k_paying, color="#de2d26", linestyle="--",
+                   label=f"{share:.0%} of the gain of all {int(ks[-1])}")
+    ax.set_xlabel("number of openings k")
+    ax.set_ylabel(f"gain ({unit})")
+    ax.set_title(title)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def front_figure(alternatives: pd.DataFrame) -> Figure:
+    """Alignments by ``length_km`` against ``impact``: the first row (the original) as a
+    square, the others joined as the Pareto front, each labelled by ``name``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"name": ["original", "alt_1"], "length_km": [10.0, 12.0],
+    ...                   "impact": [5.0, 1.0]})
+    >>> len(front_figure(t).axes[0].texts)
+    2
+    """
+    _check(alternatives, "alternative alignments")
+    fig = Figure(figsize=(6.5, 4.5), constrained_layout=True)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    front = alternatives.iloc[1:].sort_values("length_km")
+    ax.plot(front["length_km"], front["impact"], "-o", color="#3182bd",
+            label="alternatives (Pareto front)")
+    ax.plot(alternatives["length_km"].iloc[:1], alternatives["impact"].iloc[:1], "s",
+            color="#de2d26", markersize=9, label="original route")
+    for row in alternatives.itertuples(index=False):
+        ax.annotate(f" {row.name}", (row.length_km, row.impact), fontsize=8)
+    ax.set_xlabel("length (km, geodesic)")
+    ax.set_ylabel("impact (species-weighted km)")
+    ax.set_title("Alternative alignments: length against impact")
+    ax.legend(fontsize=8, frameon=False)
     return fig
 
 

@@ -348,6 +348,8 @@ def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None
         """
         import secrets as _secrets
 
+        from .contribute import save_upload
+
         if request.headers.get("x-requested-with") != "cami-atlas":
             raise HTTPException(403, detail="send the header X-Requested-With: cami-atlas "
                                             "with a route upload.")
@@ -359,14 +361,10 @@ def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None
         folder = Path(tempfile.mkdtemp(prefix="cami_route_"))
         target = folder / f"{_secrets.token_hex(8)}{suffix}"
         try:
-            size = 0
-            with open(target, "wb") as fh:
-                while chunk := await file.read(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_ROUTE_FILE_BYTES:
-                        raise HTTPException(413, detail=f"{original!r} is larger than "
-                                                        f"{MAX_ROUTE_FILE_BYTES:,} bytes.")
-                    fh.write(chunk)
+            try:
+                await save_upload(file, target, MAX_ROUTE_FILE_BYTES)
+            except OptionError as exc:
+                raise HTTPException(413, detail=str(exc)) from None
             route = parse_route_file(target, original)
         finally:
             shutil.rmtree(folder, ignore_errors=True)

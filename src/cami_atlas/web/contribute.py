@@ -29,7 +29,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..errors import CamiAtlasError, OptionError, SchemaError
 from .accounts import AccountStore, AuthError, Session, check_csrf
 
-__all__ = ["ALLOWED_SUFFIXES", "COOKIE", "MAX_UPLOAD_BYTES", "check_archive", "register"]
+__all__ = ["ALLOWED_SUFFIXES", "COOKIE", "MAX_UPLOAD_BYTES", "check_archive", "register",
+           "save_upload"]
 
 #: Name of the session cookie.
 COOKIE = "cami_session"
@@ -208,6 +209,27 @@ def register(app: FastAPI, service: Any, accounts: AccountStore,
         return RedirectResponse("/review", status_code=303)
 
 
+async def save_upload(file: UploadFile, target: Path, max_bytes: int, *, hint: str = ""
+                      ) -> int:
+    """Stream ``file`` to ``target`` (a name the server chose); return its size.
+
+    Raises
+    ------
+    OptionError
+        The file is larger than ``max_bytes`` (what was written is left for the caller
+        to delete).
+    """
+    size = 0
+    with open(target, "wb") as fh:
+        while chunk := await file.read(1 << 20):
+            size += len(chunk)
+            if size > max_bytes:
+                raise OptionError(f"{file.filename or 'the upload'!r} is larger than "
+                                  f"{max_bytes:,} bytes{hint}.")
+            fh.write(chunk)
+    return size
+
+
 async def _store_upload(service: Any, accounts: AccountStore, session: Session,
                         file: UploadFile, *, layer: str, source: str, licence: str, note: str,
                         client: str | None) -> int:
@@ -232,15 +254,9 @@ async def _store_upload(service: Any, accounts: AccountStore, session: Session,
                           f"{'a GeoTIFF' if kind == 'raster' else 'vector data'}.")
     accounts.uploads.mkdir(parents=True, exist_ok=True)
     target = accounts.uploads / f"{secrets.token_hex(16)}{suffix}"  # never the client's name
-    size = 0
     try:
-        with open(target, "wb") as fh:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise OptionError(f"{original!r} is larger than {MAX_UPLOAD_BYTES:,} "
-                                      "bytes; simplify it or ask an editor to import it.")
-                fh.write(chunk)
+        size = await save_upload(file, target, MAX_UPLOAD_BYTES,
+                                 hint="; simplify it or ask an editor to import it")
         if size == 0:
             raise OptionError(f"{original!r} is empty.")
         if suffix == ".zip":

@@ -48,7 +48,6 @@ __all__ = ["MAX_ROUTE_BYTES", "MAX_ROUTE_FILE_BYTES", "ROUTE_SUFFIXES", "Job",
 #: Largest route document accepted (bytes).
 MAX_ROUTE_BYTES = 2_000_000
 _PROGRESS = ".progress.json"
-_STEPS = SCREENING_STEPS
 #: Largest route file (GeoPackage, KML, zipped Shapefile) accepted by the upload endpoint.
 MAX_ROUTE_FILE_BYTES = 20_000_000
 #: Route files the upload endpoint reads.
@@ -88,13 +87,13 @@ class Job:
         """``step`` and ``steps`` done of the screening and what it is doing (``text``),
         as the worker last wrote them to ``progress.json``."""
         if self.status == "done":
-            return {"step": _STEPS, "steps": _STEPS, "text": "done"}
+            return {"step": SCREENING_STEPS, "steps": SCREENING_STEPS, "text": "done"}
         if self.folder is None or self.status != "running":
-            return {"step": 0, "steps": _STEPS, "text": self.status}
+            return {"step": 0, "steps": SCREENING_STEPS, "text": self.status}
         try:
             return json.loads((self.folder / _PROGRESS).read_text(encoding="utf-8"))
         except (OSError, ValueError):  # not written yet, or being replaced
-            return {"step": 0, "steps": _STEPS, "text": "starting"}
+            return {"step": 0, "steps": SCREENING_STEPS, "text": "starting"}
 
 
 def parse_route(body: bytes) -> gpd.GeoDataFrame:

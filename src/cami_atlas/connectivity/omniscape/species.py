@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..._atomic import atomic_path
 from ...errors import OptionError, SchemaError, UnknownSpeciesError
-from ...raster import Grid
+from ...raster import Grid, read_decimated
 from .core import _inside_mask, source_strength
 
 __all__ = ["SpeciesInputs", "landcover_resistance_table", "movement_scale_table",
@@ -394,27 +394,3 @@ def quicklook_png(cumulative: Grid, normalized: Grid, path: str | os.PathLike[st
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return Path(path)
-
-
-def read_decimated(path: str | os.PathLike[str], *, max_side: int = 2000) -> Grid:
-    """Read a GeoTIFF at most ``max_side`` cells on its long side (nearest, for previews).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from affine import Affine
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.tif"
-    >>> _ = Grid(np.ones((40, 30)), Affine(10, 0, 0, 0, -10, 400), "EPSG:32643").to_geotiff(p)
-    >>> g = read_decimated(p, max_side=10)
-    >>> g.shape, g.bounds == (0.0, 0.0, 300.0, 400.0)
-    ((10, 8), True)
-    """
-    import rasterio
-
-    with rasterio.open(path) as ds:
-        step = max(1, int(np.ceil(max(ds.height, ds.width) / max_side)))
-        h, w = -(-ds.height // step), -(-ds.width // step)
-        data = ds.read(1, out_shape=(h, w), masked=True)
-        values = data.astype("float64").filled(np.nan)
-        transform = ds.transform * ds.transform.scale(ds.width / w, ds.height / h)
-        return Grid(values, transform, ds.crs, None, Path(path).stem)

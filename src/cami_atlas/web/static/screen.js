@@ -65,6 +65,13 @@
       .map(function (l) { return l.trim(); }).filter(function (l) { return l; });
   }
 
+  function postGeoJSON(text, type) {
+    var params = new URLSearchParams({infra_type: type});
+    attributes().forEach(function (a) { params.append("attr", a); });
+    return fetch("/api/screenings?" + params, {method: "POST", body: text,
+      headers: {"Content-Type": "application/geo+json"}});
+  }
+
   function send() {
     var file = document.getElementById("route-file").files[0];
     var type = document.getElementById("infra-type").value;
@@ -73,20 +80,11 @@
         return Promise.reject(new Error(status.dataset.needRoute ||
           "choose a route file or draw a line of at least two points"));
       }
-      var params = new URLSearchParams({infra_type: type});
-      attributes().forEach(function (a) { params.append("attr", a); });
-      var doc = {type: "Feature", properties: {name: "drawn route"},
-                 geometry: {type: "LineString", coordinates: state.drawn}};
-      return fetch("/api/screenings?" + params, {method: "POST", body: JSON.stringify(doc),
-        headers: {"Content-Type": "application/geo+json"}});
+      return postGeoJSON(JSON.stringify({type: "Feature", properties: {name: "drawn route"},
+        geometry: {type: "LineString", coordinates: state.drawn}}), type);
     }
     if (/\.(geo)?json$/i.test(file.name)) {
-      var p = new URLSearchParams({infra_type: type});
-      attributes().forEach(function (a) { p.append("attr", a); });
-      return file.text().then(function (text) {
-        return fetch("/api/screenings?" + p, {method: "POST", body: text,
-          headers: {"Content-Type": "application/geo+json"}});
-      });
+      return file.text().then(function (text) { return postGeoJSON(text, type); });
     }
     var data = new FormData();
     data.append("infra_type", type);
