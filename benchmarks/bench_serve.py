@@ -42,6 +42,7 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import httpx
 import numpy as np
 
@@ -106,20 +107,20 @@ class Recorder:
             self.errors[kind].append(error)
 
 
-async def _get(client: httpx.AsyncClient, rec: Recorder, kind: str, url: str) -> None:
+async def _get(client: aiohttp.ClientSession, rec: Recorder, kind: str, url: str) -> None:
     t = time.perf_counter()
     err = None
     try:
-        r = await client.get(url)
-        await r.aread()
-        if r.status_code != 200:
-            err = f"{r.status_code} {url}"
-    except httpx.HTTPError as exc:
+        async with client.get(url) as r:
+            await r.read()
+            if r.status != 200:
+                err = f"{r.status} {url}"
+    except aiohttp.ClientError as exc:
         err = f"{type(exc).__name__} {url}"
     rec.add(kind, (time.perf_counter() - t) * 1000, err)
 
 
-async def reader(client: httpx.AsyncClient, rec: Recorder, stop: float, limit: int,
+async def reader(client: aiohttp.ClientSession, rec: Recorder, stop: float, limit: int,
                  seed: int) -> None:
     rng = random.Random(seed)
     tiles, pages = tile_urls(), page_urls()
@@ -130,39 +131,43 @@ async def reader(client: httpx.AsyncClient, rec: Recorder, stop: float, limit: i
             await _get(client, rec, "page", rng.choice(pages))
 
 
-async def screener(client: httpx.AsyncClient, rec: Recorder, stop: float) -> None:
+async def screener(client: aiohttp.ClientSession, rec: Recorder, stop: float) -> None:
     body = json.dumps(ROUTE).encode()
     while time.perf_counter() < stop:
         t = time.perf_counter()
-        r = await client.post("/api/screenings?infra_type=railway", content=body,
-                              headers={"content-type": "application/geo+json"})
-        if r.status_code == 429:  # the per-client limit: wait for a slot
+        async with client.post("/api/screenings?infra_type=railway", data=body,
+                               headers={"content-type": "application/geo+json"}) as r:
+            status, text = r.status, await r.text()
+        if status == 429:  # the per-client limit: wait for a slot
             await asyncio.sleep(0.5)
             continue
-        if r.status_code != 202:
-            rec.errors["screening poll"].append(f"submit {r.status_code}: {r.text[:200]}")
+        if status != 202:
+            rec.errors["screening poll"].append(f"submit {status}: {text[:200]}")
             return
-        url = r.json()["status_url"]
+        url = json.loads(text)["status_url"]
         while time.perf_counter() < stop + 300:
             await asyncio.sleep(0.5)
             t1 = time.perf_counter()
-            s = await client.get(url)
+            async with client.get(url) as s:
+                code, doc = s.status, (await s.json() if s.status == 200 else {})
             rec.add("screening poll", (time.perf_counter() - t1) * 1000,
-                    None if s.status_code == 200 else f"{s.status_code} {url}")
-            state = s.json().get("status") if s.status_code == 200 else "failed"
+                    None if code == 200 else f"{code} {url}")
+            state = doc.get("status", "failed")
             if state in ("done", "failed"):
                 if state == "done":
                     rec.screenings.append(time.perf_counter() - t)
                 else:
-                    rec.errors["screening poll"].append(f"screening failed: {s.text[:200]}")
+                    rec.errors["screening poll"].append(f"screening failed: {doc}")
                 break
 
 
 async def run_load(base: str, readers: int, screenings: int, seconds: float,
                    limit: int) -> Recorder:
     rec = Recorder()
-    limits = httpx.Limits(max_connections=readers + screenings + 4)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=readers + screenings + 4)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(base_url=base, connector=connector,
+                                     timeout=timeout) as client:
         stop = time.perf_counter() + seconds
         tasks = [reader(client, rec, stop, limit, i) for i in range(readers)]
         tasks += [screener(client, rec, stop) for _ in range(screenings)]
@@ -214,8 +219,9 @@ def main() -> None:
             for _ in range(a.warmup):
                 for url in page_urls():
                     c.get(url)
-                for layer in TILE_LAYERS:
-                    c.get(f"/api/layers/{layer}/geojson?zoom=4")
+                for layer in TILE_LAYERS:  # the map data of every zoom, simplified once
+                    for zoom in range(4, 8):
+                        c.get(f"/api/layers/{layer}/geojson?zoom={zoom}")
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
         rec = asyncio.run(run_load(base, a.readers, a.screenings, a.seconds, a.max_requests))

@@ -252,3 +252,25 @@ def test_analyses_record_the_published_version(served, tmp_path) -> None:
     assert versions.loc["rail", "version"] == 2
     assert versions.loc["rail", "published_by"] == "ana (reviewed by ed)"
     assert versions.loc["land", "version"] == 1
+
+
+def test_cached_pages_follow_sign_in_and_publication(served) -> None:
+    """Pages of readers who are not signed in come from memory; a signed-in user gets
+    their own page; a published version refreshes every cached page."""
+    app, _, _ = served
+    reader = _client(app)
+    first = reader.get("/layer/rail")
+    assert first.status_code == 200 and "Sign in" in first.text
+    assert reader.get("/layer/rail").content == first.content  # served from memory
+    assert app.state.service._responses.data, "the page was not cached"
+    ed = _client(app)
+    ed_csrf = _login(ed, "ed")
+    mine = ed.get("/layer/rail").text
+    assert "ed (editor)" in mine and "Sign in" not in mine.split("<main")[0]
+    assert "ed (editor)" not in reader.get("/layer/rail").text  # no one else's session
+    ana = _client(app)
+    assert _upload(ana, _login(ana, "ana"), _geojson(_rail(5))).status_code == 303
+    assert ed.post("/review/1/publish", data={"csrf_token": ed_csrf},
+                   follow_redirects=False).status_code == 303
+    after = reader.get("/layer/rail").text
+    assert after != first.text and "ana (reviewed by ed)" in after

@@ -140,6 +140,24 @@ def test_map_geojson_is_simplified_per_zoom_and_filtered(client) -> None:
     # bbox: only features meeting the box
     west = client.get("/api/layers/infra/geojson", params={"bbox": "50,40,56,50"}).json()
     assert [f["id"] for f in west["features"]] == [0]
+    # the served bytes (joined from features serialized once) are the document itself
+    service = client.app.state.service
+    for bbox in (None, (50, 40, 56, 50), (0, 0, 1, 1)):
+        doc = service.geojson("infra", zoom=5, bbox=bbox)
+        assert json.loads(service.geojson("infra", zoom=5, bbox=bbox, as_bytes=True)) == doc
+
+
+def test_screening_workers_yield_the_cpu_to_readers(tmp_path: Path) -> None:
+    import os
+
+    from cami_atlas.web.jobs import SCREENING_NICENESS, ScreeningJobs
+
+    jobs = ScreeningJobs(workers=1)
+    try:
+        worker_nice = jobs._processes_pool().submit(os.nice, 0).result(timeout=120)
+    finally:
+        jobs.shutdown()
+    assert worker_nice == min(os.nice(0) + SCREENING_NICENESS, 19)
 
 
 @pytest.mark.parametrize(("params", "status", "message"), [

@@ -151,15 +151,10 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
         store = AccountStore(accounts)
     app.state.accounts = store
 
-    def page(request: Request, name: str, **context: Any) -> HTMLResponse:
-        asked = request.query_params.get("lang")
-        lang = i18n.pick_language(asked, request.cookies.get("lang"),
-                                  request.headers.get("accept-language"))
+    def render(request: Request, name: str, context: dict[str, Any], lang: str,
+               session: Any) -> HTMLResponse:
         layers = [{"name": r["name"], "kind": r["kind"], "storage": r["storage"]}
                   for r in service.layers()]
-        from .contribute import COOKIE
-
-        session = store.session(request.cookies.get(COOKIE)) if store is not None else None
         context.update(accounts=store is not None, session=session,
                        csrf=session.csrf if session else "")
         context.update(atlas_name=service.atlas.name, where=service.where, version=__version__,
@@ -168,9 +163,27 @@ def create_app(location: str | os.PathLike[str] | None = None, *,
                                "i18n": script_texts(lang)})
         token = i18n.current_language.set(lang)
         try:
-            response = templates.TemplateResponse(request, name, context)
+            return templates.TemplateResponse(request, name, context)
         finally:
             i18n.current_language.reset(token)
+
+    def page(request: Request, name: str, build: Callable[[], dict[str, Any]] | None = None,
+             **context: Any) -> HTMLResponse:
+        """Render template ``name`` in the reader's language. With ``build`` (a function
+        returning the template's context) a page for a reader who is not signed in is
+        rendered once per address, language and atlas state, then served from memory."""
+        asked = request.query_params.get("lang")
+        lang = i18n.pick_language(asked, request.cookies.get("lang"),
+                                  request.headers.get("accept-language"))
+        from .contribute import COOKIE
+
+        session = store.session(request.cookies.get(COOKIE)) if store is not None else None
+        if build is not None and session is None:
+            body = service.cached(("page", request.url.path, lang), lambda: render(
+                request, name, build(), lang, None).body)
+            response: HTMLResponse = HTMLResponse(body)
+        else:
+            response = render(request, name, build() if build else context, lang, session)
         response.headers["Content-Language"] = lang
         if asked in i18n.LANGUAGES:
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
@@ -198,44 +211,53 @@ def _page_routes(app: FastAPI, service: AtlasService,
     """Register the HTML pages: home (map), species, country, layer, route screening."""
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
-        return page(request, "home.html", layers=service.layers(), species=service.species(),
-                    countries=service.countries())
+        return page(request, "home.html", lambda: {
+            "layers": service.layers(), "species": service.species(),
+            "countries": service.countries()})
 
     @app.get("/species/{species}", response_class=HTMLResponse, include_in_schema=False)
     def species_page(request: Request, species: str) -> HTMLResponse:
-        try:
+        def build() -> dict[str, Any]:
             table = service.km_in_range(species)
+            summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
+                       ["length_km"].sum() if len(table) else table)
+            used = {"species_range", "corridor", "country", "infrastructure"}
+            sources = [rec for rec in service.layers() if rec["kind"] in used]
+            names = {c["iso3"]: c["name"] for c in service.countries()}
+            return {"species": species, "rows": table.to_dict("records"),
+                    "summary": summary.to_dict("records"), "sources": sources,
+                    "country_names": names}
+
+        try:
+            return page(request, "species.html", build)
         except CamiAtlasError as exc:
             raise _error(exc) from None
-        summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
-                   ["length_km"].sum() if len(table) else table)
-        used = {"species_range", "corridor", "country", "infrastructure"}
-        sources = [rec for rec in service.layers() if rec["kind"] in used]
-        names = {c["iso3"]: c["name"] for c in service.countries()}
-        return page(request, "species.html", species=species, rows=table.to_dict("records"),
-                    summary=summary.to_dict("records"), sources=sources, country_names=names)
 
     @app.get("/country/{iso3}", response_class=HTMLResponse, include_in_schema=False)
     def country_page(request: Request, iso3: str) -> HTMLResponse:
         try:
-            summary = service.country_summary(iso3)
+            return page(request, "country.html",
+                        lambda: {"country": service.country_summary(iso3)})
         except CamiAtlasError as exc:
             raise _error(exc) from None
-        return page(request, "country.html", country=summary)
 
     @app.get("/layer/{name}", response_class=HTMLResponse, include_in_schema=False)
     def layer_page(request: Request, name: str) -> HTMLResponse:
-        try:
+        def build() -> dict[str, Any]:
             record = service.layer(name)
+            formats = ["tif", "gpkg"] if record["storage"] == "geotiff_blob" else \
+                ["gpkg", "geojson", "csv"]
+            return {"layer": record, "formats": formats}
+
+        try:
+            return page(request, "layer.html", build)
         except CamiAtlasError as exc:
             raise _error(exc) from None
-        formats = ["tif", "gpkg"] if record["storage"] == "geotiff_blob" else \
-            ["gpkg", "geojson", "csv"]
-        return page(request, "layer.html", layer=record, formats=formats)
 
     @app.get("/screen", response_class=HTMLResponse, include_in_schema=False)
     def screen_page(request: Request) -> HTMLResponse:
-        return page(request, "screen.html", infra_types=["road", "railway", "fence", "pipeline"])
+        return page(request, "screen.html",
+                    lambda: {"infra_types": ["road", "railway", "fence", "pipeline"]})
 
 
 def _download_routes(app: FastAPI, service: AtlasService) -> None:
@@ -274,15 +296,12 @@ def _layer_api(app: FastAPI, service: AtlasService) -> None:
     def api_geojson(name: str, zoom: Annotated[int, Query(ge=0, le=22)] = 4,
                     species: str | None = None, country: str | None = None,
                     bbox: str | None = None) -> Response:
-        import json
-
         if service.atlas.kind_of(name) == "raster":
             raise OptionError(f"layer {name!r} is a raster; get it from "
                               f"/api/layers/{name}/png")
-        doc = service.geojson(name, zoom=zoom, species=species or None,
-                              country=country or None, bbox=_bbox(bbox))
-        return Response(json.dumps(doc, allow_nan=False, separators=(",", ":")),
-                        media_type="application/geo+json")
+        body = service.geojson(name, zoom=zoom, species=species or None,
+                               country=country or None, bbox=_bbox(bbox), as_bytes=True)
+        return Response(body, media_type="application/geo+json")
 
     @app.get("/api/layers/{name}/png", tags=["layers"],
              summary="A raster as a Web Mercator PNG; its bounds in the X-Bounds header")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import secrets
 import shutil
 import tempfile
@@ -240,7 +241,8 @@ class ScreeningJobs:
             if self._process_pool is None:
                 # spawn, not fork: the server process has threads (fork would copy held locks)
                 self._process_pool = ProcessPoolExecutor(
-                    max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"))
+                    max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_lower_priority)
             return self._process_pool
 
     def get(self, job_id: str) -> Job | None:
@@ -269,6 +271,18 @@ class ScreeningJobs:
         if self._process_pool is not None:
             self._process_pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+#: How much lower than the server's the screening workers' CPU priority is (``nice``):
+#: on a busy machine readers of maps and pages go first, screenings take what is left.
+SCREENING_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Lower the CPU priority of a screening worker process (POSIX ``nice``; elsewhere
+    nothing)."""
+    if hasattr(os, "nice"):
+        os.nice(SCREENING_NICENESS)
 
 
 def _progress_writer(folder: Path) -> Any:

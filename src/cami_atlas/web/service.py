@@ -55,6 +55,15 @@ _FORMATS = {"gpkg": "application/geopackage+sqlite3", "geojson": "application/ge
             "csv": "text/csv; charset=utf-8", "tif": "image/tiff"}
 
 
+def _collection(features: list[bytes], bbox: list[float] | None) -> bytes:
+    """A GeoJSON FeatureCollection from serialized features (and the layer's bbox when
+    there are any)."""
+    head = b'{"type":"FeatureCollection"'
+    if features and bbox is not None:
+        head += b',"bbox":' + json.dumps(bbox, separators=(",", ":")).encode()
+    return head + b',"features":[' + b",".join(features) + b"]}"
+
+
 def citation(info: dict[str, Any], version: int | None = None) -> str:
     """How to cite one layer: its source or attribution, version, date and licence.
 
@@ -117,6 +126,7 @@ class AtlasService:
         self._geo = _LRU(256)
         self._km = _LRU(64)
         self._rasters = _LRU(8)
+        self._responses = _LRU(1024)
         self._open()
 
     # -- the atlas and its freshness ------------------------------------------------------
@@ -128,6 +138,7 @@ class AtlasService:
         self._geo.clear()
         self._km.clear()
         self._rasters.clear()
+        self._responses.clear()
         self._frames: dict[str, gpd.GeoDataFrame] = {}
 
     @staticmethod
@@ -148,6 +159,22 @@ class AtlasService:
                             != self._stamp:
                         self._open()
         return self._atlas
+
+    def cached(self, key: Any, make: Any) -> Any:
+        """``make()`` once per ``key`` and served atlas state (what pages render from:
+        a newly published layer version starts afresh); at most 1024 entries, least
+        recently used dropped first.
+
+        Examples
+        --------
+        >>> service = AtlasService()
+        >>> service.cached(("page", "/"), lambda: b"<html>")
+        b'<html>'
+        >>> service.cached(("page", "/"), lambda: b"other")
+        b'<html>'
+        """
+        self.atlas  # noqa: B018 -- re-opens the atlas (new stamp) if a version was published
+        return self._responses.get((self._stamp, key), make)
 
     def publish(self, name: str, data: Path, kind: str, *, source: str, licence: str,
                 published_by: str) -> int:
@@ -314,7 +341,7 @@ class AtlasService:
     def geojson(self, name: str, *, zoom: int = 4, species: str | None = None,
                 country: str | None = None,
                 bbox: tuple[float, float, float, float] | None = None,
-                properties: bool = False) -> dict[str, Any]:
+                properties: bool = False, as_bytes: bool = False) -> Any:
         """Features of ``name`` for the map at ``zoom``: simplified to half a screen pixel.
 
         Only geometries, the feature ``id`` (its row in the layer) and the columns
@@ -327,7 +354,9 @@ class AtlasService:
         decimals that still resolve a pixel; ``bbox`` (west, south, east, north)
         keeps the features that intersect it. Cached per layer, zoom and filter.
         ``properties=True`` sends every attribute (for a static copy of the map,
-        where nothing answers :meth:`identify`).
+        where nothing answers :meth:`identify`). ``as_bytes=True`` returns the document
+        serialized (UTF-8 JSON), joined from features serialized once per layer, zoom
+        and filter: what the map's requests get, fast.
         """
         zoom = int(min(max(int(zoom), 0), _MAX_ZOOM))
         key = (name, zoom, species or "", country or "", bool(properties))
@@ -344,14 +373,18 @@ class AtlasService:
                                                preserve_topology=True)
             precision = int(min(6, max(2, math.ceil(-math.log10(tolerance)) + 1)))
             doc = to_rfc7946(simple, precision=precision)
-            return simple, doc
+            # each feature serialized once: a bounding-box request joins bytes
+            encoded = [json.dumps(f, allow_nan=False, separators=(",", ":")).encode()
+                       for f in doc["features"]]
+            return simple, doc, encoded
 
-        simple, doc = self._geo.get(key, make)
+        simple, doc, encoded = self._geo.get(key, make)
         if bbox is None:
-            return doc
-        hits = simple.sindex.query(shapely.box(*bbox), predicate="intersects")
-        keep = set(int(i) for i in hits)
-        features = [f for i, f in enumerate(doc["features"]) if i in keep]
+            return doc if not as_bytes else _collection(encoded, doc.get("bbox"))
+        hits = np.sort(simple.sindex.query(shapely.box(*bbox), predicate="intersects"))
+        if as_bytes:
+            return _collection([encoded[i] for i in hits], doc.get("bbox"))
+        features = [doc["features"][i] for i in hits]
         out = {"type": "FeatureCollection", "features": features}
         if features:
             out["bbox"] = doc.get("bbox")
