@@ -524,6 +524,23 @@ def test_route_screening_runs_in_the_background(atlas_path: Path) -> None:
         assert report.status_code == 200 and "text/html" in report.headers["content-type"]
         download = client.get(state["urls"]["screening.gpkg"])
         assert "attachment" in download.headers["content-disposition"]
+        # the connectivity model ran (the default), as the library runs it
+        assert state["connectivity"] is True
+        import io
+
+        import pandas as pd
+
+        from cami_atlas.atlas import Atlas
+        from cami_atlas.screening import screen_route
+        from cami_atlas.web.jobs import parse_route
+
+        online = pd.read_csv(io.BytesIO(client.get(state["urls"]["connectivity.csv"]).content))
+        direct = screen_route(parse_route(json.dumps(route).encode()), Atlas.open(atlas_path),
+                              infra_type="railway", attributes={"track": "double"},
+                              name="uploaded route").connectivity
+        assert len(online) and list(online["species"]) == list(direct["species"])
+        assert online["eca_loss_pct"].to_numpy() == pytest.approx(
+            direct["eca_loss_pct"].to_numpy(dtype=float), rel=1e-9)
         # only the files the job wrote, nothing else of the disk
         for name in ("..%2F..%2F..%2Fetc%2Fpasswd", "nothing.csv", "%2Fetc%2Fpasswd"):
             assert client.get(f"/screenings/{job['id']}/{name}").status_code == 404

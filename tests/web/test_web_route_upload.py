@@ -52,10 +52,12 @@ def test_route_files_are_read_as_lines_in_lon_lat(tmp_path: Path) -> None:
 def test_upload_endpoint_screens_and_refuses_bad_files(tmp_path: Path) -> None:
     files = _files(tmp_path)
     with TestClient(create_app()) as client:
-        ans = client.post("/api/screenings/upload", data={"infra_type": "fence"},
+        ans = client.post("/api/screenings/upload",
+                          data={"infra_type": "fence", "connectivity": "false"},
                           files={"file": ("route.kml", files["kml"].read_bytes())},
                           headers=HEADERS)
         assert ans.status_code == 202, ans.text
+        assert ans.json()["connectivity"] is False
         job_id = ans.json()["id"]
         for kind in ("gpkg", "zip"):
             other = client.post("/api/screenings/upload",
@@ -84,6 +86,9 @@ def test_upload_endpoint_screens_and_refuses_bad_files(tmp_path: Path) -> None:
             time.sleep(0.3)
         assert state["status"] == "done", state
         assert "screening_report.html" in state["files"]
+        # the connectivity model was not asked for: its table has no rows
+        table = client.get(f"/screenings/{job_id}/connectivity.csv").text.strip().splitlines()
+        assert table == ["species,barrier_class,notes"]
 
 
 def test_screening_reports_its_steps(tmp_path: Path) -> None:

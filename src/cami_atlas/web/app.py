@@ -334,13 +334,16 @@ def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None
                   "application/geo+json": {"schema": {"type": "object"}},
                   "application/json": {"schema": {"type": "object"}}}}})
     async def api_screen(request: Request, infra_type: str,
-                         attr: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
+                         attr: Annotated[list[str] | None, Query()] = None,
+                         connectivity: bool = True) -> JSONResponse:
         """Queue a screening of the line(s) in the body; poll ``/api/screenings/{id}``.
 
         ``attr`` takes ``name=value`` attributes of the line for the barrier matrix
-        (e.g. ``attr=track=double&attr=fenced=yes``). Only ``application/geo+json`` or
-        ``application/json`` bodies are accepted (so no HTML form of another site can
-        post one), at most 2 MB.
+        (e.g. ``attr=track=double&attr=fenced=yes``). ``connectivity`` (default true)
+        models the loss of connectivity of every crossed range (circuit theory, ECA)
+        and the crossing candidates, as ``cami-atlas screen-route`` does. Only
+        ``application/geo+json`` or ``application/json`` bodies are accepted (so no HTML
+        form of another site can post one), at most 2 MB.
         """
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in ("application/geo+json", "application/json"):
@@ -352,13 +355,14 @@ def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None
             if len(body) > MAX_ROUTE_BYTES:
                 raise HTTPException(413, detail=f"the route document is larger than "
                                                 f"{MAX_ROUTE_BYTES:,} bytes.")
-        return _submit(request, parse_route(bytes(body)), infra_type, attr)
+        return _submit(request, parse_route(bytes(body)), infra_type, attr, connectivity)
 
     @app.post("/api/screenings/upload", tags=["screening"], status_code=202,
               summary="Screen a route file (GeoJSON, GeoPackage, KML, zipped Shapefile)")
     async def api_screen_upload(request: Request, infra_type: Annotated[str, Form()],
                                 file: Annotated[UploadFile, File()],
-                                attr: Annotated[list[str] | None, Form()] = None
+                                attr: Annotated[list[str] | None, Form()] = None,
+                                connectivity: Annotated[bool, Form()] = True
                                 ) -> JSONResponse:
         """Queue a screening of the lines of an uploaded file (at most 20 MB).
 
@@ -387,10 +391,10 @@ def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None
             route = parse_route_file(target, original)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        return _submit(request, route, infra_type, attr)
+        return _submit(request, route, infra_type, attr, connectivity)
 
-    def _submit(request: Request, route: Any, infra_type: str, attr: list[str] | None
-                ) -> JSONResponse:
+    def _submit(request: Request, route: Any, infra_type: str, attr: list[str] | None,
+                connectivity: bool) -> JSONResponse:
         attributes: dict[str, str] = {}
         for item in attr or []:
             name, sep, value = item.partition("=")
@@ -400,7 +404,7 @@ def _screening_api(app: FastAPI, service: AtlasService, *, workers: int) -> None
         client = request.client.host if request.client else "unknown"
         try:
             job = jobs.submit(route, service.atlas, infra_type=infra_type,
-                              attributes=attributes, client=client)
+                              attributes=attributes, client=client, connectivity=connectivity)
         except ScreeningBusyError as exc:
             raise HTTPException(429, detail=str(exc)) from None
         return JSONResponse(job.as_dict() | {"status_url": f"/api/screenings/{job.id}"},

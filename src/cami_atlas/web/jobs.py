@@ -67,6 +67,7 @@ class Job:
     id: str
     client: str
     infra_type: str
+    connectivity: bool = True
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -79,6 +80,7 @@ class Job:
         """The job as the API shows it (no client address)."""
         end = self.finished or time.time()
         return {"id": self.id, "status": self.status, "infra_type": self.infra_type,
+                "connectivity": self.connectivity,
                 "queued_s": round((self.started or end) - self.created, 3),
                 "running_s": round(end - self.started, 3) if self.started else 0.0,
                 "progress": self.progress(),
@@ -179,8 +181,12 @@ class ScreeningJobs:
         self._lock = threading.Lock()
 
     def submit(self, route: gpd.GeoDataFrame, atlas: Any, *, infra_type: str,
-               attributes: dict[str, str], client: str) -> Job:
-        """Queue a screening of ``route``; raises :class:`ScreeningBusyError` over the limits."""
+               attributes: dict[str, str], client: str, connectivity: bool = True) -> Job:
+        """Queue a screening of ``route``; raises :class:`ScreeningBusyError` over the limits.
+
+        ``connectivity`` models the change in connectivity of every crossed range (circuit
+        theory, ECA; :func:`cami_atlas.screening.screen_route`) and the crossing candidates,
+        as the CLI does by default."""
         from .._options import check_option
         from ..schema import INFRA_TYPES, normalise_value
         from ..screening import normalise_attributes
@@ -198,7 +204,7 @@ class ScreeningJobs:
             if len(open_jobs) >= self.max_pending:
                 raise ScreeningBusyError(f"{len(open_jobs)} screenings are waiting; try again "
                                          "in a few minutes.")
-            job = Job(secrets.token_urlsafe(16), client, kind)
+            job = Job(secrets.token_urlsafe(16), client, kind, bool(connectivity))
             self._jobs[job.id] = job
             self._prune()
         self._pool.submit(self._run, job, route, atlas, attributes)
@@ -216,14 +222,14 @@ class ScreeningJobs:
                 # the thread only waits (without the GIL) for the worker process
                 files, error = self._processes_pool().submit(
                     _screen_in_process, route, location, job.infra_type, attributes,
-                    str(self.root / job.id)).result()
+                    str(self.root / job.id), job.connectivity).result()
                 if error is not None:
                     job.error, job.status = error, "failed"
                     return
                 job.files = files
             else:
                 result = screen_route(route, atlas, infra_type=job.infra_type,
-                                      attributes=attributes, connectivity=False,
+                                      attributes=attributes, connectivity=job.connectivity,
                                       name="uploaded route",
                                       progress=_progress_writer(job.folder))
                 written = result.write(self.root / job.id, basemap=None)
@@ -299,7 +305,7 @@ def _progress_writer(folder: Path) -> Any:
 
 
 def _screen_in_process(route: gpd.GeoDataFrame, location: str, infra_type: str,
-                       attributes: dict[str, str], folder: str
+                       attributes: dict[str, str], folder: str, connectivity: bool = True
                        ) -> tuple[list[str], str | None]:
     """Screen ``route`` on the atlas at ``location`` into ``folder`` (in a worker process).
 
@@ -311,7 +317,7 @@ def _screen_in_process(route: gpd.GeoDataFrame, location: str, infra_type: str,
 
     try:
         result = screen_route(route, Atlas.open(location), infra_type=infra_type,
-                              attributes=attributes, connectivity=False,
+                              attributes=attributes, connectivity=connectivity,
                               name="uploaded route", progress=_progress_writer(Path(folder)))
         written = result.write(Path(folder), basemap=None)
         return sorted(p.name for p in written), None

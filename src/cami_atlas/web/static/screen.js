@@ -65,8 +65,12 @@
       .map(function (l) { return l.trim(); }).filter(function (l) { return l; });
   }
 
+  function modelled() {  // "true" or "false": model the connectivity change
+    return String(document.getElementById("connectivity").checked);
+  }
+
   function postGeoJSON(text, type) {
-    var params = new URLSearchParams({infra_type: type});
+    var params = new URLSearchParams({infra_type: type, connectivity: modelled()});
     attributes().forEach(function (a) { params.append("attr", a); });
     return fetch("/api/screenings?" + params, {method: "POST", body: text,
       headers: {"Content-Type": "application/geo+json"}});
@@ -88,6 +92,7 @@
     }
     var data = new FormData();
     data.append("infra_type", type);
+    data.append("connectivity", modelled());
     attributes().forEach(function (a) { data.append("attr", a); });
     data.append("file", file, file.name);
     return fetch("/api/screenings/upload", {method: "POST", body: data,
