@@ -4,12 +4,14 @@ and the headless-Chromium driver of the map tests (tests/maps/conftest.py)."""
 from __future__ import annotations
 
 import importlib.util
+import math
 import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra (FastAPI) is not installed")
@@ -53,3 +55,21 @@ def live_server():
     for server, thread in servers:
         server.should_exit = True
         thread.join(15)
+
+
+@pytest.fixture
+def pixel_centres():
+    """A function (z, x, y) -> (lon, lat) arrays of the 256 x 256 pixel centres of a Web
+    Mercator tile, computed by hand (spherical Mercator formulas)."""
+    from cami_atlas.web.tiles import mercator_tile_bounds
+
+    def centres(z: int, x: int, y: int, size: int = 256):
+        west, _, east, north = mercator_tile_bounds(z, x, y)
+        step = (east - west) / size
+        mx = west + (np.arange(size) + 0.5) * step
+        my = north - (np.arange(size) + 0.5) * step
+        lon = np.degrees(mx / 6378137.0)
+        lat = np.degrees(2 * np.arctan(np.exp(my / 6378137.0)) - math.pi / 2)
+        return np.meshgrid(lon, lat)
+
+    return centres

@@ -281,6 +281,55 @@ def test_raster_overlay(client) -> None:
     assert client.get("/api/layers/dem/geojson").status_code == 400
 
 
+def test_raster_tiles_through_the_api(client, pixel_centres) -> None:
+    """The synthetic atlas' ``dem`` (row + col, 0.5 deg cells, 45-60 E, 42-52 N, NaN in the
+    north-west corner) as tiles: colours of the quick-look's colour scale, transparent
+    where there is no data, and its value on click."""
+    import matplotlib as mpl
+    from PIL import Image
+
+    answer = client.get("/api/layers/dem/tiles/5/20/11.png")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    (south, west), (north, east) = json.loads(answer.headers["x-bounds"])
+    assert (west, south, east, north) == pytest.approx((45, 42, 60, 52), abs=1e-6)
+    rgba = np.asarray(Image.open(io.BytesIO(answer.content)).convert("RGBA"))
+    assert rgba.shape == (256, 256, 4)
+    lon, lat = pixel_centres(5, 20, 11)
+    col = np.floor((lon - 45) / 0.5).astype(int)
+    row = np.floor((52 - lat) / 0.5).astype(int)
+    inside = (row >= 0) & (row < 20) & (col >= 0) & (col < 30)
+    assert inside.any() and (rgba[~inside, 3] == 0).all() and (rgba[inside, 3] > 0).all()
+    # one pixel in the middle of cell (row 10, col 20): value 30 of the finite 3..48
+    i = np.argmin(np.abs(lat[:, 0] - (52 - 10.5 * 0.5)))
+    j = np.argmin(np.abs(lon[0] - (45 + 20.5 * 0.5)))
+    expected = mpl.colormaps["terrain"]((30 - 3) / (48 - 3))
+    assert rgba[i, j, :3] == pytest.approx(np.round(np.array(expected[:3]) * 255), abs=1)
+    assert rgba[i, j, 3] == 204  # 80 % opaque
+    # the tile north of it holds the NaN corner: transparent there
+    north_tile = np.asarray(Image.open(io.BytesIO(
+        client.get("/api/layers/dem/tiles/5/20/10.png").content)).convert("RGBA"))
+    lon, lat = pixel_centres(5, 20, 10)
+    col = np.floor((lon - 45) / 0.5).astype(int)
+    row = np.floor((52 - lat) / 0.5).astype(int)
+    inside = (row >= 0) & (row < 20) & (col >= 0) & (col < 30)
+    nodata = inside & (row < 3) & (col < 3)
+    assert nodata.sum() > 100 and (north_tile[nodata | ~inside, 3] == 0).all()
+    assert (north_tile[inside & ~nodata, 3] == 204).all()
+    # a tile far from the raster is transparent; a tile that does not exist is refused
+    empty = np.asarray(Image.open(io.BytesIO(
+        client.get("/api/layers/dem/tiles/5/0/0.png").content)).convert("RGBA"))
+    assert (empty[..., 3] == 0).all()
+    bad = client.get("/api/layers/dem/tiles/3/8/0.png")
+    assert bad.status_code == 400 and "x and y from 0 to 2**zoom - 1" in bad.text
+    assert client.get("/api/layers/infra/tiles/3/5/2.png").status_code == 400
+    # identify on click answers the raster's value (row 10, col 20 -> 30)
+    hits = client.get("/api/identify", params={"lon": 45 + 20.5 * 0.5, "lat": 52 - 10.5 * 0.5,
+                                               "layers": "dem"}).json()
+    assert hits == [{"layer": "dem", "kind": "raster", "properties": {"value": 30.0}}]
+    assert client.get("/api/identify", params={"lon": 45.2, "lat": 51.8,
+                                               "layers": "dem"}).json() == []
+
+
 def test_openapi_documents_the_api(client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/layers", "/api/layers/{name}", "/api/layers/{name}/geojson",

@@ -101,6 +101,17 @@ def test_home_species_page_and_download(browser, live_server, tmp_path: Path) ->
     assert page.eval("document.querySelectorAll('.leaflet-container').length") == 1
     page.screenshot(shots / "web_home.png")
 
+    # a raster arrives as map tiles cut from its COG (ETOPO5 elevation, whole region)
+    page.eval("document.querySelector('.layer-toggle[value=\"dem_etopo5\"]').click(); true")
+    _wait_for(page, "window.atlasState.pending === 0 && window.atlasState.loaded.dem_etopo5")
+    tiles = page.eval("Array.from(document.querySelectorAll('.raster-tiles img'))"
+                      ".filter(function (i) { return i.complete && i.naturalWidth === 256; })"
+                      ".map(function (i) { return i.src; })")
+    assert tiles and all("/api/layers/dem_etopo5/tiles/4/" in t for t in tiles), tiles
+    assert page.eval("window.atlasState.errors") == []
+    page.screenshot(shots / "web_home_elevation_tiles.png")
+    page.eval("document.querySelector('.layer-toggle[value=\"dem_etopo5\"]').click(); true")
+
     # switch species: only its range stays, infrastructure meeting it; the link follows
     page.eval("var s = document.getElementById('species'); s.value = 'Saiga_tatarica';"
               "s.dispatchEvent(new Event('change')); true")

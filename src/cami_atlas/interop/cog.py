@@ -17,11 +17,12 @@ from ._coerce import as_grid
 __all__ = ["write_cog"]
 
 _COMPRESS = ("deflate", "lzw", "zstd", "none")
+_OVERVIEW_RESAMPLING = ("average", "nearest", "mode", "bilinear", "cubic")
 
 
 def write_cog(grid: Any, path: str | os.PathLike[str], *, overwrite: bool = False,
               dtype: str = "float32", compress: str = "deflate",
-              blocksize: int = 512) -> Path:
+              blocksize: int = 512, overview_resampling: str = "average") -> Path:
     """Write a Grid (or a georeferenced ``xarray.DataArray``) as a Cloud Optimized GeoTIFF.
 
     The COG driver tiles the image (``blocksize`` x ``blocksize``), adds overviews
@@ -45,6 +46,10 @@ def write_cog(grid: Any, path: str | os.PathLike[str], *, overwrite: bool = Fals
     compress : {"deflate", "lzw", "zstd", "none"}
     blocksize : int
         Tile side in pixels (multiple of 16).
+    overview_resampling : {"average", "nearest", "mode", "bilinear", "cubic"}
+        How overview cells summarise the cells below them: ``average`` (the mean of the
+        cells with data; no overshoot, unlike cubic) for quantities, ``nearest`` or
+        ``mode`` for classes.
 
     Returns
     -------
@@ -64,6 +69,7 @@ def write_cog(grid: Any, path: str | os.PathLike[str], *, overwrite: bool = Fals
     """
     g = as_grid(grid)
     check_option("compress", compress, _COMPRESS)
+    check_option("overview_resampling", overview_resampling, _OVERVIEW_RESAMPLING)
     if blocksize < 16 or blocksize % 16:
         raise OptionError(f"blocksize={blocksize} is not valid; use a multiple of 16 "
                           "(256, 512 or 1024 are usual).")
@@ -74,7 +80,8 @@ def write_cog(grid: Any, path: str | os.PathLike[str], *, overwrite: bool = Fals
     profile = dict(driver="COG", height=rows, width=cols, count=1, dtype=dtype,
                    crs=g.crs.to_wkt() if g.crs else None, transform=g.transform,
                    nodata=nodata, compress=compress.upper(), blocksize=blocksize,
-                   overviews="AUTO" if max(rows, cols) > blocksize else "NONE")
+                   overviews="AUTO" if max(rows, cols) > blocksize else "NONE",
+                   overview_resampling=overview_resampling.upper())
     if compress != "none" and np.issubdtype(np.dtype(dtype), np.floating):
         profile["predictor"] = 3  # floating-point predictor: smaller files, lossless
     with atomic_path(path, overwrite=overwrite) as tmp, rasterio.open(tmp, "w", **profile) as dst:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -45,6 +46,7 @@ __all__ = [
     "RASTER_KINDS",
     "SPECIES_STEM",
     "RasterKind",
+    "colour_scale",
     "contact_sheet_markdown",
     "describe_raster",
     "quicklook_path",
@@ -92,6 +94,9 @@ RASTER_KINDS: dict[str, RasterKind] = {
                                  "log"),
     "elevation": RasterKind("elevation", "m", "terrain"),
     "dem": RasterKind("elevation", "m", "terrain"),
+    # the base layers of the default atlas (data/layers)
+    "dem_etopo5": RasterKind("elevation (ETOPO5)", "m", "terrain"),
+    "landcover_modis": RasterKind("land cover class (MODIS IGBP)", "class 1-17", "tab20"),
     "impact_surface": RasterKind("impact of a new line",
                                  "barrier-class x Red List weight, summed over species",
                                  "OrRd"),
@@ -166,6 +171,21 @@ def _nice(x: float) -> float:
     """The largest 1, 2 or 5 x 10^n not above ``x``."""
     exp = 10 ** math.floor(math.log10(x))
     return max(m * exp for m in (1, 2, 5) if m * exp <= x)
+
+
+def colour_scale(kind: RasterKind, finite: np.ndarray) -> tuple[Any, Normalize]:
+    """The colour map (transparent where values are missing) and the normalisation a
+    raster of ``kind`` with these finite values is drawn with, in quick-looks and in the
+    served atlas' map tiles.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cmap, norm = colour_scale(RASTER_KINDS["dem"], np.array([100.0, 300.0]))
+    >>> cmap.name, float(norm(200.0))
+    ('terrain', 0.5)
+    """
+    return _cmap(kind.cmap), _norm(kind, finite)
 
 
 def _norm(kind: RasterKind, finite: np.ndarray) -> Normalize:
@@ -247,8 +267,7 @@ def raster_quicklook(raster: str | os.PathLike[str], png: str | os.PathLike[str]
     ax = fig.add_axes((0.1, 0.1, 0.66, 0.8))
     cax = fig.add_axes((0.8, 0.14, 0.025, 0.72))
     if finite.size:
-        cmap = _cmap(kind.cmap)
-        norm = _norm(kind, finite)
+        cmap, norm = colour_scale(kind, finite)
         shown = np.where(np.isfinite(values), values, np.nan)
         if isinstance(norm, LogNorm):
             shown = np.where(shown > 0, shown, np.nan)

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -306,10 +307,16 @@ def _layer_api(app: FastAPI, service: AtlasService) -> None:
     @app.get("/api/layers/{name}/png", tags=["layers"],
              summary="A raster as a Web Mercator PNG; its bounds in the X-Bounds header")
     def api_png(name: str) -> Response:
-        import json
-
         png, bounds = service.raster_png(name)
         return Response(png, media_type="image/png", headers={"X-Bounds": json.dumps(bounds)})
+
+    @app.get("/api/layers/{name}/tiles/{z}/{x}/{y}.png", tags=["layers"],
+             summary="A raster as Web Mercator map tiles (256-pixel PNG, from its COG)")
+    def api_raster_tile(name: str, z: int, x: int, y: int) -> Response:
+        png = service.raster_tile(name, z, x, y)
+        return Response(png, media_type="image/png",
+                        headers={"Cache-Control": "public, max-age=300",
+                                 "X-Bounds": json.dumps(service.raster_bounds(name))})
 
     @app.get("/api/identify", tags=["layers"],
              summary="Features within 5 screen pixels of a point")

@@ -37,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from .. import __version__
 from ..errors import LayerNotFoundError, OptionError, UnknownSpeciesError
@@ -127,6 +128,8 @@ class AtlasService:
         self._km = _LRU(64)
         self._rasters = _LRU(8)
         self._responses = _LRU(1024)
+        self._tiles = _LRU(4096)
+        self._cog_dir = tempfile.TemporaryDirectory(prefix="cami_atlas_cogs_")
         self._open()
 
     # -- the atlas and its freshness ------------------------------------------------------
@@ -139,6 +142,7 @@ class AtlasService:
         self._km.clear()
         self._rasters.clear()
         self._responses.clear()
+        self._tiles.clear()
         self._frames: dict[str, gpd.GeoDataFrame] = {}
 
     @staticmethod
@@ -395,7 +399,8 @@ class AtlasService:
         """Features within 5 screen pixels of (``lon``, ``lat``) at ``zoom``, per layer.
 
         Returns one record per hit: ``layer``, ``kind`` and the feature's
-        attributes (``properties``), nearest first within each layer.
+        attributes (``properties``), nearest first within each layer. A raster layer
+        named in ``layers`` answers with the ``value`` of its cell under the point.
         """
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise OptionError(f"lon={lon}, lat={lat} is not a point on Earth (lon -180..180, "
@@ -407,6 +412,10 @@ class AtlasService:
                                        if self.atlas.kind_of(n) != "raster"]
         for name in names:
             if self.atlas.kind_of(name) == "raster":
+                value = self._raster_value(name, lon, lat)
+                if value is not None:
+                    hits.append({"layer": name, "kind": "raster",
+                                 "properties": {"value": value}})
                 continue
             frame = self._frame(name)
             idx = frame.sindex.query(point.buffer(radius), predicate="intersects")
@@ -418,6 +427,77 @@ class AtlasService:
                 hits.append({"layer": name, "kind": self.atlas.kind_of(name),
                              "properties": {str(k): _plain(v) for k, v in props.items()}})
         return hits
+
+    def _raster_value(self, name: str, lon: float, lat: float) -> float | None:
+        """The value of raster ``name`` in the cell under (``lon``, ``lat``), or ``None``
+        outside it or where it has no data."""
+        import rasterio
+        from rasterio.warp import transform
+
+        path = self._cog(name)[0]
+        with rasterio.open(path) as src:
+            xs, ys = ([lon], [lat]) if src.crs is None or src.crs.to_epsg() == 4326 else \
+                transform(_LL, src.crs, [lon], [lat])
+            row, col = src.index(xs[0], ys[0])
+            if not (0 <= row < src.height and 0 <= col < src.width):
+                return None
+            value = float(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
+            nodata = src.nodata
+        return None if value == nodata or math.isnan(value) else value
+
+    def _cog(self, name: str) -> tuple[Path, Any, Any, list[list[float]]]:
+        """Raster ``name`` as a Cloud Optimized GeoTIFF (written once per version), its
+        colour map and normalisation (as its quick-look), and its lat/lon bounds."""
+        from ..report.quicklook import colour_scale, describe_raster
+        from .tiles import raster_cog
+
+        def make() -> tuple[Path, Any, Any, list[list[float]]]:
+            grid = self.atlas.read(name)
+            if not isinstance(grid, Grid):
+                raise OptionError(f"layer {name!r} is not a raster; its map data comes from "
+                                  f"/api/layers/{name}/geojson.")
+            versions = self.atlas.layer_versions(name)
+            current = versions.loc[versions["current"], "version"]
+            version = int(current.iloc[0]) if len(current) else 1
+            path = raster_cog(grid, Path(self._cog_dir.name) / f"{name}_v{version}.tif")
+            values = np.asarray(grid.values, dtype="float64")
+            finite = values[np.isfinite(values)]
+            kind, _ = describe_raster(f"{name}.tif")
+            cmap, norm = colour_scale(kind, finite if finite.size else np.array([0.0, 1.0]))
+            west, south, east, north = grid.bounds
+            if grid.crs is not None and not CRS.from_user_input(grid.crs).equals(_LL):
+                from rasterio.warp import transform_bounds
+
+                west, south, east, north = transform_bounds(grid.crs, _LL, west, south, east,
+                                                            north, densify_pts=21)
+            return path, cmap, norm, [[south, west], [north, east]]
+
+        return self._rasters.get(("cog", self._stamp, name), make)
+
+    def raster_tile(self, name: str, z: int, x: int, y: int) -> bytes:
+        """Map tile ``z/x/y`` (Web Mercator, 256 pixels, PNG) of raster layer ``name``,
+        cut from its Cloud Optimized GeoTIFF (:mod:`cami_atlas.web.tiles`); transparent
+        where the raster has no data. Cached per atlas state.
+
+        Examples
+        --------
+        >>> png = AtlasService().raster_tile("dem", 4, 11, 5)
+        >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        True
+        """
+        if not (0 <= int(z) <= _MAX_ZOOM and 0 <= int(x) < 2**z and 0 <= int(y) < 2**z):
+            raise OptionError(f"tile {z}/{x}/{y} does not exist: zoom 0-{_MAX_ZOOM}, x and y "
+                              f"from 0 to 2**zoom - 1.")
+        from .tiles import tile_png, tile_values
+
+        path, cmap, norm, _ = self._cog(name)
+        self.atlas  # noqa: B018 -- re-opens the atlas (new stamp) if a version was published
+        return self._tiles.get((self._stamp, name, int(z), int(x), int(y)), lambda: tile_png(
+            tile_values(path, int(z), int(x), int(y)), cmap, norm))
+
+    def raster_bounds(self, name: str) -> list[list[float]]:
+        """[[south, west], [north, east]] of raster layer ``name`` in lat/lon."""
+        return self._cog(name)[3]
 
     def raster_png(self, name: str) -> tuple[bytes, list[list[float]]]:
         """Raster ``name`` as a PNG in Web Mercator and its lat/lon bounds for Leaflet."""

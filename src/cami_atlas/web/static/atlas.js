@@ -1,5 +1,6 @@
 /* The map viewer of the online atlas: layers as GeoJSON simplified per zoom, rasters as
-   Web Mercator PNGs, filters by species and country, identify on click.
+   Web Mercator map tiles cut from Cloud Optimized GeoTIFFs (one PNG per raster in a static
+   copy), filters by species and country, identify on click (raster values too).
    In a static copy (cami-atlas site build) the layers come from files of data/ and are
    filtered in the browser. Every text from the atlas reaches the page through
    textContent, never innerHTML. */
@@ -59,6 +60,22 @@
   function load(name) {
     var info = kinds[name];
     state.pending += 1;
+    if (info.storage === "geotiff_blob" && !config.static) {
+      // map tiles cut from the raster's Cloud Optimized GeoTIFF, at every zoom
+      remove(name);
+      var tiles = L.tileLayer("/api/layers/" + encodeURIComponent(name) + "/tiles/{z}/{x}/{y}.png",
+        {opacity: 1, maxZoom: 18, className: "raster-tiles"});
+      var done = false;
+      tiles.on("load", function () {
+        state.loaded[name] = 1;
+        if (!done) { done = true; state.pending -= 1; }
+      });
+      tiles.on("tileerror", function (e) {
+        state.errors.push(name + ": tile " + (e.coords ? [e.coords.z, e.coords.x, e.coords.y].join("/") : ""));
+      });
+      shown[name] = tiles.addTo(map);
+      return;
+    }
     if (info.storage === "geotiff_blob") {
       var png = config.static ? config.root + "data/" + encodeURIComponent(name) + ".png"
         : "/api/layers/" + encodeURIComponent(name) + "/png";
@@ -152,8 +169,7 @@
   map.on("click", function (e) {
     if (config.static) { return; }  // features answer their own clicks there
     var names = Array.prototype.map.call(
-      document.querySelectorAll(".layer-toggle:checked"), function (b) { return b.value; })
-      .filter(function (n) { return kinds[n].storage !== "geotiff_blob"; });
+      document.querySelectorAll(".layer-toggle:checked"), function (b) { return b.value; });
     var params = new URLSearchParams({lon: e.latlng.lng.toFixed(6), lat: e.latlng.lat.toFixed(6),
       zoom: map.getZoom(), layers: names.join(",")});
     fetch("/api/identify?" + params).then(function (r) { return r.json(); }).then(function (hits) {
