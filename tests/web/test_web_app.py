@@ -426,7 +426,10 @@ def test_species_distribution_per_country(client, atlas_path: Path) -> None:
 
 
 def _links(html: str) -> list[str]:
-    return [u for u in re.findall(r'(?:href|src)="([^"#]+)"', html) if u != "data:,"]
+    """Addresses a page loads or links to, except the published sources its references
+    cite (``class="cite"``: the reader may follow them; nothing is loaded from them)."""
+    return [u for u in re.findall(r'(?<!class="cite" )(?:href|src)="([^"#]+)"', html)
+            if u != "data:,"]
 
 
 def test_static_site_pages_links_and_downloads(atlas_path: Path, tmp_path: Path) -> None:
@@ -463,6 +466,13 @@ def test_static_site_pages_links_and_downloads(atlas_path: Path, tmp_path: Path)
     assert mapdata["features"][0]["properties"]["name"] == "Meridian line"  # for clicks
     assert (out / "data" / "dem.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "static" / "vendor" / "leaflet" / "leaflet.js").is_file()
+    # the factsheets: cited notes and the hotspot summaries the pages read
+    saiga = (out / "species" / "Saiga_tatarica.html").read_text(encoding="utf-8")
+    assert 'class="cite" href="https://doi.org/10.1126/sciadv.aao2314"' in saiga
+    assert 'data-url="../data/hotspots_species_Saiga_tatarica.json"' in saiga
+    hot = json.loads((out / "data" / "hotspots_species_Saiga_tatarica.json").read_text())
+    assert hot["n_cells"] > 0 and hot["n_hot"] <= hot["n_cells"]
+    assert "borders" in json.loads((out / "data" / "hotspots_country_AAA.json").read_text())
     with pytest.raises(OutputExistsError, match=r"exists already.*--overwrite"):
         build_site(tmp_path / "site", atlas_path)
     build_site(tmp_path / "site", atlas_path, species=["Saiga_tatarica"], overwrite=True)

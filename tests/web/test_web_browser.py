@@ -147,6 +147,11 @@ def test_home_species_page_and_download(browser, live_server, tmp_path: Path) ->
     assert page.eval("document.querySelector('h1').textContent") == "Saiga tatarica"
     assert page.eval("document.querySelectorAll('#km-table tbody tr').length") > 5
     assert page.eval("window.atlasState.loaded.species_ranges") == 1
+    # its factsheet: cited notes, connectivity of the range, hotspots asked for in the
+    # background (computing, or shown if this server has them already)
+    assert page.eval("document.querySelectorAll('ol.references li').length") >= 3
+    assert page.eval("document.querySelectorAll('#connectivity tr').length") == 7
+    _wait_for(page, "['computing', 'shown'].indexOf(window.hotspotState) >= 0")
     page.screenshot(shots / "web_species_saiga.png")
 
     # a layer page: download the railways as GeoJSON

@@ -99,6 +99,10 @@ def app_url(kind: str, *args: Any) -> str | None:
         return f"/{kind}/{q[0]}"
     if kind == "km":
         return f"/api/species/{q[0]}/km"
+    if kind == "species_hotspots":
+        return f"/api/species/{q[0]}/hotspots"
+    if kind == "country_hotspots":
+        return f"/api/countries/{q[0]}/hotspots"
     if kind == "distribution":
         return f"/download/species/{q[0]}/distribution.{q[1]}"
     if kind == "download":
@@ -111,7 +115,16 @@ def script_texts(lang: str) -> dict[str, str]:
     """The interface texts the map scripts show, in language ``lang``."""
     _ = i18n.gettext_for(lang)
     return {"nothing": _("Nothing here."), "species_page": _("species page"),
-            "country_page": _("country page")}
+            "country_page": _("country page"),
+            "hot_species": _("{n_hot} of the {n_cells} hexagonal cells of {cell_km} km over "
+                             "this range are barrier hot spots (Getis-Ord Gi*, 95 % or 99 %), "
+                             "{n_hot_99} of them at 99 %; {n_transboundary} lie within 50 km "
+                             "of an international border."),
+            "hot_country": _("{n_hot} of the {n_cells} hexagonal cells of {cell_km} km meeting "
+                             "this country are barrier hot spots (Getis-Ord Gi*, 95 % or 99 %)."),
+            "hot_border": _("border {border}: {n_hot} transboundary hot cells"),
+            "hot_none": _("No barrier hotspots: the atlas lacks infrastructure or ranges."),
+            "hot_wait": _("The barrier hotspots of the atlas are being computed...")}
 
 
 def create_app(location: str | os.PathLike[str] | None = None, *,
@@ -225,9 +238,11 @@ def _page_routes(app: FastAPI, service: AtlasService,
             used = {"species_range", "corridor", "country", "infrastructure"}
             sources = [rec for rec in service.layers() if rec["kind"] in used]
             names = {c["iso3"]: c["name"] for c in service.countries()}
+            from .factsheets import species_factsheet
+
             return {"species": species, "rows": table.to_dict("records"),
                     "summary": summary.to_dict("records"), "sources": sources,
-                    "country_names": names}
+                    "country_names": names, "facts": species_factsheet(service, species)}
 
         try:
             return page(request, "species.html", build)
@@ -452,6 +467,30 @@ def _species_country_api(app: FastAPI, service: AtlasService) -> None:
         table = service.km_in_range(species)
         return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
 
+    from .factsheets import (
+        HotspotsInBackground,
+        country_hotspots,
+        species_factsheet,
+        species_hotspots,
+    )
+
+    hotspots = app.state.hotspots = HotspotsInBackground()
+
+    @app.get("/api/species/{species}/factsheet", tags=["species"],
+             summary="Cited notes, connectivity (effective mesh size) and crossings")
+    def api_factsheet(species: str) -> dict[str, Any]:
+        service.species_shape(species)  # 404 for a species the atlas does not have
+        return species_factsheet(service, species)
+
+    @app.get("/api/species/{species}/hotspots", tags=["species"],
+             summary="Barrier hotspot cells over the species' range (202 while computed)")
+    def api_species_hotspots(species: str) -> Response:
+        service.species_shape(species)
+        analysis = hotspots.get(service)
+        if analysis is None:
+            return JSONResponse({"status": "computing"}, status_code=202)
+        return JSONResponse(species_hotspots(analysis, species))
+
     @app.get("/api/countries", tags=["countries"], summary="Countries of the atlas")
     def api_countries() -> list[dict[str, Any]]:
         return service.countries()
@@ -460,6 +499,16 @@ def _species_country_api(app: FastAPI, service: AtlasService) -> None:
              summary="Species present and km of infrastructure by type in a country")
     def api_country(iso3: str) -> dict[str, Any]:
         return service.country_summary(iso3)
+
+    @app.get("/api/countries/{iso3}/hotspots", tags=["countries"],
+             summary="Barrier hotspots in a country and transboundary ones on its borders "
+                     "(202 while computed)")
+    def api_country_hotspots(iso3: str) -> Response:
+        shape = service.country_shape(iso3)
+        analysis = hotspots.get(service)
+        if analysis is None:
+            return JSONResponse({"status": "computing"}, status_code=202)
+        return JSONResponse(country_hotspots(analysis, shape, iso3))
 
 
 def app_from_environment() -> FastAPI:

@@ -164,6 +164,11 @@ class AtlasService:
                         self._open()
         return self._atlas
 
+    @property
+    def stamp(self) -> tuple[Any, ...]:
+        """The layer versions served now: (layer, version, published_at) of each."""
+        return self._stamp
+
     def cached(self, key: Any, make: Any) -> Any:
         """``make()`` once per ``key`` and served atlas state (what pages render from:
         a newly published layer version starts afresh); at most 1024 entries, least

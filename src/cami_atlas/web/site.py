@@ -76,6 +76,10 @@ def site_url(root: str, kind: str, *args: Any) -> str | None:
         return f"{root}{kind}/{q[0]}.html"
     if kind == "km":
         return f"{root}data/km_{q[0]}.json"
+    if kind == "species_hotspots":
+        return f"{root}data/hotspots_species_{q[0]}.json"
+    if kind == "country_hotspots":
+        return f"{root}data/hotspots_country_{q[0]}.json"
     if kind == "distribution":
         return f"{root}download/{quote(str(args[0]).lower(), safe='')}_by_country.{q[1]}"
     if kind == "download":
@@ -150,8 +154,21 @@ def build_site(out: str | os.PathLike[str], location: str | os.PathLike[str] | N
     return out
 
 
+def _hotspots(service: AtlasService) -> Any:
+    """The hotspot analysis of the atlas (waiting for it), or ``None`` where the atlas
+    cannot have one (no infrastructure or no ranges)."""
+    from ..errors import CamiAtlasError
+    from .factsheets import HotspotsInBackground
+
+    try:
+        return HotspotsInBackground().get(service, wait=True)
+    except CamiAtlasError:
+        return None
+
+
 def _build(work: Path, service: AtlasService, chosen: list[str], lang: str) -> None:
     from .app import script_texts
+    from .factsheets import country_hotspots, species_factsheet, species_hotspots
 
     env = Environment(loader=FileSystemLoader(str(_HERE / "templates")),
                       autoescape=select_autoescape(["html"]))
@@ -197,20 +214,26 @@ def _build(work: Path, service: AtlasService, chosen: list[str], lang: str) -> N
     names = {c["iso3"]: c["name"] for c in service.countries()}
     used = {"species_range", "corridor", "country", "infrastructure"}
     sources = [rec for rec in layers if rec["kind"] in used]
+    hotspots = _hotspots(service)
     for sp in chosen:
         table = service.km_in_range(sp)
         summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
                    ["length_km"].sum() if len(table) else table)
         render(f"species/{sp}.html", "species.html", species=sp,
                rows=table.to_dict("records"), summary=summary.to_dict("records"),
-               sources=sources, country_names=names)
+               sources=sources, country_names=names, facts=species_factsheet(service, sp))
         _write(work / "data" / f"km_{sp}.json", table.to_json(orient="records"))
+        _write(work / site_url("", "species_hotspots", sp), json.dumps(
+            species_hotspots(hotspots, sp) if hotspots is not None else {"status": "none"}))
         for fmt in ("gpkg", "geojson", "csv"):
             data, _, filename = service.download_distribution(sp, fmt)
             _write(work / "download" / filename, data)
     for country in service.countries():
-        render(f"country/{country['iso3']}.html", "country.html",
-               country=service.country_summary(country["iso3"]))
+        iso3 = country["iso3"]
+        render(f"country/{iso3}.html", "country.html", country=service.country_summary(iso3))
+        _write(work / site_url("", "country_hotspots", iso3), json.dumps(
+            country_hotspots(hotspots, service.country_shape(iso3), iso3)
+            if hotspots is not None else {"status": "none"}))
     for rec in layers:
         record = service.layer(rec["name"])
         formats = ["tif", "gpkg"] if rec["storage"] == "geotiff_blob" else \
