@@ -21,8 +21,8 @@ Examples
 --------
 >>> from cami_atlas.web.service import AtlasService
 >>> facts = species_factsheet(AtlasService(), "Saiga_tatarica")
->>> [n["topic"] for n in facts["notes"]][:2], facts["references"][0]["number"]
-(['behaviour', 'ecology'], 1)
+>>> sorted({n["topic"] for n in facts["notes"]}), facts["references"][0]["number"]
+(['behaviour', 'ecology', 'key needs'], 1)
 >>> 0 < facts["connectivity"]["retained_pct"] < 100
 True
 """
