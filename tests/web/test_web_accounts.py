@@ -31,18 +31,22 @@ def _rail(n: int = 2, x0: float = 70.0) -> gpd.GeoDataFrame:
                                       for i in range(n)], crs="EPSG:4326")
 
 
-@pytest.fixture
-def served(tmp_path: Path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request, tmp_path: Path):
+    """The application on a synthetic atlas with accounts in a SQLite file or in a
+    PostgreSQL schema of the test cluster (both stores, the same tests)."""
     atlas = Atlas("synthetic test atlas")
     atlas.add_layer("rail", _rail(), "infrastructure", source="synthetic", licence="CC0-1.0")
     atlas.add_layer("land", gpd.GeoDataFrame({"iso3": ["AAA"], "name": ["A"]},
                                              geometry=[box(69, 44, 74, 47)], crs="EPSG:4326"),
                     "country", source="synthetic", licence="CC0-1.0")
     path = atlas.save(tmp_path / "atlas.gpkg")
-    store = AccountStore(tmp_path / "accounts.sqlite")
+    where = (request.getfixturevalue("postgis_url") if request.param == "postgresql"
+             else tmp_path / "accounts.sqlite")
+    store = AccountStore(where)
     store.add_user("ana", "contributor", PASS["ana"])
     store.add_user("ed", "editor", PASS["ed"])
-    app = create_app(path, accounts=tmp_path / "accounts.sqlite", refresh_s=0)
+    app = create_app(path, accounts=where, refresh_s=0)
     return app, store, path
 
 
@@ -145,8 +149,13 @@ def _zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
     return buf.getvalue()
 
 
-def test_bad_uploads_are_refused_and_nothing_is_stored(served, monkeypatch) -> None:
+def test_bad_uploads_are_refused_and_nothing_is_stored(served, monkeypatch, tmp_path) -> None:
+    import tempfile
+
     app, store, _ = served
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where uploads are checked
     ana = _client(app)
     csrf = _login(ana, "ana")
     cases = [
@@ -169,7 +178,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(served, monkeypatch) -> N
         assert res.status_code == 400, res.text[:300]
         assert text in res.text, (text, re.findall(r'class="error"[^<]*>([^<]*)', res.text))
     assert store.submissions() == []
-    assert not any(store.uploads.iterdir())  # every refused file was deleted
+    assert not any(scratch.iterdir())  # every refused file was deleted
     assert [u["name"] for u in store.users()] == ["ana", "ed"]  # the injection did nothing
 
 

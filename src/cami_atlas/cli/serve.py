@@ -28,11 +28,12 @@ from ._logging import log
               help="Worker processes (each holds its own caches).")
 @click.option("--refresh", "refresh_s", default=10.0, show_default=True,
               type=click.FloatRange(0), help="Seconds between checks for new layer versions.")
-@click.option("--accounts", "accounts", default=None,
+@click.option("--accounts", "accounts", default=None, metavar="FILE|URL",
               type=click.Path(dir_okay=False),
-              help="Accounts file (SQLite; `cami-atlas users add`): turns on sign-in, "
-                   "contributions of layer versions and their review. Without it the atlas "
-                   "is read-only.")
+              help="Accounts (`cami-atlas users add`): a SQLite file, or a "
+                   "postgresql://...?schema=NAME address that several server processes "
+                   "share; turns on sign-in, contributions of layer versions and their "
+                   "review. Without it the atlas is read-only.")
 def serve(location: str | None, host: str, port: int, workers: int, refresh_s: float,
           accounts: str | None) -> None:
     """Serve the atlas: map viewer, species and country pages, downloads, JSON API (/docs)."""

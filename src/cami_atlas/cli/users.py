@@ -8,6 +8,8 @@ Examples
     echo "$PASSPHRASE" | cami-atlas users add ed --role editor --accounts accounts.sqlite \\
         --password-stdin
     cami-atlas users list --accounts accounts.sqlite
+    cami-atlas users add ana --role editor \\
+        --accounts "postgresql://atlas@db/cami?schema=cami_accounts"
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from ._logging import log
 
 __all__ = ["users"]
 
-_ACCOUNTS = click.option("--accounts", "accounts", required=True,
+_ACCOUNTS = click.option("--accounts", "accounts", required=True, metavar="FILE|URL",
                          type=click.Path(dir_okay=False),
-                         help="Accounts file (SQLite), as given to `cami-atlas serve "
-                              "--accounts`; created if absent.")
+                         help="Accounts: a SQLite file, or a postgresql://...?schema=NAME "
+                              "address (shared by every server process), as given to "
+                              "`cami-atlas serve --accounts`; created if absent.")
 
 
 @click.group("users")

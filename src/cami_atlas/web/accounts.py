@@ -1,5 +1,6 @@
 """Accounts of the served atlas: users with roles, sessions, CSRF tokens, layer submissions
-waiting for review, and an audit log, in one SQLite file.
+waiting for review (with their files), and an audit log, in one SQLite file or in a schema
+of a PostgreSQL database that every server process of a deployment shares.
 
 Roles
 -----
@@ -21,9 +22,12 @@ Security
 * The audit log records sign-ins (also failed ones), sign-outs, submissions, publications
   and rejections with the user, the time (UTC) and the client address.
 
-The accounts file is separate from the atlas store (GeoPackage or PostGIS): a reader-only
-deployment needs none. ``cami-atlas users add NAME --role editor --accounts FILE`` creates
-accounts; ``cami-atlas serve --accounts FILE`` turns sign-in, contribution and review on.
+The accounts are kept apart from the atlas store (GeoPackage or PostGIS): a reader-only
+deployment needs none. ``cami-atlas users add NAME --role editor --accounts FILE|URL``
+creates accounts; ``cami-atlas serve --accounts FILE|URL`` turns sign-in, contribution and
+review on. With PostgreSQL (``postgresql://user@host/db?schema=NAME``, default schema
+``cami_accounts``; give the accounts their own schema, not the atlas'), writes queue
+behind an advisory lock as SQLite's queue behind ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ from typing import Any
 
 from ..errors import CamiAtlasError, OptionError
 
-__all__ = ["ROLES", "SESSION_HOURS", "AccountStore", "AuthError", "Session", "check_csrf",
-           "hash_password", "verify_password"]
+__all__ = ["DEFAULT_ACCOUNTS_SCHEMA", "ROLES", "SESSION_HOURS", "AccountStore", "AuthError",
+           "Session", "check_csrf", "hash_password", "verify_password"]
 
 #: Roles, each allowed what the ones before it are.
 ROLES: tuple[str, ...] = ("contributor", "editor")
@@ -56,18 +60,24 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, password TEXT NOT NULL, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
-    token_sha256 TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    token_sha256 TEXT PRIMARY KEY,
+    "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
     csrf TEXT NOT NULL, expires TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT NOT NULL, kind TEXT NOT NULL,
+    id {id}, layer TEXT NOT NULL, kind TEXT NOT NULL,
     file TEXT NOT NULL, filename TEXT NOT NULL, source TEXT NOT NULL, licence TEXT NOT NULL,
     note TEXT NOT NULL, n_features INTEGER, submitted_by TEXT NOT NULL,
     submitted_at TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
-    reviewed_by TEXT, reviewed_at TEXT, version INTEGER);
+    reviewed_by TEXT, reviewed_at TEXT, version INTEGER, data {blob});
 CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user TEXT, action TEXT NOT NULL,
+    id {id}, at TEXT NOT NULL, "user" TEXT, action TEXT NOT NULL,
     target TEXT, detail TEXT, client TEXT);
 """
+_SQLITE_TYPES = {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB"}
+_POSTGRES_TYPES = {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "blob": "BYTEA"}
+#: Schema of the accounts in a PostgreSQL database when the address names none.
+DEFAULT_ACCOUNTS_SCHEMA = "cami_accounts"
+_LOCK_KEY = 0x43414D41  # "CAMA": the advisory lock that queues writers of the accounts
 
 
 class AuthError(CamiAtlasError):
@@ -125,7 +135,10 @@ class Session:
 
 
 class AccountStore:
-    """Users, sessions, submissions and the audit log in the SQLite file ``path``.
+    """Users, sessions, submissions and the audit log: in the SQLite file ``location``, or
+    in a schema of a PostgreSQL database (``postgresql://user@host/db?schema=NAME``,
+    default schema :data:`DEFAULT_ACCOUNTS_SCHEMA`), which every server process of a
+    deployment shares. Uploaded files waiting for review are kept in the store too.
 
     Examples
     --------
@@ -139,20 +152,49 @@ class AccountStore:
     ['add user', 'sign in']
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.uploads = self.path.with_name(self.path.stem + "_uploads")
+    def __init__(self, location: str | os.PathLike[str]) -> None:
+        from ..store.postgis import is_database_url
+
         self._lock = threading.Lock()
+        if is_database_url(location):
+            from ..store.postgis import _parse
+
+            conninfo, schema, shown = _parse(str(location))
+            if "schema=" not in str(location):
+                schema = DEFAULT_ACCOUNTS_SCHEMA
+            self._pg: tuple[str, str] | None = (conninfo, schema)
+            self.path = None
+            self.location = shown.split("?")[0] + f"?schema={schema}"
+            with self._db() as db:
+                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                db.execute(f'SET LOCAL search_path TO "{schema}"')
+                for statement in _SCHEMA.format(**_POSTGRES_TYPES).split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            return
+        self._pg = None
+        self.path = Path(location)
+        self.location = str(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.execute("PRAGMA journal_mode = WAL")
-            db.executescript(_SCHEMA)  # CREATE ... IF NOT EXISTS: safe on every start
+            db.executescript(_SCHEMA.format(**_SQLITE_TYPES))  # IF NOT EXISTS: safe each start
+            columns = {row[1] for row in db.execute("PRAGMA table_info(submissions)")}
+            if "data" not in columns:  # a file of the first release: uploads kept in a folder
+                db.execute("ALTER TABLE submissions ADD COLUMN data BLOB")
         finally:
             db.close()
 
     @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> Iterator[Any]:
+        """One write-serialised transaction: ``BEGIN IMMEDIATE`` (SQLite) or a
+        transaction holding an advisory lock (PostgreSQL). Yields an object whose
+        ``execute(sql, params)`` takes ``?`` placeholders on both."""
+        if self._pg is not None:
+            with self._lock, _Postgres(*self._pg) as db:
+                yield db
+            return
         with self._lock:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.row_factory = sqlite3.Row
@@ -182,8 +224,9 @@ class AccountStore:
             if exists and not replace:
                 raise OptionError(f"user {name!r} exists already; pass replace=True "
                                   "(--replace) to reset the password and role.")
-            db.execute("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?)",
-                       (name, role, hashed, _now().isoformat()))
+            db.execute("INSERT INTO users VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                       "SET role = excluded.role, password = excluded.password, "
+                       "created = excluded.created", (name, role, hashed, _now().isoformat()))
             self._log(db, None, "add user", name, role, None)
 
     def users(self) -> list[dict[str, Any]]:
@@ -219,15 +262,15 @@ class AccountStore:
             return None
         with self._db() as db:
             row = db.execute(
-                "SELECT s.user, u.role, s.csrf, s.expires FROM sessions s JOIN users u "
-                "ON u.name = s.user WHERE s.token_sha256 = ?", (_sha(token),)).fetchone()
+                'SELECT s."user", u.role, s.csrf, s.expires FROM sessions s JOIN users u '
+                'ON u.name = s."user" WHERE s.token_sha256 = ?', (_sha(token),)).fetchone()
         if row is None or row["expires"] < _now().isoformat():
             return None
         return Session(row["user"], row["role"], row["csrf"])
 
     def sign_out(self, token: str, *, client: str | None = None) -> None:
         with self._db() as db:
-            row = db.execute("SELECT user FROM sessions WHERE token_sha256 = ?",
+            row = db.execute('SELECT "user" FROM sessions WHERE token_sha256 = ?',
                              (_sha(token),)).fetchone()
             db.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_sha(token),))
             if row:
@@ -237,26 +280,42 @@ class AccountStore:
     def add_submission(self, *, layer: str, kind: str, file: Path, filename: str, source: str,
                        licence: str, note: str, n_features: int | None, user: str,
                        client: str | None) -> int:
+        """Keep the validated upload ``file`` (its bytes, in the store) waiting for review;
+        return the submission's number."""
+        data = Path(file).read_bytes()
         with self._db() as db:
-            cur = db.execute(
+            row = db.execute(
                 "INSERT INTO submissions (layer, kind, file, filename, source, licence, note, "
-                "n_features, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (layer, kind, str(file), filename, source, licence, note, n_features, user,
-                 _now().isoformat()))
-            sub_id = int(cur.lastrowid or 0)
+                "n_features, submitted_by, submitted_at, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (layer, kind, Path(file).name, filename, source, licence, note, n_features,
+                 user, _now().isoformat(), data)).fetchone()
+            sub_id = int(row["id"])
             self._log(db, user, "submit", layer, f"submission {sub_id}: {filename}", client)
         return sub_id
 
+    def submission_file(self, sub_id: int, folder: Path) -> Path:
+        """Write the uploaded file of submission ``sub_id`` into ``folder`` (under the name
+        the server gave it) and return its path."""
+        with self._db() as db:
+            row = db.execute("SELECT file, data FROM submissions WHERE id = ?",
+                             (sub_id,)).fetchone()
+        if row is None or row["data"] is None:
+            raise OptionError(f"submission {sub_id} has no stored file (reviewed already).")
+        target = Path(folder) / Path(row["file"]).name
+        target.write_bytes(bytes(row["data"]))
+        return target
+
     def submissions(self, status: str | None = None) -> list[dict[str, Any]]:
         with self._db() as db:
-            sql = "SELECT * FROM submissions"
+            sql = _SUBMISSION_COLUMNS
             rows = db.execute(sql + " WHERE status = ? ORDER BY id", (status,)) if status \
                 else db.execute(sql + " ORDER BY id")
             return [dict(r) for r in rows]
 
     def submission(self, sub_id: int) -> dict[str, Any]:
         with self._db() as db:
-            row = db.execute("SELECT * FROM submissions WHERE id = ?", (sub_id,)).fetchone()
+            row = db.execute(_SUBMISSION_COLUMNS + " WHERE id = ?", (sub_id,)).fetchone()
         if row is None:
             raise OptionError(f"no submission {sub_id}.")
         return dict(row)
@@ -272,7 +331,7 @@ class AccountStore:
             if row["status"] != "pending":
                 raise OptionError(f"submission {sub_id} is {row['status']} already.")
             db.execute("UPDATE submissions SET status = ?, reviewed_by = ?, reviewed_at = ?, "
-                       "version = ? WHERE id = ?",
+                       "version = ?, data = NULL WHERE id = ?",
                        (status, user, _now().isoformat(), version, sub_id))
             verb = "publish" if status == "published" else "reject"
             self._log(db, user, verb, row["layer"],
@@ -280,9 +339,10 @@ class AccountStore:
                       client)
 
     # -- audit -------------------------------------------------------------------------
-    def _log(self, db: sqlite3.Connection, user: str | None, action: str, target: str | None,
+    def _log(self, db: Any, user: str | None, action: str, target: str | None,
              detail: str | None, client: str | None) -> None:
-        db.execute("INSERT INTO audit (at, user, action, target, detail, client) "
+        db.execute('INSERT INTO audit (at, "user", action, target, detail, client) '
+
                    "VALUES (?, ?, ?, ?, ?, ?)",
                    (_now().isoformat(), user, action, target, detail, client))
 
@@ -291,6 +351,41 @@ class AccountStore:
         with self._db() as db:
             rows = db.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (int(limit),))
             return [dict(r) for r in rows][::-1]
+
+
+_SUBMISSION_COLUMNS = ("SELECT id, layer, kind, file, filename, source, licence, note, "
+                       "n_features, submitted_by, submitted_at, status, reviewed_by, "
+                       "reviewed_at, version FROM submissions")
+
+
+class _Postgres:
+    """A transaction on the PostgreSQL accounts schema, queued behind an advisory lock
+    (as SQLite's ``BEGIN IMMEDIATE`` queues writers); rows come as dicts and SQL is
+    written with ``?`` placeholders."""
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        self.conninfo, self.schema = conninfo, schema
+
+    def __enter__(self) -> _Postgres:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        self.con = psycopg.connect(self.conninfo, row_factory=dict_row)
+        self.con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        self.con.execute(f'SET LOCAL search_path TO "{self.schema}"')
+        return self
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.con.execute(sql.replace("?", "%s"), params)
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            if kind is None:
+                self.con.commit()
+            else:
+                self.con.rollback()
+        finally:
+            self.con.close()
 
 
 def _sha(token: str) -> str:

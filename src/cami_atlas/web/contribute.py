@@ -2,10 +2,12 @@
 
 * ``GET/POST /login``, ``POST /logout``;
 * ``GET/POST /contribute`` (contributors and editors): upload a new version of a layer
-  (GeoJSON, GeoPackage, KML, zipped Shapefile; GeoTIFF for rasters). The file is stored
-  under a name the server chooses, checked (size, archive members, zip bombs) and
-  validated exactly as ``cami-atlas layers import`` validates (same errors); a valid
-  upload waits for review, an invalid one is deleted and its error shown;
+  (GeoJSON, GeoPackage, KML, zipped Shapefile; GeoTIFF for rasters). The file is saved
+  in a scratch folder under a name the server chooses, checked (size, archive members,
+  zip bombs) and validated exactly as ``cami-atlas layers import`` validates (same
+  errors); a valid upload is kept in the account store (SQLite or PostgreSQL, so every
+  server process sees it) until an editor reviews it, an invalid one is deleted and its
+  error shown;
 * ``GET /review`` (editors): pending submissions and the audit log;
   ``POST /review/{id}/publish`` publishes the submission as a new version of its layer in
   the served atlas (``published_by`` names the contributor and the editor);
@@ -18,6 +20,8 @@ and is refused when its ``Origin`` header names another site.
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -193,10 +197,12 @@ def register(app: FastAPI, service: Any, accounts: AccountStore,
         sub = accounts.submission(sub_id)
         if sub["status"] != "pending":
             raise HTTPException(409, detail=f"submission {sub_id} is {sub['status']} already.")
-        version = service.publish(sub["layer"], Path(sub["file"]), sub["kind"],
-                                  source=sub["source"], licence=sub["licence"],
-                                  published_by=f"{sub['submitted_by']} (reviewed by "
-                                               f"{session.user})")
+        with tempfile.TemporaryDirectory(prefix="cami_publish_") as folder:
+            version = service.publish(sub["layer"], accounts.submission_file(sub_id, folder),
+                                      sub["kind"], source=sub["source"],
+                                      licence=sub["licence"],
+                                      published_by=f"{sub['submitted_by']} (reviewed by "
+                                                   f"{session.user})")
         accounts.review(sub_id, status="published", user=session.user,
                         client=client(request), version=version)
         return RedirectResponse("/review", status_code=303)
@@ -205,7 +211,6 @@ def register(app: FastAPI, service: Any, accounts: AccountStore,
     def reject(request: Request, sub_id: int, csrf_token: str = Form("")) -> Response:
         session = need(request, "editor", csrf_token)
         accounts.review(sub_id, status="rejected", user=session.user, client=client(request))
-        Path(accounts.submission(sub_id)["file"]).unlink(missing_ok=True)
         return RedirectResponse("/review", status_code=303)
 
 
@@ -252,8 +257,8 @@ async def _store_upload(service: Any, accounts: AccountStore, session: Session,
     if (kind == "raster") != (suffix in (".tif", ".tiff")):
         raise OptionError(f"layer {layer!r} is a {kind} layer; upload "
                           f"{'a GeoTIFF' if kind == 'raster' else 'vector data'}.")
-    accounts.uploads.mkdir(parents=True, exist_ok=True)
-    target = accounts.uploads / f"{secrets.token_hex(16)}{suffix}"  # never the client's name
+    folder = Path(tempfile.mkdtemp(prefix="cami_upload_"))
+    target = folder / f"{secrets.token_hex(16)}{suffix}"  # never the client's name
     try:
         size = await save_upload(file, target, MAX_UPLOAD_BYTES,
                                  hint="; simplify it or ask an editor to import it")
@@ -265,15 +270,14 @@ async def _store_upload(service: Any, accounts: AccountStore, session: Session,
         check.add_layer(layer, target, kind, source=source.strip(), licence=licence.strip())
         data = check.read(layer)
         n = None if kind == "raster" else len(data)
+        # the validated file is kept in the account store until an editor reviews it
+        return accounts.add_submission(layer=layer, kind=kind, file=target, filename=original,
+                                       source=source.strip(), licence=licence.strip(),
+                                       note=note.strip(), n_features=n, user=session.user,
+                                       client=client)
     except CamiAtlasError as exc:
-        target.unlink(missing_ok=True)
         text = exc.args[0] if exc.args else str(exc)  # name the user's file, not ours
         text = str(text).replace(str(target), original).replace(target.name, original)
         raise SchemaError(text) from None
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return accounts.add_submission(layer=layer, kind=kind, file=target, filename=original,
-                                   source=source.strip(), licence=licence.strip(),
-                                   note=note.strip(), n_features=n, user=session.user,
-                                   client=client)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
