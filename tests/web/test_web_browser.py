@@ -220,6 +220,15 @@ def test_static_copy_in_the_browser(browser, tmp_path: Path) -> None:
                         "window.atlasState.loaded.species_ranges === 1")
         assert page.eval("document.getElementById('species-link').getAttribute('href')") == \
             "species/Saiga_tatarica.html"
+        # the barrier hotspots over the saiga range (computed when the copy was built)
+        page.eval("document.querySelector('.layer-toggle[value=\"@hotspots\"]').click(); true")
+        _wait_for(page, "window.atlasState.pending === 0 && window.atlasState.hotspots === "
+                        "'shown'")
+        hot = json.loads((out / "data" / "hotspots.geojson").read_text(encoding="utf-8"))
+        saiga_cells = [f for f in hot["features"]
+                       if "Saiga_tatarica" in f["properties"]["species"].split("; ")]
+        assert page.eval("window.atlasState.loaded['@hotspots']") == len(saiga_cells) > 0
+        assert page.eval("window.atlasState.errors") == []
         page.screenshot(shots / "site_home_saiga.png")
         page.eval("document.getElementById('species-link').click(); true")
         page.pump(0.5)

@@ -121,6 +121,14 @@ def test_hotspots_are_computed_in_the_background(served) -> None:
     assert country == country_hotspots(direct, served.app.state.service.country_shape("AAA"),
                                        "AAA")
     assert served.get("/api/countries/ZZZ/hotspots").status_code == 400
+    # the map layer: every significant cell, as RFC 7946 GeoJSON
+    from cami_atlas.geojson import check_rfc7946
+
+    cells = served.get("/api/hotspots/geojson").json()
+    assert check_rfc7946(cells) == []
+    significant = direct.cells[direct.cells["gi_class"] != "not significant"]
+    assert sorted(f["properties"]["cell_id"] for f in cells["features"]) == sorted(
+        significant["cell_id"])
 
 
 def test_hotspot_counts_by_hand() -> None:

@@ -124,7 +124,8 @@ def script_texts(lang: str) -> dict[str, str]:
                              "this country are barrier hot spots (Getis-Ord Gi*, 95 % or 99 %)."),
             "hot_border": _("border {border}: {n_hot} transboundary hot cells"),
             "hot_none": _("No barrier hotspots: the atlas lacks infrastructure or ranges."),
-            "hot_wait": _("The barrier hotspots of the atlas are being computed...")}
+            "hot_wait": _("The barrier hotspots of the atlas are being computed..."),
+            "hotspots": _("barrier hotspots")}
 
 
 def create_app(location: str | os.PathLike[str] | None = None, *,
@@ -470,6 +471,7 @@ def _species_country_api(app: FastAPI, service: AtlasService) -> None:
     from .factsheets import (
         HotspotsInBackground,
         country_hotspots,
+        hotspot_cells_geojson,
         species_factsheet,
         species_hotspots,
     )
@@ -490,6 +492,16 @@ def _species_country_api(app: FastAPI, service: AtlasService) -> None:
         if analysis is None:
             return JSONResponse({"status": "computing"}, status_code=202)
         return JSONResponse(species_hotspots(analysis, species))
+
+    @app.get("/api/hotspots/geojson", tags=["layers"],
+             summary="Barrier hot and cold spot cells of the atlas (RFC 7946; 202 while "
+                     "computed)")
+    def api_hotspots_geojson() -> Response:
+        analysis = hotspots.get(service)
+        if analysis is None:
+            return JSONResponse({"status": "computing"}, status_code=202)
+        body = service.cached(("hotspots geojson",), lambda: hotspot_cells_geojson(analysis))
+        return Response(body, media_type="application/geo+json")
 
     @app.get("/api/countries", tags=["countries"], summary="Countries of the atlas")
     def api_countries() -> list[dict[str, Any]]:

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from ..hotspots.analysis import HotspotAnalysis
     from .service import AtlasService
 
-__all__ = ["HOTSPOT_CELL_KM", "HotspotsInBackground", "country_hotspots", "species_factsheet",
-           "species_hotspots"]
+__all__ = ["HOTSPOT_CELL_KM", "HotspotsInBackground", "country_hotspots",
+           "hotspot_cells_geojson", "species_factsheet", "species_hotspots"]
 
 #: Cell size (km) of the hotspot grid behind the pages (that of ``cami-atlas run``).
 HOTSPOT_CELL_KM = 75.0
@@ -200,3 +200,21 @@ def country_hotspots(analysis: HotspotAnalysis, country: shapely.Geometry,
     return {"n_cells": int(np.sum(inside)), "n_hot": int(np.sum(hot)), "borders": borders,
             "cell_km": HOTSPOT_CELL_KM}
 
+
+
+def hotspot_cells_geojson(analysis: HotspotAnalysis | None) -> bytes:
+    """The significant cells (Gi* hot and cold spots) as RFC 7946 GeoJSON for the map:
+    ``cell_id``, ``gi_class``, ``gi_z``, ``score``, ``infra_km``, ``n_species``,
+    ``species`` and ``transboundary``; an empty collection without an analysis."""
+    import json
+
+    from ..geojson import to_rfc7946
+
+    if analysis is None:
+        return b'{"type":"FeatureCollection","features":[]}'
+    cells = analysis.cells
+    keep = cells[cells["gi_class"] != "not significant"]
+    columns = [c for c in ("cell_id", "gi_class", "gi_z", "score", "infra_km", "n_species",
+                           "species", "transboundary") if c in keep.columns]
+    doc = to_rfc7946(keep[[*columns, keep.geometry.name]], precision=4)
+    return json.dumps(doc, allow_nan=False, separators=(",", ":")).encode()

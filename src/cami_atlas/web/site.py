@@ -168,7 +168,12 @@ def _hotspots(service: AtlasService) -> Any:
 
 def _build(work: Path, service: AtlasService, chosen: list[str], lang: str) -> None:
     from .app import script_texts
-    from .factsheets import country_hotspots, species_factsheet, species_hotspots
+    from .factsheets import (
+        country_hotspots,
+        hotspot_cells_geojson,
+        species_factsheet,
+        species_hotspots,
+    )
 
     env = Environment(loader=FileSystemLoader(str(_HERE / "templates")),
                       autoescape=select_autoescape(["html"]))
@@ -215,6 +220,7 @@ def _build(work: Path, service: AtlasService, chosen: list[str], lang: str) -> N
     used = {"species_range", "corridor", "country", "infrastructure"}
     sources = [rec for rec in layers if rec["kind"] in used]
     hotspots = _hotspots(service)
+    _write(work / "data" / "hotspots.geojson", hotspot_cells_geojson(hotspots))
     for sp in chosen:
         table = service.km_in_range(sp)
         summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)

@@ -14,6 +14,10 @@
   var text = config.i18n;
   var kinds = {};
   layers.forEach(function (l) { kinds[l.name] = l; });
+  // the barrier hotspots the server computed (not a layer of the atlas)
+  kinds["@hotspots"] = {name: "@hotspots", kind: "hotspots", storage: "computed"};
+  var HOT = {"hot spot 99%": "#b2182b", "hot spot 95%": "#ef8a62",
+    "cold spot 95%": "#67a9cf", "cold spot 99%": "#2166ac"};
   var map = L.map("map", {preferCanvas: true, worldCopyJump: false}).setView([42, 78], 4);
   L.control.scale({metric: true, imperial: false}).addTo(map);
   var shown = {};
@@ -60,6 +64,7 @@
   function load(name) {
     var info = kinds[name];
     state.pending += 1;
+    if (info.storage === "computed") { loadHotspots(name); return; }
     if (info.storage === "geotiff_blob" && !config.static) {
       // map tiles cut from the raster's Cloud Optimized GeoTIFF, at every zoom
       remove(name);
@@ -119,6 +124,45 @@
       .finally(function () { state.pending -= 1; });
   }
 
+  function loadHotspots(name) {  // 202 while the server computes them: ask again
+    var address = config.static ? config.root + "data/hotspots.geojson" : "/api/hotspots/geojson";
+    var attempt = function () {
+      fetch(address).then(function (r) {
+        if (r.status === 202) { state.hotspots = "computing"; setTimeout(attempt, 3000); return; }
+        if (!r.ok) { throw new Error("hotspots: HTTP " + r.status); }
+        return r.json().then(function (doc) {
+          remove(name);
+          if (isChecked(name)) {
+            var n = 0;
+            shown[name] = L.geoJSON(doc, {
+              style: function (f) {
+                return {color: HOT[f.properties.gi_class] || "#999999", weight: 0.5,
+                  fillOpacity: 0.45};
+              },
+              filter: function (f) {  // cells over the chosen species' range
+                var keep = !speciesSel.value ||
+                  (f.properties.species || "").split("; ").indexOf(speciesSel.value) >= 0;
+                n += keep ? 1 : 0;
+                return keep;
+              },
+              onEachFeature: function (f, layer) {
+                layer.on("click", function (e) {
+                  L.DomEvent.stopPropagation(e);
+                  show(e.latlng, [{layer: text.hotspots, kind: "hotspots",
+                    properties: f.properties || {}}]);
+                });
+              }
+            }).addTo(map);
+            state.loaded[name] = n;
+          }
+          state.hotspots = "shown";
+          state.pending -= 1;
+        });
+      }).catch(function (e) { state.errors.push(String(e)); state.pending -= 1; });
+    };
+    attempt();
+  }
+
   function keepFeature(p) {  // the filters of a static copy, on the feature's own attributes
     if (speciesSel.value && p.species !== undefined && p.species !== speciesSel.value) {
       return false;
@@ -131,10 +175,11 @@
     return box && box.checked;
   }
 
-  function refresh(rasters) {
+  function refresh(rasters, filters) {
     document.querySelectorAll(".layer-toggle").forEach(function (box) {
       if (!box.checked) { remove(box.value); delete state.loaded[box.value]; return; }
       if (box.dataset.storage === "geotiff_blob" && !rasters && shown[box.value]) { return; }
+      if (box.dataset.storage === "computed" && !filters && shown[box.value]) { return; }
       load(box.value);
     });
   }
@@ -163,13 +208,14 @@
     });
   });
   [speciesSel, countrySel].forEach(function (sel) {
-    sel.addEventListener("change", function () { links(); refresh(false); });
+    sel.addEventListener("change", function () { links(); refresh(false, true); });
   });
 
   map.on("click", function (e) {
     if (config.static) { return; }  // features answer their own clicks there
     var names = Array.prototype.map.call(
-      document.querySelectorAll(".layer-toggle:checked"), function (b) { return b.value; });
+      document.querySelectorAll(".layer-toggle:checked"), function (b) { return b.value; })
+      .filter(function (n) { return kinds[n].storage !== "computed"; });
     var params = new URLSearchParams({lon: e.latlng.lng.toFixed(6), lat: e.latlng.lat.toFixed(6),
       zoom: map.getZoom(), layers: names.join(",")});
     fetch("/api/identify?" + params).then(function (r) { return r.json(); }).then(function (hits) {
@@ -202,5 +248,5 @@
   }
 
   links();
-  refresh(true);
+  refresh(true, true);
 }());
