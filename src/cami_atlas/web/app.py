@@ -232,21 +232,10 @@ def _page_routes(app: FastAPI, service: AtlasService,
 
     @app.get("/species/{species}", response_class=HTMLResponse, include_in_schema=False)
     def species_page(request: Request, species: str) -> HTMLResponse:
-        def build() -> dict[str, Any]:
-            table = service.km_in_range(species)
-            summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
-                       ["length_km"].sum() if len(table) else table)
-            used = {"species_range", "corridor", "country", "infrastructure"}
-            sources = [rec for rec in service.layers() if rec["kind"] in used]
-            names = {c["iso3"]: c["name"] for c in service.countries()}
-            from .factsheets import species_factsheet
-
-            return {"species": species, "rows": table.to_dict("records"),
-                    "summary": summary.to_dict("records"), "sources": sources,
-                    "country_names": names, "facts": species_factsheet(service, species)}
+        from .factsheets import species_page_context
 
         try:
-            return page(request, "species.html", build)
+            return page(request, "species.html", lambda: species_page_context(service, species))
         except CamiAtlasError as exc:
             raise _error(exc) from None
 

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from .service import AtlasService
 
 __all__ = ["HOTSPOT_CELL_KM", "HotspotsInBackground", "country_hotspots",
-           "hotspot_cells_geojson", "species_factsheet", "species_hotspots"]
+           "hotspot_cells_geojson", "species_factsheet", "species_hotspots",
+           "species_page_context"]
 
 #: Cell size (km) of the hotspot grid behind the pages (that of ``cami-atlas run``).
 HOTSPOT_CELL_KM = 75.0
@@ -56,6 +57,21 @@ def _barrier_tables(service: AtlasService) -> Any:
     from ..pipeline.barriers import analyse_atlas
 
     return service.cached(("barrier tables",), lambda: analyse_atlas(service.atlas))
+
+
+def species_page_context(service: AtlasService, species: str) -> dict[str, Any]:
+    """Everything the species page template shows (served pages and the static copy):
+    ``species``, the km table (``rows``) and its ``summary`` by layer, type and class,
+    the ``sources`` and ``country_names``, and the ``facts`` of :func:`species_factsheet`."""
+    table = service.km_in_range(species)
+    summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
+               ["length_km"].sum() if len(table) else table)
+    used = {"species_range", "corridor", "country", "infrastructure"}
+    return {"species": species, "rows": table.to_dict("records"),
+            "summary": summary.to_dict("records"),
+            "sources": [rec for rec in service.layers() if rec["kind"] in used],
+            "country_names": {c["iso3"]: c["name"] for c in service.countries()},
+            "facts": species_factsheet(service, species)}
 
 
 def species_factsheet(service: AtlasService, species: str) -> dict[str, Any]:

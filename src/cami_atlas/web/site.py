@@ -171,8 +171,8 @@ def _build(work: Path, service: AtlasService, chosen: list[str], lang: str) -> N
     from .factsheets import (
         country_hotspots,
         hotspot_cells_geojson,
-        species_factsheet,
         species_hotspots,
+        species_page_context,
     )
 
     env = Environment(loader=FileSystemLoader(str(_HERE / "templates")),
@@ -216,19 +216,12 @@ def _build(work: Path, service: AtlasService, chosen: list[str], lang: str) -> N
 
     render("index.html", "home.html", layers=layers, species=chosen,
            countries=service.countries())
-    names = {c["iso3"]: c["name"] for c in service.countries()}
-    used = {"species_range", "corridor", "country", "infrastructure"}
-    sources = [rec for rec in layers if rec["kind"] in used]
     hotspots = _hotspots(service)
     _write(work / "data" / "hotspots.geojson", hotspot_cells_geojson(hotspots))
     for sp in chosen:
-        table = service.km_in_range(sp)
-        summary = (table.groupby(["layer", "infra_type", "barrier_class"], as_index=False)
-                   ["length_km"].sum() if len(table) else table)
-        render(f"species/{sp}.html", "species.html", species=sp,
-               rows=table.to_dict("records"), summary=summary.to_dict("records"),
-               sources=sources, country_names=names, facts=species_factsheet(service, sp))
-        _write(work / "data" / f"km_{sp}.json", table.to_json(orient="records"))
+        context = species_page_context(service, sp)
+        render(f"species/{sp}.html", "species.html", **context)
+        _write(work / "data" / f"km_{sp}.json", service.km_in_range(sp).to_json(orient="records"))
         _write(work / site_url("", "species_hotspots", sp), json.dumps(
             species_hotspots(hotspots, sp) if hotspots is not None else {"status": "none"}))
         for fmt in ("gpkg", "geojson", "csv"):
