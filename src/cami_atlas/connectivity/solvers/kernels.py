@@ -46,11 +46,14 @@ PARALLEL_MIN_ROWS = 1 << 18
 
 __all__ = [
     "PARALLEL_MIN_ROWS",
+    "add_scaled",
     "csr_arrays",
     "dot_widened",
     "gauss_seidel_strips",
     "gs_strip_bounds",
     "laplacian32_matvec",
+    "laplacian32_quadratic",
+    "laplacian32_subtract",
     "prolong_add32",
     "residual_restrict32",
 ]
@@ -120,6 +123,81 @@ def laplacian32_matvec(
             acc += v * x[indices[k]]
             rsum += v
         y[i] = acc - rsum * x[i]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def laplacian32_quadratic(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray
+) -> float:
+    """``x . (A x - rowsum(A) * x)`` in float64 (the product of
+    :func:`laplacian32_matvec` dotted with ``x``, no vector stored); ``x`` float32 or
+    float64.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_matrix(np.array([[3.0, -1.0], [-1.0, 2.0]], dtype=np.float32))
+    >>> float(laplacian32_quadratic(a.indptr, a.indices, a.data, np.array([1.0, 0.0])))
+    1.0
+    """
+    n = indptr.shape[0] - 1
+    s = 0.0
+    for i in prange(n):
+        acc = 0.0
+        rsum = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            v = np.float64(data[k])
+            acc += v * x[indices[k]]
+            rsum += v
+        xi = np.float64(x[i])
+        s += xi * (acc - rsum * xi)
+    return s
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def laplacian32_subtract(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    x: np.ndarray,
+    alpha: float,
+    y: np.ndarray,
+) -> None:
+    """``y -= alpha * (A x - rowsum(A) * x)`` in float64, in place (no product vector).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_matrix(np.array([[3.0, -1.0], [-1.0, 2.0]], dtype=np.float32))
+    >>> y = np.zeros(2)
+    >>> laplacian32_subtract(a.indptr, a.indices, a.data, np.array([1.0, 0.0]), 2.0, y)
+    >>> y.tolist()
+    [-2.0, 2.0]
+    """
+    n = indptr.shape[0] - 1
+    for i in prange(n):
+        acc = 0.0
+        rsum = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            v = np.float64(data[k])
+            acc += v * x[indices[k]]
+            rsum += v
+        y[i] -= alpha * (acc - rsum * np.float64(x[i]))
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def add_scaled(y: np.ndarray, alpha: float, x: np.ndarray) -> None:
+    """``y += alpha * x`` in float64, ``x`` of any float dtype (no widened copy).
+
+    Examples
+    --------
+    >>> y = np.ones(2)
+    >>> add_scaled(y, 0.5, np.array([2.0, 4.0], dtype=np.float32))
+    >>> y.tolist()
+    [2.0, 3.0]
+    """
+    for i in prange(y.shape[0]):
+        y[i] += alpha * np.float64(x[i])
 
 
 @njit(cache=True, error_model="numpy")
@@ -375,7 +453,8 @@ def residual_restrict32(
     """``P^T (b - A x)`` without the fine residual vector: each of ``n_parts`` row
     blocks (one per thread, from :data:`PARALLEL_MIN_ROWS` rows on) computes its rows'
     residuals and adds them into its own coarse vector (no shared writes); the blocks'
-    vectors are then summed.
+    vectors are then summed. The coarse vector has the dtype of ``x``; ``b`` may be wider
+    (the cycle's finest level reads the float64 CG residual as it is).
 
     Examples
     --------
@@ -389,9 +468,9 @@ def residual_restrict32(
     """
     n = len(a_ptr) - 1
     if n_parts < 2 or n < PARALLEL_MIN_ROWS:
-        out = np.zeros(n_coarse, dtype=b.dtype)
+        out = np.zeros(n_coarse, dtype=x.dtype)
         _residual_restrict_rows(a_ptr, a_idx, a_val, x, b, p_ptr, p_idx, p_val, out, 0, n)
         return out
-    parts = np.zeros((n_parts, n_coarse), dtype=b.dtype)
+    parts = np.zeros((n_parts, n_coarse), dtype=x.dtype)
     _residual_restrict_parallel(a_ptr, a_idx, a_val, x, b, p_ptr, p_idx, p_val, parts)
-    return parts.sum(axis=0, dtype=b.dtype)
+    return parts.sum(axis=0, dtype=x.dtype)
