@@ -14,6 +14,7 @@ from cami_atlas.connectivity.solvers.kernels import (
     _strips_valid,
     add_scaled,
     dot_widened,
+    drop_laplacian_diagonal,
     gauss_seidel_strips,
     gs_strip_bounds,
     laplacian32_matvec,
@@ -182,3 +183,42 @@ def test_lean_conjugate_gradients_agree_with_the_stored_product_ones():
     e = np.zeros(op.shape[0])
     e[1234] = 1.0
     np.testing.assert_allclose(op @ x1, e, rtol=0, atol=1e-9)
+
+
+def test_kernels_recompute_a_dropped_laplacian_diagonal():
+    """With the diagonal dropped (kept only in the rows next to the ground) the product,
+    the smoother and the fused residual restriction give what they give on the full
+    matrix, to float32 round-off; the arrays shrank in place."""
+    a = _laplacian32()
+    full = a.copy()
+    a64 = sp.csr_matrix(full, dtype=np.float64)
+    ground_rows = np.flatnonzero(np.abs(np.asarray(a64.sum(axis=1)).ravel()) > 1e-6)
+    assert 0 < len(ground_rows) < 10
+    drop_laplacian_diagonal(a, ground_rows)
+    n = a.shape[0]
+    assert a.nnz == full.nnz - (n - len(ground_rows)) == len(a.data) == len(a.indices)
+    assert (a.diagonal()[ground_rows] == full.diagonal()[ground_rows]).all()
+    assert np.count_nonzero(a.diagonal()) == len(ground_rows)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(n)
+    y_full, y_lean = np.empty(n), np.empty(n)
+    laplacian32_matvec(full.indptr, full.indices, full.data, x, y_full)
+    laplacian32_matvec(a.indptr, a.indices, a.data, x, y_lean)
+    np.testing.assert_allclose(y_lean, y_full, rtol=0, atol=1e-12 * np.abs(y_full).max())
+    b = rng.standard_normal(n)
+    for forward in (True, False):
+        xf = np.zeros(n, np.float32)
+        xl = np.zeros(n, np.float32)
+        gauss_seidel_strips(full.indptr, full.indices, full.data, xf, b, np.array([0, n]),
+                            forward)
+        gauss_seidel_strips(a.indptr, a.indices, a.data, xl, b, np.array([0, n]), forward)
+        np.testing.assert_allclose(xl, xf, rtol=0, atol=1e-5 * np.abs(xf).max())
+    p = sp.random(n, n // 9, density=3 / (n // 9), random_state=6, format="csr",
+                  dtype=np.float32)
+    x32 = x.astype(np.float32)
+    rf = residual_restrict32(full.indptr, full.indices, full.data, x32, b, p.indptr,
+                             p.indices, p.data, p.shape[1], 1)
+    rl = residual_restrict32(a.indptr, a.indices, a.data, x32, b, p.indptr, p.indices,
+                             p.data, p.shape[1], 1)
+    assert rl.dtype == np.float32
+    np.testing.assert_allclose(rl, rf, rtol=0, atol=1e-5 * np.abs(rf).max())
