@@ -24,6 +24,13 @@ Why these are hand-written where numpy, scipy or pyamg could do the same arithme
   pairwise circuit (5 focal points, 4000 x 4000 cells) from 210.8 to 198.5 bytes per
   cell, at the price of a second pass over the matrix per iteration (the whole run was
   not slower: 57-72 s against 74-86 s, shared machine).
+* :func:`drop_laplacian_diagonal` -- the finest level's diagonal removed in place after
+  the setup where it is minus the sum of the off-diagonals (scipy has no in-place way:
+  ``A - diags(A.diagonal())`` plus ``eliminate_zeros`` copies the matrix, 68 bytes per
+  node, at the moment the whole hierarchy is alive); the smoother and the residual
+  restriction below recompute it. 8 bytes per node less while solving: 198.5 -> 190.1
+  bytes per cell for the pairwise circuit above, and the solves were faster (less
+  matrix to read).
 * :func:`gauss_seidel_strips` -- the cycle's smoother. pyamg's ``gauss_seidel`` is
   sequential (and holds the GIL). Rows are cut into an even number of strips wider than
   the matrix bandwidth (:func:`gs_strip_bounds`), so even strips do not touch each other,
