@@ -20,17 +20,22 @@ a page of fresh memory costs more than the arithmetic done on it):
   like the integers, so comparisons are integer comparisons), the four children
   compared without a loop;
 * unsigned index arithmetic in the heap and the grid (numba tests every signed index
-  for wrap-around).
+  for wrap-around);
+* a prefetch hint (``llvm.prefetch``) for the three rows around the next cell of the
+  heap while the current one is worked on (7 % less time on 4 M cells, 12 % on 16 M).
 
 Measured on 2000 x 2000 cells (one source, 8 neighbours, CPU seconds of the kernel,
 best of 5 on a shared 2-core machine): 0.89 s for the first version (padded float64
-copy, heap in two arrays, a loop over the children), 0.57 s for this one; the largest
-steps were the children compared without a loop (-17 %), the heap in one integer array
-(-15 %) and unsigned indices (-13 %). landschaft 1.52 takes 0.79-0.88 s wall in the
+copy, heap in two arrays, a loop over the children), 0.53-0.57 s for this one; the
+largest steps were the children compared without a loop (-17 %), the heap in one
+integer array (-15 %), unsigned indices (-13 %) and the prefetch (-7 %; on 16 M cells
+-12 %, 3.15 -> 2.77 s). landschaft 1.52 takes 0.79-0.88 s wall in the
 same runs (``bench_circuit.py --peer-tasks cost``). Not faster: an indexed heap with
 decrease-key, 32-bit heap ids, a radix heap on the bit patterns (twice slower),
 resistance and cost interleaved in one array, a float32 padded copy of the resistance,
-Floyd's bottom-up pop, the eight neighbour steps written out.
+Floyd's bottom-up pop, the eight neighbour steps written out, plain loads of the next
+cell's neighbourhood instead of the prefetch hint, and a bucket queue with buckets just
+narrower than the smallest step cost (exact without a heap, but not faster).
 
 Step cost: ``(R_i + R_j) / 2 * L`` with ``L = cell`` (rook) or ``sqrt(2) * cell``
 (diagonal), in float64 whatever the resistance dtype; blocked cells are never entered.
@@ -39,9 +44,40 @@ Step cost: ``(R_i + R_j) / 2 * L`` with ``L = cell`` (rook) or ``sqrt(2) * cell`
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 __all__ = ["grid_dijkstra"]
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):  # pragma: no cover - compiled
+    """Hint the CPU to bring ``arr[idx]`` into the cache (``llvm.prefetch``: read, high
+    locality). A hint only: it never faults, even for an index outside the array."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        builder.call(
+            fn,
+            [
+                builder.bitcast(ptr, i8p),
+                ir.Constant(i32, 0),
+                ir.Constant(i32, 3),
+                ir.Constant(i32, 1),
+            ],
+        )
+        return context.get_dummy_value()
+
+    return sig, codegen
+
 
 _SLOTS = 3  # heap item: key bits, cell (output index), flag-array index
 
@@ -158,6 +194,8 @@ def _search(values, starts, cell, diagonal, limit):  # pragma: no cover - compil
         np.uint64
     )
     n_nb = 8 if diagonal else 4
+    ncols_u = np.uint64(ncols)
+    w_u = np.uint64(w)
     for s in starts:
         f = s + 2 * (s // ncols) + w + 1
         if blocked[f] == 0 and dist[s] > 0.0:
@@ -173,6 +211,20 @@ def _search(values, starts, cell, diagonal, limit):  # pragma: no cover - compil
         size -= 1
         if size > 0:
             _pop_into(h, size)
+            # the next cell's neighbourhood is loaded while this one is worked on (a hint:
+            # a push may overtake it); rows above the first wrap to an address the hint
+            # ignores
+            nx = np.uint64(h[1])
+            fx = np.uint64(h[2])
+            _prefetch(dist, nx - ncols_u)
+            _prefetch(dist, nx)
+            _prefetch(dist, nx + ncols_u)
+            _prefetch(costs, nx - ncols_u)
+            _prefetch(costs, nx)
+            _prefetch(costs, nx + ncols_u)
+            _prefetch(blocked, fx - w_u)
+            _prefetch(blocked, fx)
+            _prefetch(blocked, fx + w_u)
         if blocked[fu]:  # settled before with a lower cost (lazy deletion)
             continue
         d = dist[u]
