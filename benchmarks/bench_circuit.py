@@ -282,45 +282,49 @@ def peer_comparison(sizes: list[int], peer_python: str, *, n_focal: int = 5,
                     ours_only: bool = False) -> list[dict]:
     """Ours against landschaft on the same grids, each contender in its own process
     (``ours_only``: landschaft is not run, e.g. where it would not fit in memory)."""
+    import shutil
     import tempfile
 
     import numpy as np
 
     rows = []
     tmp = tempfile.mkdtemp(prefix="bench_peer_")
-    for size in sizes:
-        rng = np.random.default_rng(seed)
-        res = 1.0 + np.exp(rng.normal(1.0, 1.0, (size, size)))
-        ang = np.linspace(0, 2 * np.pi, n_focal, endpoint=False)
-        pts = np.column_stack([np.floor(size / 2 + 0.35 * size * np.sin(ang)),
-                               np.floor(size / 2 + 0.35 * size * np.cos(ang))]).astype(int)
-        np.save(f"{tmp}/grid.npy", res)
-        np.save(f"{tmp}/points.npy", pts)
-        del res
-        for task in tasks:
-            args = {"grid": f"{tmp}/grid.npy", "points": f"{tmp}/points.npy", "task": task,
-                    "threads": threads}
-            ours = _peer_run(sys.executable, _PEER_OURS, {**args, "out": f"{tmp}/ours.npy"})
-            theirs = None if ours_only else _peer_run(peer_python, _PEER_LANDSCHAFT,
-                                                      {**args, "out": f"{tmp}/ls.npy"})
-            agree = None
-            if theirs is not None and "error" not in ours and "error" not in theirs:
-                if task == "pairwise":
-                    a_, b_ = np.array(ours["resistances"]), np.array(theirs["resistances"])
-                    off = ~np.eye(len(a_), dtype=bool)
-                    agree = float(np.max(np.abs(a_[off] - b_[off]) / b_[off]))
-                else:
-                    a_, b_ = np.load(f"{tmp}/ours.npy"), np.load(f"{tmp}/ls.npy")
-                    ok = np.isfinite(b_) & (b_ > 0)
-                    agree = float(np.max(np.abs(a_[ok] - b_[ok]) / b_[ok]))
-            for who, r in (("cami_atlas", ours), ("landschaft", theirs)):
-                if r is None:
-                    continue
-                row = {"size": size, "cells": size * size, "task": task, "contender": who,
-                       "max_rel_diff": agree, **{k: v for k, v in r.items()
-                                                 if k != "resistances"}}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+    try:
+        for size in sizes:
+            rng = np.random.default_rng(seed)
+            res = 1.0 + np.exp(rng.normal(1.0, 1.0, (size, size)))
+            ang = np.linspace(0, 2 * np.pi, n_focal, endpoint=False)
+            pts = np.column_stack([np.floor(size / 2 + 0.35 * size * np.sin(ang)),
+                                   np.floor(size / 2 + 0.35 * size * np.cos(ang))]).astype(int)
+            np.save(f"{tmp}/grid.npy", res)
+            np.save(f"{tmp}/points.npy", pts)
+            del res
+            for task in tasks:
+                args = {"grid": f"{tmp}/grid.npy", "points": f"{tmp}/points.npy", "task": task,
+                        "threads": threads}
+                ours = _peer_run(sys.executable, _PEER_OURS, {**args, "out": f"{tmp}/ours.npy"})
+                theirs = None if ours_only else _peer_run(peer_python, _PEER_LANDSCHAFT,
+                                                          {**args, "out": f"{tmp}/ls.npy"})
+                agree = None
+                if theirs is not None and "error" not in ours and "error" not in theirs:
+                    if task == "pairwise":
+                        a_, b_ = np.array(ours["resistances"]), np.array(theirs["resistances"])
+                        off = ~np.eye(len(a_), dtype=bool)
+                        agree = float(np.max(np.abs(a_[off] - b_[off]) / b_[off]))
+                    else:
+                        a_, b_ = np.load(f"{tmp}/ours.npy"), np.load(f"{tmp}/ls.npy")
+                        ok = np.isfinite(b_) & (b_ > 0)
+                        agree = float(np.max(np.abs(a_[ok] - b_[ok]) / b_[ok]))
+                for who, r in (("cami_atlas", ours), ("landschaft", theirs)):
+                    if r is None:
+                        continue
+                    row = {"size": size, "cells": size * size, "task": task, "contender": who,
+                           "max_rel_diff": agree, **{k: v for k, v in r.items()
+                                                     if k != "resistances"}}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    finally:  # the grids and outputs (up to hundreds of MB) are not kept
+        shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 
