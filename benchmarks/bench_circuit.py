@@ -44,6 +44,8 @@ process):
     python -m venv /tmp/ls && /tmp/ls/bin/pip install landschaft==1.52.0 numpy
     .venv/bin/python benchmarks/bench_circuit.py --peer-python /tmp/ls/bin/python \
         --peer-sizes 2000 4000 --markdown
+    .venv/bin/python benchmarks/bench_circuit.py --ours-only --peer-sizes 4000 \
+        --peer-tasks pairwise --markdown     # ours alone (landschaft needs ~20 GB there)
 """
 
 from __future__ import annotations
@@ -276,44 +278,53 @@ def _peer_run(python: str, code: str, args: dict) -> dict:
 
 def peer_comparison(sizes: list[int], peer_python: str, *, n_focal: int = 5,
                     seed: int = 20240601, threads: int = 2,
-                    tasks: tuple[str, ...] = ("pairwise", "cost")) -> list[dict]:
-    """Ours against landschaft on the same grids, each contender in its own process."""
+                    tasks: tuple[str, ...] = ("pairwise", "cost"),
+                    ours_only: bool = False) -> list[dict]:
+    """Ours against landschaft on the same grids, each contender in its own process
+    (``ours_only``: landschaft is not run, e.g. where it would not fit in memory)."""
+    import shutil
     import tempfile
 
     import numpy as np
 
     rows = []
     tmp = tempfile.mkdtemp(prefix="bench_peer_")
-    for size in sizes:
-        rng = np.random.default_rng(seed)
-        res = 1.0 + np.exp(rng.normal(1.0, 1.0, (size, size)))
-        ang = np.linspace(0, 2 * np.pi, n_focal, endpoint=False)
-        pts = np.column_stack([np.floor(size / 2 + 0.35 * size * np.sin(ang)),
-                               np.floor(size / 2 + 0.35 * size * np.cos(ang))]).astype(int)
-        np.save(f"{tmp}/grid.npy", res)
-        np.save(f"{tmp}/points.npy", pts)
-        del res
-        for task in tasks:
-            args = {"grid": f"{tmp}/grid.npy", "points": f"{tmp}/points.npy", "task": task,
-                    "threads": threads}
-            ours = _peer_run(sys.executable, _PEER_OURS, {**args, "out": f"{tmp}/ours.npy"})
-            theirs = _peer_run(peer_python, _PEER_LANDSCHAFT, {**args, "out": f"{tmp}/ls.npy"})
-            agree = None
-            if "error" not in ours and "error" not in theirs:
-                if task == "pairwise":
-                    a_, b_ = np.array(ours["resistances"]), np.array(theirs["resistances"])
-                    off = ~np.eye(len(a_), dtype=bool)
-                    agree = float(np.max(np.abs(a_[off] - b_[off]) / b_[off]))
-                else:
-                    a_, b_ = np.load(f"{tmp}/ours.npy"), np.load(f"{tmp}/ls.npy")
-                    ok = np.isfinite(b_) & (b_ > 0)
-                    agree = float(np.max(np.abs(a_[ok] - b_[ok]) / b_[ok]))
-            for who, r in (("cami_atlas", ours), ("landschaft", theirs)):
-                row = {"size": size, "cells": size * size, "task": task, "contender": who,
-                       "max_rel_diff": agree, **{k: v for k, v in r.items()
-                                                 if k != "resistances"}}
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+    try:
+        for size in sizes:
+            rng = np.random.default_rng(seed)
+            res = 1.0 + np.exp(rng.normal(1.0, 1.0, (size, size)))
+            ang = np.linspace(0, 2 * np.pi, n_focal, endpoint=False)
+            pts = np.column_stack([np.floor(size / 2 + 0.35 * size * np.sin(ang)),
+                                   np.floor(size / 2 + 0.35 * size * np.cos(ang))]).astype(int)
+            np.save(f"{tmp}/grid.npy", res)
+            np.save(f"{tmp}/points.npy", pts)
+            del res
+            for task in tasks:
+                args = {"grid": f"{tmp}/grid.npy", "points": f"{tmp}/points.npy", "task": task,
+                        "threads": threads}
+                ours = _peer_run(sys.executable, _PEER_OURS, {**args, "out": f"{tmp}/ours.npy"})
+                theirs = None if ours_only else _peer_run(peer_python, _PEER_LANDSCHAFT,
+                                                          {**args, "out": f"{tmp}/ls.npy"})
+                agree = None
+                if theirs is not None and "error" not in ours and "error" not in theirs:
+                    if task == "pairwise":
+                        a_, b_ = np.array(ours["resistances"]), np.array(theirs["resistances"])
+                        off = ~np.eye(len(a_), dtype=bool)
+                        agree = float(np.max(np.abs(a_[off] - b_[off]) / b_[off]))
+                    else:
+                        a_, b_ = np.load(f"{tmp}/ours.npy"), np.load(f"{tmp}/ls.npy")
+                        ok = np.isfinite(b_) & (b_ > 0)
+                        agree = float(np.max(np.abs(a_[ok] - b_[ok]) / b_[ok]))
+                for who, r in (("cami_atlas", ours), ("landschaft", theirs)):
+                    if r is None:
+                        continue
+                    row = {"size": size, "cells": size * size, "task": task, "contender": who,
+                           "max_rel_diff": agree, **{k: v for k, v in r.items()
+                                                     if k != "resistances"}}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    finally:  # the grids and outputs (up to hundreds of MB) are not kept
+        shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 
@@ -357,10 +368,13 @@ def main() -> None:
     ap.add_argument("--peer-sizes", type=int, nargs="+", default=[2000, 4000])
     ap.add_argument("--peer-tasks", nargs="+", default=["pairwise", "cost"],
                     choices=["pairwise", "cost"])
+    ap.add_argument("--ours-only", action="store_true",
+                    help="with --peer-sizes: run only cami_atlas, not landschaft (its "
+                         "pairwise mode needs about 1,300 B/cell: some 20 GB at 16 M cells)")
     args = ap.parse_args()
-    if args.peer_python:
-        rows = peer_comparison(args.peer_sizes, args.peer_python, seed=args.seed,
-                               tasks=tuple(args.peer_tasks))
+    if args.peer_python or args.ours_only:
+        rows = peer_comparison(args.peer_sizes, args.peer_python or "", seed=args.seed,
+                               tasks=tuple(args.peer_tasks), ours_only=args.ours_only)
         if args.markdown:
             print(peer_markdown(rows))
         return

@@ -338,3 +338,33 @@ def test_compiled_dijkstra_equals_mcp_geometric(connectivity: int) -> None:
     cut = grid_dijkstra(values, starts, 25.0, connectivity == 8, limit)
     np.testing.assert_array_equal(np.isfinite(cut), fin & (ref <= limit))
     np.testing.assert_allclose(cut[np.isfinite(cut)], ref[fin & (ref <= limit)], rtol=1e-12)
+
+
+def test_compiled_dijkstra_reads_float32_and_nan_without_copies() -> None:
+    """The kernel reads float32 resistance as it is (steps still summed in float64) and
+    NaN cells itself: the result equals MCP_Geometric on the float64 values with NaN as
+    impassable, and is NaN exactly on the NaN cells."""
+    from skimage.graph import MCP_Geometric
+
+    from cami_atlas.connectivity._dijkstra import grid_dijkstra
+
+    rng = np.random.default_rng(5)
+    v32 = (1.0 + np.exp(rng.normal(1.0, 1.0, (40, 33)))).astype(np.float32)
+    v32[rng.random(v32.shape) < 0.1] = np.nan
+    v32[rng.random(v32.shape) < 0.1] = np.inf
+    v32[0, 0] = 2.0
+    v32[39, 32] = np.nan                       # a start on a NaN cell is ignored
+    starts = np.array([0, 40 * 33 - 1])
+    ours = grid_dijkstra(v32, starts, 30.0, True, np.inf)
+    v64 = v32.astype(np.float64)
+    mcp = MCP_Geometric(np.where(np.isnan(v64), np.inf, v64), fully_connected=True,
+                        sampling=(30.0, 30.0))
+    ref, _ = mcp.find_costs([(0, 0)])
+    assert ours.dtype == np.float64
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(v32))
+    keep = ~np.isnan(v32)
+    np.testing.assert_array_equal(ours[keep], ref[keep])
+    assert np.isfinite(ours).sum() > 500      # most of the grid is reached
+    g = grid(v32)
+    np.testing.assert_array_equal(cost_distance(g, np.array([[0, 0]])).values,
+                                  cost_distance(grid(v64), np.array([[0, 0]])).values)

@@ -216,3 +216,17 @@ def test_grid_laplacian_errors():
         GridLaplacian(merged)
     with pytest.raises(SchemaError, match="ground node ids"):
         raster_graph(_grid(np.ones((2, 2)))).operator(grounds=[4])
+
+
+def test_one_component_label_array_holds_no_memory_per_node():
+    """With one connected component the labels are a read-only view of a single 0 (no
+    4 bytes per node held through the solves); with two they are a real array."""
+    one = raster_graph(Grid(np.ones((30, 40)), Affine(1, 0, 0, 0, -1, 30), None))
+    assert one.n_components == 1
+    assert one.component.shape == (one.n_nodes,) and one.component.dtype == np.int32
+    assert not one.component.any() and one.component.strides == (0,)
+    assert not one.component.flags.writeable
+    v = np.ones((3, 5))
+    v[:, 2] = np.inf
+    two = raster_graph(Grid(v, Affine(1, 0, 0, 0, -1, 3), None), neighbours=4)
+    assert two.n_components == 2 and two.component.tolist() == [0, 0, 1, 1] * 3

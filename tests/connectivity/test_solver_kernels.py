@@ -12,10 +12,14 @@ from cami_atlas.connectivity.graph import raster_graph
 from cami_atlas.connectivity.solvers import LaplacianSolver, kernels
 from cami_atlas.connectivity.solvers.kernels import (
     _strips_valid,
+    add_scaled,
     dot_widened,
+    drop_laplacian_diagonal,
     gauss_seidel_strips,
     gs_strip_bounds,
     laplacian32_matvec,
+    laplacian32_quadratic,
+    laplacian32_subtract,
     prolong_add32,
     residual_restrict32,
 )
@@ -132,3 +136,89 @@ def test_mixed_with_parallel_strips_agrees_with_direct(monkeypatch):
     direct = LaplacianSolver(graph=g, grounds=[nodes[0]], method="direct")
     xm, xd = mixed._unit_solves(nodes), direct._unit_solves(nodes)
     np.testing.assert_allclose(xm, xd, rtol=0, atol=1e-6 * np.abs(xd).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_laplacian_products_equal_the_stored_product(dtype):
+    """p . (A p) and r -= alpha A p without a product vector, against the
+    rowsum-corrected float64 product built with scipy (float32 p widened exactly)."""
+    a = _laplacian32()
+    rng = np.random.default_rng(8)
+    p = rng.standard_normal(a.shape[0]).astype(dtype)
+    p64 = p.astype(np.float64)
+    a64 = sp.csr_matrix(a, dtype=np.float64)
+    ap = a64 @ p64 - np.asarray(a64.sum(axis=1)).ravel() * p64
+    assert laplacian32_quadratic(a.indptr, a.indices, a.data, p) == pytest.approx(
+        float(p64 @ ap), rel=1e-12)
+    r = rng.standard_normal(a.shape[0])
+    expected = r - 0.37 * ap
+    laplacian32_subtract(a.indptr, a.indices, a.data, p, 0.37, r)
+    np.testing.assert_allclose(r, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    y = np.ones(a.shape[0])
+    add_scaled(y, -2.5, p)
+    np.testing.assert_array_equal(y, 1.0 - 2.5 * p64)
+
+
+def test_lean_conjugate_gradients_agree_with_the_stored_product_ones():
+    """pcg with the fused products and float32 directions (the "mixed" operator) and
+    pcg with the same operator through a plain LinearOperator (q = A p stored, float64
+    directions) reach the same solution; both residuals are true ones below tol."""
+    import scipy.sparse.linalg as spla
+
+    from cami_atlas.connectivity.solvers.pcg import pcg
+
+    rng = np.random.default_rng(9)
+    r = rng.lognormal(1, 1.5, (60, 70)) + 1
+    g = raster_graph(Grid(r, Affine(1, 0, 0, 0, -1, 60), None), neighbours=8)
+    s = LaplacianSolver(graph=g, grounds=[0], method="mixed", tol=1e-10)
+    op = s.solver.matrix
+    assert callable(op.quadratic)
+    plain = spla.LinearOperator(op.shape, matvec=op.matvec, dtype=np.float64)
+    prec = s.solver.preconditioner()
+    x1, rel1, it1 = pcg(op, 1234, prec, tol=1e-10, maxiter=200)
+    x2, rel2, it2 = pcg(plain, 1234, prec, tol=1e-10, maxiter=200)
+    assert rel1 <= 1e-10 and rel2 <= 1e-10
+    assert abs(it1 - it2) <= 1
+    np.testing.assert_allclose(x1, x2, rtol=0, atol=1e-8 * np.abs(x2).max())
+    e = np.zeros(op.shape[0])
+    e[1234] = 1.0
+    np.testing.assert_allclose(op @ x1, e, rtol=0, atol=1e-9)
+
+
+def test_kernels_recompute_a_dropped_laplacian_diagonal():
+    """With the diagonal dropped (kept only in the rows next to the ground) the product,
+    the smoother and the fused residual restriction give what they give on the full
+    matrix, to float32 round-off; the arrays shrank in place."""
+    a = _laplacian32()
+    full = a.copy()
+    a64 = sp.csr_matrix(full, dtype=np.float64)
+    ground_rows = np.flatnonzero(np.abs(np.asarray(a64.sum(axis=1)).ravel()) > 1e-6)
+    assert 0 < len(ground_rows) < 10
+    drop_laplacian_diagonal(a, ground_rows)
+    n = a.shape[0]
+    assert a.nnz == full.nnz - (n - len(ground_rows)) == len(a.data) == len(a.indices)
+    assert (a.diagonal()[ground_rows] == full.diagonal()[ground_rows]).all()
+    assert np.count_nonzero(a.diagonal()) == len(ground_rows)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(n)
+    y_full, y_lean = np.empty(n), np.empty(n)
+    laplacian32_matvec(full.indptr, full.indices, full.data, x, y_full)
+    laplacian32_matvec(a.indptr, a.indices, a.data, x, y_lean)
+    np.testing.assert_allclose(y_lean, y_full, rtol=0, atol=1e-12 * np.abs(y_full).max())
+    b = rng.standard_normal(n)
+    for forward in (True, False):
+        xf = np.zeros(n, np.float32)
+        xl = np.zeros(n, np.float32)
+        gauss_seidel_strips(full.indptr, full.indices, full.data, xf, b, np.array([0, n]),
+                            forward)
+        gauss_seidel_strips(a.indptr, a.indices, a.data, xl, b, np.array([0, n]), forward)
+        np.testing.assert_allclose(xl, xf, rtol=0, atol=1e-5 * np.abs(xf).max())
+    p = sp.random(n, n // 9, density=3 / (n // 9), random_state=6, format="csr",
+                  dtype=np.float32)
+    x32 = x.astype(np.float32)
+    rf = residual_restrict32(full.indptr, full.indices, full.data, x32, b, p.indptr,
+                             p.indices, p.data, p.shape[1], 1)
+    rl = residual_restrict32(a.indptr, a.indices, a.data, x32, b, p.indptr, p.indices,
+                             p.data, p.shape[1], 1)
+    assert rl.dtype == np.float32
+    np.testing.assert_allclose(rl, rf, rtol=0, atol=1e-5 * np.abs(rf).max())

@@ -50,29 +50,32 @@ Sources = Any  # GeoDataFrame | GeoSeries | shapely geometry | bool mask | (n, 2
 
 
 # -- conversion at the backend boundary ------------------------------------------------
-def _mcp_costs(resistance: Grid) -> tuple[np.ndarray, np.ndarray | None]:
-    """Resistance -> the array MCP_Geometric wants: NaN (outside) becomes inf (skipped).
-
-    Also returns the NaN mask (``None`` when there is no NaN, found in one pass)."""
-    values = np.asarray(resistance.values)
-    if values.dtype != np.float64:
-        values = values.astype("float64")
-    if not np.isnan(values.min()):
-        return values, None
-    nan = np.isnan(values)
-    return np.where(nan, np.inf, values), nan
-
-
-def _prepare(resistance: Grid, connectivity: int
-             ) -> tuple[np.ndarray, float, np.ndarray | None]:
+def _check(resistance: Grid, connectivity: int) -> tuple[np.ndarray, float]:
+    """Check the options and the resistance; its values as they are (float32 kept for
+    the compiled kernel, which reads NaN and inf itself; other dtypes as float64) and
+    the cell size."""
     check_option("connectivity", connectivity, (4, 8))
     if not isinstance(resistance, Grid):
-        raise SchemaError("resistance must be a cami_atlas.raster.Grid; got "
-                          f"{type(resistance).__name__}.")
+        raise SchemaError(
+            f"resistance must be a cami_atlas.raster.Grid; got {type(resistance).__name__}."
+        )
     resistance.require_projected("cost distance")
     check_resistance(resistance)
-    costs, outside = _mcp_costs(resistance)
-    return costs, resistance.cell_size_m, outside
+    values = np.asarray(resistance.values)
+    if values.dtype not in (np.float64, np.float32):
+        values = values.astype("float64")
+    return values, resistance.cell_size_m
+
+
+def _prepare(resistance: Grid, connectivity: int) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """:func:`_check`, then the array MCP_Geometric wants: float64, NaN (outside) as inf
+    (skipped); also the NaN mask (``None`` when there is no NaN, found in one pass)."""
+    values, cell = _check(resistance, connectivity)
+    values = values.astype("float64", copy=False)
+    if not np.isnan(values.min()):
+        return values, cell, None
+    nan = np.isnan(values)
+    return np.where(nan, np.inf, values), cell, nan
 
 
 def _mcp(costs: np.ndarray, cell: float, connectivity: int) -> MCP_Geometric:
@@ -106,8 +109,10 @@ def _geom_cells(grid: Grid, geoms: np.ndarray) -> list[np.ndarray]:
     n = len(geoms)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
-        raise SchemaError(f"{int(empty.sum())} source/core geometries are empty or missing "
-                          f"(positions {np.flatnonzero(empty)[:10].tolist()}); drop them first.")
+        raise SchemaError(
+            f"{int(empty.sum())} source/core geometries are empty or missing "
+            f"(positions {np.flatnonzero(empty)[:10].tolist()}); drop them first."
+        )
     rep = shapely.get_coordinates(shapely.point_on_surface(geoms))
     r0, c0 = grid.rowcol(rep[:, 0], rep[:, 1])
     outside = (r0 < 0) | (r0 >= rows) | (c0 < 0) | (c0 >= cols)
@@ -118,8 +123,14 @@ def _geom_cells(grid: Grid, geoms: np.ndarray) -> list[np.ndarray]:
             f"{np.flatnonzero(outside)[:10].tolist()}); grid bounds are ({left}, {bottom}, "
             f"{right}, {top}) in {grid.crs.to_string() if grid.crs else None}. Clip or extend."
         )
-    label = rasterize(((g, k + 1) for k, g in enumerate(geoms)), out_shape=grid.shape,
-                      transform=grid.transform, fill=0, all_touched=False, dtype="int32")
+    label = rasterize(
+        ((g, k + 1) for k, g in enumerate(geoms)),
+        out_shape=grid.shape,
+        transform=grid.transform,
+        fill=0,
+        all_touched=False,
+        dtype="int32",
+    )
     flat = label.ravel()
     idx = np.flatnonzero(flat)
     lab = flat[idx] - 1
@@ -127,7 +138,7 @@ def _geom_cells(grid: Grid, geoms: np.ndarray) -> list[np.ndarray]:
     idx, lab = idx[order], lab[order]
     bounds = np.searchsorted(lab, np.arange(n + 1))
     rep_flat = r0 * cols + c0
-    return [np.union1d(idx[bounds[k]:bounds[k + 1]], rep_flat[k:k + 1]) for k in range(n)]
+    return [np.union1d(idx[bounds[k] : bounds[k + 1]], rep_flat[k : k + 1]) for k in range(n)]
 
 
 def _source_cells(grid: Grid, sources: Sources) -> np.ndarray:
@@ -135,15 +146,18 @@ def _source_cells(grid: Grid, sources: Sources) -> np.ndarray:
     rows, cols = grid.shape
     if isinstance(sources, Grid):
         if sources.shape != grid.shape:
-            raise SchemaError(f"the source grid has shape {sources.shape}; the resistance "
-                              f"grid is {grid.shape}.")
+            raise SchemaError(
+                f"the source grid has shape {sources.shape}; the resistance grid is {grid.shape}."
+            )
         sources = np.nan_to_num(np.asarray(sources.values, dtype="float64")) != 0
     if isinstance(sources, (gpd.GeoDataFrame, gpd.GeoSeries)):
         if sources.crs is None:
             raise CRSError("the sources have no CRS; set the CRS they are actually in.")
         if not sources.crs.equals(grid.crs):
-            raise CRSError(f"the sources are in {sources.crs.to_string()} but the grid is in "
-                           f"{grid.crs.to_string()}; reproject them: sources.to_crs(grid.crs).")
+            raise CRSError(
+                f"the sources are in {sources.crs.to_string()} but the grid is in "
+                f"{grid.crs.to_string()}; reproject them: sources.to_crs(grid.crs)."
+            )
         cells = _geom_cells(grid, sources.geometry.to_numpy())
         return np.unique(np.concatenate(cells)) if cells else np.empty(0, np.int64)
     if isinstance(sources, shapely.Geometry):
@@ -151,8 +165,9 @@ def _source_cells(grid: Grid, sources: Sources) -> np.ndarray:
     arr = np.asarray(sources)
     if arr.dtype == bool:
         if arr.shape != grid.shape:
-            raise SchemaError(f"a boolean source mask must have the grid's shape {grid.shape}; "
-                              f"got {arr.shape}.")
+            raise SchemaError(
+                f"a boolean source mask must have the grid's shape {grid.shape}; got {arr.shape}."
+            )
         return np.flatnonzero(arr)
     if arr.ndim == 1 and arr.size == 2 and np.issubdtype(arr.dtype, np.integer):
         arr = arr.reshape(1, 2)
@@ -160,8 +175,9 @@ def _source_cells(grid: Grid, sources: Sources) -> np.ndarray:
         r, c = arr[:, 0], arr[:, 1]
         bad = (r < 0) | (r >= rows) | (c < 0) | (c >= cols)
         if bad.any():
-            raise SchemaError(f"source cells {arr[bad][:10].tolist()} are outside the grid of "
-                              f"shape {grid.shape}.")
+            raise SchemaError(
+                f"source cells {arr[bad][:10].tolist()} are outside the grid of shape {grid.shape}."
+            )
         return np.unique(r * cols + c)
     raise SchemaError(
         "sources must be a GeoDataFrame/GeoSeries or shapely geometry (points, lines, polygons) "
@@ -183,50 +199,53 @@ def cost_distance(
 ) -> Grid:
     """Accumulated least cost from the nearest source to every cell.
 
-    Step cost: the mean of the two cells' resistances times the step length in metres
-    (``cell_size_m`` for rook steps, ``sqrt(2) * cell_size_m`` for diagonal steps with
-    ``connectivity=8``), computed by a compiled grid Dijkstra (the same costs as
-:class:`skimage.graph.MCP_Geometric`, bit for bit, 3-4x faster). On a
-    surface of resistance 1 the result is the octile (8) or Manhattan (4) distance in
-    metres.
+        Step cost: the mean of the two cells' resistances times the step length in metres
+        (``cell_size_m`` for rook steps, ``sqrt(2) * cell_size_m`` for diagonal steps with
+        ``connectivity=8``), computed by a compiled grid Dijkstra (the same costs as
+    :class:`skimage.graph.MCP_Geometric`, bit for bit, 3-4x faster). On a
+        surface of resistance 1 the result is the octile (8) or Manhattan (4) distance in
+        metres.
 
-    Parameters
-    ----------
-    resistance : Grid
-        Projected CRS, square cells, resistance encoding (finite >= 1, ``inf``, ``NaN``).
-    sources : GeoDataFrame, GeoSeries, shapely geometry, bool array, Grid or (n, 2) ints
-        Points (the cell holding each), lines (the cells they pass through), polygons
-        (cells whose centre they cover, at least one each), a boolean mask, or
-        ``(row, col)`` cells. Source cells that are impassable or outside the study area
-        are dropped when they belong to lines/polygons/masks; if no passable source cell
-        is left, or an explicit point/cell is not passable, :class:`SchemaError`.
-    connectivity : {4, 8}
-        Rook moves only, or rook and diagonal moves.
-    max_cost : float, optional
-        Stop the search at this accumulated cost; farther cells are ``inf``.
+        Parameters
+        ----------
+        resistance : Grid
+            Projected CRS, square cells, resistance encoding (finite >= 1, ``inf``, ``NaN``).
+        sources : GeoDataFrame, GeoSeries, shapely geometry, bool array, Grid or (n, 2) ints
+            Points (the cell holding each), lines (the cells they pass through), polygons
+            (cells whose centre they cover, at least one each), a boolean mask, or
+            ``(row, col)`` cells. Source cells that are impassable or outside the study area
+            are dropped when they belong to lines/polygons/masks; if no passable source cell
+            is left, or an explicit point/cell is not passable, :class:`SchemaError`.
+        connectivity : {4, 8}
+            Rook moves only, or rook and diagonal moves.
+        max_cost : float, optional
+            Stop the search at this accumulated cost; farther cells are ``inf``.
 
-    Returns
-    -------
-    Grid
-        Cost (resistance x metres), ``0`` on the sources, ``inf`` where unreachable
-        (including impassable cells), ``NaN`` outside the study area.
+        Returns
+        -------
+        Grid
+            Cost (resistance x metres), ``0`` on the sources, ``inf`` where unreachable
+            (including impassable cells), ``NaN`` outside the study area.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from affine import Affine
-    >>> r = Grid(np.array([[2.0, 6.0], [1.0, 3.0]]), Affine(10, 0, 0, 0, -10, 20), "EPSG:32643")
-    >>> cost_distance(r, np.array([[0, 0]])).values.tolist()
-    [[0.0, 40.0], [15.0, 35.0]]
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from affine import Affine
+        >>> r = Grid(np.array([[2.0, 6.0], [1.0, 3.0]]), Affine(10, 0, 0, 0, -10, 20), "EPSG:32643")
+        >>> cost_distance(r, np.array([[0, 0]])).values.tolist()
+        [[0.0, 40.0], [15.0, 35.0]]
     """
     resistance = as_grid(resistance, what="resistance")  # a Grid or an xarray.DataArray
-    costs, cell, outside = _prepare(resistance, connectivity)
+    costs, cell = _check(resistance, connectivity)
     cells = _source_cells(resistance, sources)
     ok = _passable(costs, cells)
-    explicit = not isinstance(sources, (gpd.GeoDataFrame, gpd.GeoSeries, shapely.Geometry,
-                                        Grid)) and np.asarray(sources).dtype != bool
+    explicit = (
+        not isinstance(sources, (gpd.GeoDataFrame, gpd.GeoSeries, shapely.Geometry, Grid))
+        and np.asarray(sources).dtype != bool
+    )
     points = isinstance(sources, (gpd.GeoDataFrame, gpd.GeoSeries)) and bool(
-        np.all(shapely.get_type_id(sources.geometry.to_numpy()) == 0))
+        np.all(shapely.get_type_id(sources.geometry.to_numpy()) == 0)
+    )
     if (explicit or points) and not ok.all():
         r, c = np.divmod(cells[~ok], resistance.shape[1])
         raise SchemaError(
@@ -236,15 +255,17 @@ def cost_distance(
         )
     cells = cells[ok]
     if cells.size == 0:
-        raise SchemaError("no source cell is passable: every source lies on impassable (inf) or "
-                          "outside (NaN) cells of the resistance grid.")
+        raise SchemaError(
+            "no source cell is passable: every source lies on impassable (inf) or "
+            "outside (NaN) cells of the resistance grid."
+        )
     if max_cost is not None and not max_cost >= 0:
         raise SchemaError(f"max_cost must be >= 0; got {max_cost}.")
     limit = np.inf if max_cost is None else float(max_cost)
-    cum = grid_dijkstra(costs, np.unique(cells).astype(np.int64), float(cell),
-                        connectivity == 8, limit)
-    if outside is not None:
-        cum[outside] = np.nan
+    # the kernel reads NaN (outside, NaN in the result) and inf (impassable) itself
+    cum = grid_dijkstra(
+        costs, np.unique(cells).astype(np.int64), float(cell), connectivity == 8, limit
+    )
     return resistance.with_values(cum, name="cost_distance")
 
 
@@ -254,31 +275,41 @@ def _core_ids(cores: gpd.GeoDataFrame, id_column: str | None) -> pd.Index:
         ids = pd.Index(cores.index)
     else:
         if id_column not in getattr(cores, "columns", ()):
-            raise SchemaError(f"the cores have no column {id_column!r}; columns: "
-                              f"{list(getattr(cores, 'columns', []))}.")
+            raise SchemaError(
+                f"the cores have no column {id_column!r}; columns: "
+                f"{list(getattr(cores, 'columns', []))}."
+            )
         ids = pd.Index(cores[id_column])
     if ids.has_duplicates:
-        raise SchemaError(f"core ids must be unique; duplicated: "
-                          f"{sorted(set(ids[ids.duplicated()].tolist()), key=str)[:10]}.")
+        raise SchemaError(
+            f"core ids must be unique; duplicated: "
+            f"{sorted(set(ids[ids.duplicated()].tolist()), key=str)[:10]}."
+        )
     return ids
 
 
-def _core_cells(resistance: Grid, costs: np.ndarray, cores: gpd.GeoDataFrame,
-                ids: pd.Index) -> list[np.ndarray]:
+def _core_cells(
+    resistance: Grid, costs: np.ndarray, cores: gpd.GeoDataFrame, ids: pd.Index
+) -> list[np.ndarray]:
     if len(cores) < 2:
-        raise SchemaError("least-cost paths and corridors need at least 2 cores; got "
-                          f"{len(cores)}.")
+        raise SchemaError(
+            f"least-cost paths and corridors need at least 2 cores; got {len(cores)}."
+        )
     if cores.crs is None or not cores.crs.equals(resistance.crs):
-        raise CRSError(f"the cores are in {cores.crs.to_string() if cores.crs else None} but the "
-                       f"grid is in {resistance.crs.to_string()}; reproject them: "
-                       "cores.to_crs(grid.crs).")
+        raise CRSError(
+            f"the cores are in {cores.crs.to_string() if cores.crs else None} but the "
+            f"grid is in {resistance.crs.to_string()}; reproject them: "
+            "cores.to_crs(grid.crs)."
+        )
     cells = _geom_cells(resistance, cores.geometry.to_numpy())
     flat = costs.ravel()
     cells = [c[np.isfinite(flat[c])] for c in cells]
     dead = [ids[k] for k, c in enumerate(cells) if c.size == 0]
     if dead:
-        raise SchemaError(f"core(s) {dead[:10]} have no passable cell (all impassable or outside "
-                          "the study area); fix the resistance or drop them.")
+        raise SchemaError(
+            f"core(s) {dead[:10]} have no passable cell (all impassable or outside "
+            "the study area); fix the resistance or drop them."
+        )
     return cells
 
 
@@ -296,15 +327,22 @@ def _path_steps_m(cells: np.ndarray, ncols: int, cell: float) -> float:
     return float(np.sum(np.hypot(dr, dc)) * cell)
 
 
-def _run_pairs(resistance: Grid, cores: gpd.GeoDataFrame, *, id_column: str | None,
-               connectivity: int, max_cost: float | None, keep_surfaces: bool,
-               search_limit: float | None
-               ) -> tuple[pd.Index, list[np.ndarray], list[_PairResult], list[np.ndarray], float]:
+def _run_pairs(
+    resistance: Grid,
+    cores: gpd.GeoDataFrame,
+    *,
+    id_column: str | None,
+    connectivity: int,
+    max_cost: float | None,
+    keep_surfaces: bool,
+    search_limit: float | None,
+) -> tuple[pd.Index, list[np.ndarray], list[_PairResult], list[np.ndarray], float]:
     """One MCP run per core: pair costs, least-cost paths and (optionally) the surfaces."""
     costs, cell, outside = _prepare(resistance, connectivity)
     if not isinstance(cores, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        raise SchemaError(f"cores must be a GeoDataFrame of polygons or points; got "
-                          f"{type(cores).__name__}.")
+        raise SchemaError(
+            f"cores must be a GeoDataFrame of polygons or points; got {type(cores).__name__}."
+        )
     ids = _core_ids(cores, id_column)
     core_cells = _core_cells(resistance, costs, cores, ids)
     if max_cost is not None and not max_cost >= 0:
@@ -335,8 +373,9 @@ def _run_pairs(resistance: Grid, cores: gpd.GeoDataFrame, *, id_column: str | No
     return ids, core_cells, pairs, surfaces, cell
 
 
-def _paths_frame(resistance: Grid, ids: pd.Index, pairs: list[_PairResult],
-                 cell: float) -> gpd.GeoDataFrame:
+def _paths_frame(
+    resistance: Grid, ids: pd.Index, pairs: list[_PairResult], cell: float
+) -> gpd.GeoDataFrame:
     ncols = resistance.shape[1]
     cells = [p.cells if len(p.cells) > 1 else np.repeat(p.cells, 2) for p in pairs]
     if cells:
@@ -357,12 +396,22 @@ def _paths_frame(resistance: Grid, ids: pd.Index, pairs: list[_PairResult],
         },
         geometry=gpd.GeoSeries(geoms, crs=resistance.crs),
     )
-    frame["lcp_length_km"] = geodesic_length_km(frame).to_numpy() if len(frame) else \
-        np.array([], dtype="float64")
+    frame["lcp_length_km"] = (
+        geodesic_length_km(frame).to_numpy() if len(frame) else np.array([], dtype="float64")
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["cwd_to_path_length_ratio"] = np.where(planar_m > 0, cost / planar_m, np.nan)
-    return frame[["core_a", "core_b", "cost_distance", "lcp_length_km",
-                  "cwd_to_path_length_ratio", "n_cells", "geometry"]]
+    return frame[
+        [
+            "core_a",
+            "core_b",
+            "cost_distance",
+            "lcp_length_km",
+            "cwd_to_path_length_ratio",
+            "n_cells",
+            "geometry",
+        ]
+    ]
 
 
 def least_cost_paths(
@@ -417,7 +466,12 @@ def least_cost_paths(
     [['west', 'east', 4000.0]]
     """
     ids, _, pairs, _, cell = _run_pairs(
-        resistance, cores, id_column=id_column, connectivity=connectivity,
-        max_cost=max_cost_distance, keep_surfaces=False, search_limit=max_cost_distance)
+        resistance,
+        cores,
+        id_column=id_column,
+        connectivity=connectivity,
+        max_cost=max_cost_distance,
+        keep_surfaces=False,
+        search_limit=max_cost_distance,
+    )
     return _paths_frame(resistance, ids, pairs, cell)
-

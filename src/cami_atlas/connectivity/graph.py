@@ -58,8 +58,9 @@ _CHUNK_CELLS = 1 << 18  # cells assembled at once (bounds the temporaries)
 _STENCIL_CHUNK_CELLS = 1 << 16  # cells per block of the matrix-free product (cache-sized)
 
 
-def edge_conductance(r_a: np.ndarray, r_b: np.ndarray, *, diagonal: bool = False,
-                     average: Average = "resistance") -> np.ndarray:
+def edge_conductance(
+    r_a: np.ndarray, r_b: np.ndarray, *, diagonal: bool = False, average: Average = "resistance"
+) -> np.ndarray:
     """Conductance of the edge between two cells of resistance ``r_a`` and ``r_b``.
 
     Circuitscape's scheme: ``1 / mean(r_a, r_b)`` (``average="resistance"``) or
@@ -101,7 +102,8 @@ class RasterGraph:
     n_nodes : int
         Number of nodes.
     component : numpy.ndarray
-        ``int32`` connected-component label of each node (``0 .. n_components-1``).
+        ``int32`` connected-component label of each node (``0 .. n_components-1``);
+        read-only (with one component a broadcast view of a single 0).
     n_components : int
         Number of connected components.
     merged : bool
@@ -122,8 +124,9 @@ class RasterGraph:
         """(rows, cols) of the grid."""
         return self.resistance.shape
 
-    def laplacian(self, *, grounds: np.ndarray | Sequence[int] | None = None,
-                  dtype: Any = np.float64) -> sp.csr_matrix:
+    def laplacian(
+        self, *, grounds: np.ndarray | Sequence[int] | None = None, dtype: Any = np.float64
+    ) -> sp.csr_matrix:
         """The sparse graph Laplacian ``L = D - A`` (CSR, int32 indices when they fit).
 
         Parameters
@@ -149,15 +152,22 @@ class RasterGraph:
         if grounds is not None:
             grounds = np.asarray(grounds, dtype=np.int64).ravel()
             if grounds.size and (grounds.min() < 0 or grounds.max() >= self.n_nodes):
-                raise SchemaError(f"ground node ids must lie in 0..{self.n_nodes - 1}; "
-                                  f"got {grounds.min()}..{grounds.max()}.")
+                raise SchemaError(
+                    f"ground node ids must lie in 0..{self.n_nodes - 1}; "
+                    f"got {grounds.min()}..{grounds.max()}."
+                )
             keep[grounds] = False
         if not self.merged:
             sys_id = np.full(self.n_nodes, -1, dtype=np.int64)
             sys_id[keep] = np.arange(int(keep.sum()))
-            return _assemble(np.asarray(self.resistance.values, dtype=float), self.cell_node,
-                             sys_id, neighbours=self.neighbours, average=self.average,
-                             dtype=dtype)
+            return _assemble(
+                np.asarray(self.resistance.values, dtype=float),
+                self.cell_node,
+                sys_id,
+                neighbours=self.neighbours,
+                average=self.average,
+                dtype=dtype,
+            )
         return _merged_laplacian(self, keep, dtype)
 
     def operator(self, *, grounds: np.ndarray | Sequence[int] | None = None) -> GridLaplacian:
@@ -199,8 +209,12 @@ class RasterGraph:
                 edge = (na >= 0) & (nb >= 0) & (na != nb) & (ga != gb)
                 if not edge.any():
                     continue
-                g = edge_conductance(rr[0, ca][edge], rr[dr, cb][edge], diagonal=bool(dr and dc),
-                                     average=self.average)  # type: ignore[arg-type]
+                g = edge_conductance(
+                    rr[0, ca][edge],
+                    rr[dr, cb][edge],
+                    diagonal=bool(dr and dc),
+                    average=self.average,
+                )  # type: ignore[arg-type]
                 g = g.astype(dtype).astype(np.float64)
                 np.add.at(out, np.where(ga[edge], nb[edge], na[edge]), g)
         out[is_ground[:-1]] = 0.0
@@ -216,8 +230,10 @@ class RasterGraph:
         """
         voltages = np.asarray(voltages, dtype=float)
         if voltages.shape != (self.n_nodes,):
-            raise SchemaError(f"voltages must have one value per node ({self.n_nodes}); "
-                              f"got shape {voltages.shape}.")
+            raise SchemaError(
+                f"voltages must have one value per node ({self.n_nodes}); "
+                f"got shape {voltages.shape}."
+            )
         cell_out, cell_in = self._cell_flows(voltages)
         if self.merged:
             nodes = self.cell_node.ravel()
@@ -250,15 +266,19 @@ class RasterGraph:
                     continue
                 ca = slice(max(0, -dc), cols - max(0, dc))
                 cb = slice(ca.start + dc, ca.stop + dc)
-                g = edge_conductance(rr[:ha, ca], rr[dr:ha + dr, cb], diagonal=bool(dr and dc),
-                                     average=self.average)  # type: ignore[arg-type]
-                f = g * (v[:ha, ca] - v[dr:ha + dr, cb])
+                g = edge_conductance(
+                    rr[:ha, ca],
+                    rr[dr : ha + dr, cb],
+                    diagonal=bool(dr and dc),
+                    average=self.average,
+                )  # type: ignore[arg-type]
+                f = g * (v[:ha, ca] - v[dr : ha + dr, cb])
                 pos = np.maximum(f, 0.0)
                 neg = np.maximum(-f, 0.0)
-                out[r0:r0 + ha, ca] += pos
-                inn[r0:r0 + ha, ca] += neg
-                out[r0 + dr:r0 + ha + dr, cb] += neg
-                inn[r0 + dr:r0 + ha + dr, cb] += pos
+                out[r0 : r0 + ha, ca] += pos
+                inn[r0 : r0 + ha, ca] += neg
+                out[r0 + dr : r0 + ha + dr, cb] += neg
+                inn[r0 + dr : r0 + ha + dr, cb] += pos
         return out, inn
 
     def to_grid(self, node_values: np.ndarray, *, name: str = "", inf_value: float = 0.0) -> Grid:
@@ -273,8 +293,9 @@ class RasterGraph:
         """
         node_values = np.asarray(node_values, dtype=float)
         if node_values.shape != (self.n_nodes,):
-            raise SchemaError(f"need one value per node ({self.n_nodes}); got shape "
-                              f"{node_values.shape}.")
+            raise SchemaError(
+                f"need one value per node ({self.n_nodes}); got shape {node_values.shape}."
+            )
         res = np.asarray(self.resistance.values)
         out = np.where(np.isnan(res), np.nan, inf_value)
         ok = self.cell_node >= 0
@@ -320,18 +341,23 @@ class GridLaplacian(spla.LinearOperator):
     True
     """
 
-    def __init__(self, graph: RasterGraph, *,
-                 grounds: np.ndarray | Sequence[int] | None = None) -> None:
+    def __init__(
+        self, graph: RasterGraph, *, grounds: np.ndarray | Sequence[int] | None = None
+    ) -> None:
         if graph.merged:
-            raise SchemaError("GridLaplacian needs a graph without short-circuit regions "
-                              "(graph.merged is True); use graph.laplacian() instead.")
+            raise SchemaError(
+                "GridLaplacian needs a graph without short-circuit regions "
+                "(graph.merged is True); use graph.laplacian() instead."
+            )
         rows, cols = graph.shape
         keep = np.ones(graph.n_nodes, dtype=bool)
         if grounds is not None:
             grounds = np.asarray(grounds, dtype=np.int64).ravel()
             if grounds.size and (grounds.min() < 0 or grounds.max() >= graph.n_nodes):
-                raise SchemaError(f"ground node ids must lie in 0..{graph.n_nodes - 1}; "
-                                  f"got {grounds.min()}..{grounds.max()}.")
+                raise SchemaError(
+                    f"ground node ids must lie in 0..{graph.n_nodes - 1}; "
+                    f"got {grounds.min()}..{grounds.max()}."
+                )
             keep[grounds] = False
         n_sys = int(keep.sum())
         super().__init__(dtype=np.float64, shape=(n_sys, n_sys))
@@ -354,15 +380,17 @@ class GridLaplacian(spla.LinearOperator):
             cb = slice(ca.start + dc, ca.stop + dc)
             for r0 in range(0, rows - dr, step):
                 r1 = min(rows - dr, r0 + step)
-                self._g[d, 1 + r0:1 + r1, 1 + ca.start:1 + ca.stop] = edge_conductance(
+                self._g[d, 1 + r0 : 1 + r1, 1 + ca.start : 1 + ca.stop] = edge_conductance(
                     np.asarray(res[r0:r1, ca], dtype=float),
-                    np.asarray(res[r0 + dr:r1 + dr, cb], dtype=float),
-                    diagonal=bool(dr and dc), average=graph.average)  # type: ignore[arg-type]
+                    np.asarray(res[r0 + dr : r1 + dr, cb], dtype=float),
+                    diagonal=bool(dr and dc),
+                    average=graph.average,
+                )  # type: ignore[arg-type]
         # diagonal: the float64 sum of the stored float32 conductances (rows sum to 0)
         self._diag = np.zeros((rows + 2, pc))
         for d, (dr, dc) in enumerate(fwd):
             self._diag[1:-1, 1:-1] += self._g[d, 1:-1, 1:-1]
-            self._diag[1 + dr:rows + 1 + dr, 1 + dc:cols + 1 + dc] += self._g[d, 1:-1, 1:-1]
+            self._diag[1 + dr : rows + 1 + dr, 1 + dc : cols + 1 + dc] += self._g[d, 1:-1, 1:-1]
         self._x = np.zeros((rows + 2) * pc)  # padded work grids (0 off the system)
         self._y = np.zeros((rows + 2) * pc)
 
@@ -383,12 +411,12 @@ class GridLaplacian(spla.LinearOperator):
         for s0 in range(first, stop, step):
             s1 = min(stop, s0 + step)
             y = yf[s0:s1]
-            t = tmp[:s1 - s0]
+            t = tmp[: s1 - s0]
             np.multiply(diag[s0:s1], xf[s0:s1], out=y)
             for d, off in enumerate(offsets):
-                np.multiply(g[d, s0:s1], xf[s0 + off:s1 + off], out=t)  # forward edge
+                np.multiply(g[d, s0:s1], xf[s0 + off : s1 + off], out=t)  # forward edge
                 y -= t
-                np.multiply(g[d, s0 - off:s1 - off], xf[s0 - off:s1 - off], out=t)  # backward
+                np.multiply(g[d, s0 - off : s1 - off], xf[s0 - off : s1 - off], out=t)  # backward
                 y -= t
         return yf[self.cells]
 
@@ -398,15 +426,18 @@ class GridLaplacian(spla.LinearOperator):
     @property
     def nbytes(self) -> int:
         """Bytes held by the operator (conductance and diagonal grids, maps, work grids)."""
-        return int(self._g.nbytes + self._diag.nbytes + self.cells.nbytes + self._x.nbytes
-                   + self._y.nbytes)
+        return int(
+            self._g.nbytes + self._diag.nbytes + self.cells.nbytes + self._x.nbytes + self._y.nbytes
+        )
 
 
 def _check_resistance(resistance: Grid) -> np.ndarray:
     if not isinstance(resistance, Grid):
-        raise SchemaError(f"resistance must be a cami_atlas.raster.Grid; got "
-                          f"{type(resistance).__name__}. Wrap the array: "
-                          "Grid(values, transform, crs).")
+        raise SchemaError(
+            f"resistance must be a cami_atlas.raster.Grid; got "
+            f"{type(resistance).__name__}. Wrap the array: "
+            "Grid(values, transform, crs)."
+        )
     res = np.asarray(resistance.values)
     if not np.issubdtype(res.dtype, np.floating):
         res = res.astype(float)
@@ -416,12 +447,18 @@ def _check_resistance(resistance: Grid) -> np.ndarray:
         raise SchemaError(
             f"resistance grid {resistance.name or ''!s} holds {int(bad.sum())} cell(s) <= 0 "
             f"(first at row {r}, col {c}: {res[r, c]}). Resistances must be > 0 "
-            "(finite passable, inf impassable, NaN outside the study area).")
+            "(finite passable, inf impassable, NaN outside the study area)."
+        )
     return res
 
 
-def raster_graph(resistance: Grid, *, neighbours: int = 8, average: Average = "resistance",
-                 regions: np.ndarray | Grid | None = None) -> RasterGraph:
+def raster_graph(
+    resistance: Grid,
+    *,
+    neighbours: int = 8,
+    average: Average = "resistance",
+    regions: np.ndarray | Grid | None = None,
+) -> RasterGraph:
     """Build the circuit graph of a resistance grid.
 
     Parameters
@@ -493,9 +530,21 @@ def raster_graph(resistance: Grid, *, neighbours: int = 8, average: Average = "r
     order = np.argsort(np.argsort(first_idx))
     component = order[inv].astype(np.int32)
     n_comp = int(component.max() + 1) if component.size else 0
-    return RasterGraph(resistance=resistance, neighbours=neighbours, average=average,
-                       cell_node=cell_node, n_nodes=n_nodes, component=component,
-                       n_components=n_comp, merged=merged)
+    del order, inv, comp_cells
+    if n_comp == 1:
+        # one component (the usual case): a read-only view of a single 0, not 4 bytes
+        # per node held through the solves
+        component = np.broadcast_to(np.zeros(1, dtype=np.int32), (n_nodes,))
+    return RasterGraph(
+        resistance=resistance,
+        neighbours=neighbours,
+        average=average,
+        cell_node=cell_node,
+        n_nodes=n_nodes,
+        component=component,
+        n_components=n_comp,
+        merged=merged,
+    )
 
 
 def _region_labels(regions: np.ndarray | Grid, shape: tuple[int, int]) -> np.ndarray:
@@ -509,8 +558,15 @@ def _region_labels(regions: np.ndarray | Grid, shape: tuple[int, int]) -> np.nda
     return arr.astype(np.int64)
 
 
-def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, neighbours: int,
-              average: str, dtype: Any = np.float64) -> sp.csr_matrix:
+def _assemble(
+    res: np.ndarray,
+    cell_node: np.ndarray,
+    sys_id: np.ndarray,
+    *,
+    neighbours: int,
+    average: str,
+    dtype: Any = np.float64,
+) -> sp.csr_matrix:
     """CSR Laplacian over the nodes with ``sys_id >= 0`` (cell-level graphs only).
 
     Nodes with ``sys_id == -1`` are grounded: their edges add to the neighbours'
@@ -529,7 +585,7 @@ def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, nei
     def ids_block(r0: int, r1: int) -> np.ndarray:
         lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
         ids = np.full((r1 - r0 + 2, cols + 2), -1, dtype=id_dtype)
-        ids[(lo - r0 + 1):(hi - r0 + 1), 1:-1] = sys_pad[cell_node[lo:hi]]
+        ids[(lo - r0 + 1) : (hi - r0 + 1), 1:-1] = sys_pad[cell_node[lo:hi]]
         return ids
 
     def counts(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -540,14 +596,14 @@ def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, nei
         cnt = np.ones((h, cols), dtype=np.int64)
         for dr, dc in stencil:
             if dr or dc:
-                cnt += ids[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols] >= 0
+                cnt += ids[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + cols] >= 0
         keep = centre_id >= 0
         return cnt[keep], centre_id[keep]
 
     def fill(r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
         block = np.full((r1 - r0 + 2, cols + 2), np.nan)
-        block[(lo - r0 + 1):(hi - r0 + 1), 1:-1] = res[lo:hi]
+        block[(lo - r0 + 1) : (hi - r0 + 1), 1:-1] = res[lo:hi]
         ids = ids_block(r0, r1)
         h = r1 - r0
         centre = block[1:-1, 1:-1]
@@ -558,10 +614,9 @@ def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, nei
             if dr == 0 and dc == 0:
                 col[:, :, j] = centre_id
                 continue
-            nb = block[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols]
-            val[:, :, j] = -edge_conductance(centre, nb, diagonal=bool(dr and dc),
-                                             average=average)  # type: ignore[arg-type]
-            col[:, :, j] = ids[1 + dr:1 + dr + h, 1 + dc:1 + dc + cols]
+            nb = block[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + cols]
+            val[:, :, j] = -edge_conductance(centre, nb, diagonal=bool(dr and dc), average=average)  # type: ignore[arg-type]
+            col[:, :, j] = ids[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + cols]
         val[:, :, diag_j] = -val.sum(axis=2)
         valid = col >= 0
         valid &= (centre_id >= 0)[:, :, None]
@@ -583,8 +638,8 @@ def _assemble(res: np.ndarray, cell_node: np.ndarray, sys_id: np.ndarray, *, nei
     pos = 0
     for r0 in range(0, rows, step):
         c, v = fill(r0, min(rows, r0 + step))
-        indices[pos:pos + len(c)] = c
-        data[pos:pos + len(c)] = v
+        indices[pos : pos + len(c)] = c
+        data[pos : pos + len(c)] = v
         pos += len(c)
     return sp.csr_matrix((data, indices, indptr), shape=(n_sys, n_sys))
 
@@ -596,11 +651,18 @@ def _merged_laplacian(graph: RasterGraph, keep: np.ndarray, dtype: Any) -> sp.cs
     n_cells = int(passable.sum())
     cell_id = np.full(res.shape, -1, dtype=np.int32)
     cell_id[passable] = np.arange(n_cells, dtype=np.int32)
-    lap_cells = _assemble(res, cell_id, np.arange(n_cells), neighbours=graph.neighbours,
-                          average=graph.average, dtype=np.float64)
+    lap_cells = _assemble(
+        res,
+        cell_id,
+        np.arange(n_cells),
+        neighbours=graph.neighbours,
+        average=graph.average,
+        dtype=np.float64,
+    )
     node_of = graph.cell_node[passable]
-    p = sp.csr_matrix((np.ones(n_cells), (np.arange(n_cells), node_of)),
-                      shape=(n_cells, graph.n_nodes))
+    p = sp.csr_matrix(
+        (np.ones(n_cells), (np.arange(n_cells), node_of)), shape=(n_cells, graph.n_nodes)
+    )
     lap = (p.T @ lap_cells @ p).tocsr()
     del lap_cells
     # internal edges of a region cancel exactly on the diagonal; clean round-off zeros

@@ -23,7 +23,11 @@ about twice the memory and 1.7 to 2.7 times the time (figures from
   hierarchy's finest level and, widened block by block with an exact float64 diagonal
   correction (:class:`_Float32Laplacian`), the operator of the float64 CG; pyamg needs the
   float64 matrix (112 bytes/cell) and builds every level in its dtype. Pure float32 CG
-  stalls near a relative residual of 1e-3, hence float64 outside, float32 inside.
+  stalls near a relative residual of 1e-3, hence float64 outside, float32 inside. After
+  the setup the finest level keeps its diagonal only next to the grounds
+  (:func:`~.kernels.drop_laplacian_diagonal`: 68 bytes/cell; the kernels recompute it),
+  and the CG never stores ``A p`` (:func:`~.pcg.pcg`): pairwise, 5 focal points, 16 M
+  cells, the peak went from 210.8 to 190.1 bytes/cell.
 * **Setup copies.** pyamg's setup copies the whole matrix several times (``abs(A)``,
   ``D^-1 A``, ``w D^-1 A``) and peaked about 170 bytes/cell above the matrix at 16 M
   cells; the lean setup (:func:`_sa_level`) peaks at 72, in 10 s instead of 14 to 19 s
@@ -58,9 +62,12 @@ from .amg import DEFAULT_AMG_OPTIONS
 from .base import Solver, sparse_nbytes
 from .kernels import (
     csr_arrays,
+    drop_laplacian_diagonal,
     gauss_seidel_strips,
     gs_strip_bounds,
     laplacian32_matvec,
+    laplacian32_quadratic,
+    laplacian32_subtract,
     prolong_add32,
     residual_restrict32,
 )
@@ -85,8 +92,9 @@ def _trim_heap() -> None:
         pass
 
 
-def _view(cls: type, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
-          shape: tuple[int, int]) -> Any:
+def _view(
+    cls: type, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]
+) -> Any:
     """A CSR/CSC matrix on existing arrays, without copying them.
 
     scipy's constructors copy any index or data view smaller than half of its base
@@ -101,10 +109,9 @@ def _view(cls: type, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
 def _rows(a: sp.csr_matrix, r0: int, r1: int, *, transpose: bool = False) -> Any:
     """Rows ``r0:r1`` of a CSR matrix as a view (or their transpose, as a CSC view)."""
     s0, s1 = int(a.indptr[r0]), int(a.indptr[r1])
-    ptr = np.subtract(a.indptr[r0:r1 + 1], s0, dtype=a.indptr.dtype)
+    ptr = np.subtract(a.indptr[r0 : r1 + 1], s0, dtype=a.indptr.dtype)
     if transpose:
-        return _view(sp.csc_matrix, a.data[s0:s1], a.indices[s0:s1], ptr,
-                     (a.shape[1], r1 - r0))
+        return _view(sp.csc_matrix, a.data[s0:s1], a.indices[s0:s1], ptr, (a.shape[1], r1 - r0))
     return _view(sp.csr_matrix, a.data[s0:s1], a.indices[s0:s1], ptr, (r1 - r0, a.shape[1]))
 
 
@@ -128,7 +135,9 @@ class _Float32Laplacian(spla.LinearOperator):
     from the float32 values already widened for it (exactly the float64 sums a stored
     copy would hold; one threaded pass, :func:`~.kernels.laplacian32_matvec`), and
     ``to_ground`` is kept only where it is non-zero (the few nodes next to a ground).
-    Memory: just the float32 CSR, shared with the AMG hierarchy's finest level.
+    Memory: just the float32 CSR, shared with the AMG hierarchy's finest level (whose
+    diagonal the setup drops where the kernels can recompute it; the products never read
+    it).
     """
 
     def __init__(self, a32: sp.csr_matrix, to_ground: np.ndarray) -> None:
@@ -149,15 +158,32 @@ class _Float32Laplacian(spla.LinearOperator):
         return y
 
     def _matvec(self, x: np.ndarray) -> np.ndarray:
-        return self._product(np.asarray(x, dtype=np.float64).reshape(-1))
+        x = np.asarray(x).reshape(-1)
+        if x.dtype != np.float32:  # float32 is read as it is (widened entry by entry)
+            x = x.astype(np.float64, copy=False)
+        return self._product(x)
+
+    # products for the conjugate gradients that never store ``A p`` (:func:`~.pcg.pcg`)
+    def quadratic(self, p: np.ndarray) -> float:
+        """``p . (A p)`` in float64, one pass, no product vector."""
+        s = laplacian32_quadratic(*csr_arrays(self.a32), p)
+        pg = p[self.ground_rows].astype(np.float64)
+        return float(s + np.dot(self.ground_conductance * pg, pg))
+
+    def subtract_product(self, p: np.ndarray, alpha: float, r: np.ndarray) -> None:
+        """``r -= alpha * (A p)`` in float64, in place, no product vector."""
+        laplacian32_subtract(*csr_arrays(self.a32), p, float(alpha), r)
+        gr = self.ground_rows
+        r[gr] -= alpha * (self.ground_conductance * p[gr].astype(np.float64))
 
     def _rmatvec(self, x: np.ndarray) -> np.ndarray:
         return self._matvec(x)  # symmetric
 
 
 # -- hierarchy setup --------------------------------------------------------------------------
-def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
-               ) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
+def _sa_levels(
+    a: sp.csr_matrix, opts: dict[str, Any]
+) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
     """A smoothed-aggregation hierarchy built one level at a time, every level in CSR.
 
     pyamg keeps coarse levels as 1 x 1 block BSR matrices, on which its setup spends
@@ -175,8 +201,9 @@ def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
     b = np.ones((a.shape[0], 1), dtype=a.dtype)
     levels: list[tuple[sp.csr_matrix, sp.csr_matrix | None]] = []
     while a.shape[0] > max_coarse and len(levels) < max_levels - 1:
-        ml = pyamg.smoothed_aggregation_solver(a, B=b, max_levels=2, max_coarse=max_coarse,
-                                               keep=False, **opts)
+        ml = pyamg.smoothed_aggregation_solver(
+            a, B=b, max_levels=2, max_coarse=max_coarse, keep=False, **opts
+        )
         if len(ml.levels) < 2:
             break
         p = sp.csr_matrix(ml.levels[0].P)
@@ -189,8 +216,9 @@ def _sa_levels(a: sp.csr_matrix, opts: dict[str, Any]
     return levels
 
 
-def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
-              ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray] | None:
+def _sa_level(
+    a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray] | None:
     """One smoothed-aggregation level as :data:`DEFAULT_AMG_OPTIONS` defines it, lean.
 
     pyamg's standard aggregation of ``a`` itself (``strength=None``) and its tentative
@@ -232,8 +260,10 @@ def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
         cols.append(part.col.astype(np.int32))
         vals.append(part.data)
         del part
-    coarse = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                           shape=(n_coarse, n_coarse))
+    coarse = sp.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_coarse, n_coarse),
+    )
     del rows, cols, vals
     coarse = sp.csr_matrix(coarse)  # sums the duplicates
     coarse = sp.csr_matrix((coarse + coarse.T) * 0.5)  # exactly symmetric despite round-off
@@ -241,8 +271,9 @@ def _sa_level(a: sp.csr_matrix, b: np.ndarray, omega: float = 4.0 / 3.0
     return p, coarse, np.asarray(b_coarse, dtype=a.dtype)
 
 
-def _sa_levels_lean(a: sp.csr_matrix, *, max_coarse: int = 500, max_levels: int = 10
-                    ) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
+def _sa_levels_lean(
+    a: sp.csr_matrix, *, max_coarse: int = 500, max_levels: int = 10
+) -> list[tuple[sp.csr_matrix, sp.csr_matrix | None]]:
     """The hierarchy of :data:`DEFAULT_AMG_OPTIONS` built with :func:`_sa_level`."""
     b = np.ones((a.shape[0], 1), dtype=a.dtype)
     levels: list[tuple[sp.csr_matrix, sp.csr_matrix | None]] = []
@@ -295,11 +326,12 @@ class _VCycle:
         if level == last:
             return sla.lu_solve(self.coarse, b.astype(np.float64)).astype(self.dtype)
         a, p = self.A[level], self.P[level]
-        x = np.zeros_like(b)
+        x = np.zeros(b.shape, dtype=self.dtype)
         self._sweep(level, x, b, True)
         # restriction of the residual, fused (no fine-level residual vector)
-        rc = residual_restrict32(*csr_arrays(a), x, b, *csr_arrays(p), p.shape[1],
-                                 numba.get_num_threads())
+        rc = residual_restrict32(
+            *csr_arrays(a), x, b, *csr_arrays(p), p.shape[1], numba.get_num_threads()
+        )
         ec = self._cycle(level + 1, rc)
         if level + 1 < last:  # W-cycle: a second coarse-grid correction
             r2 = self.A[level + 1] @ ec
@@ -314,11 +346,13 @@ class _VCycle:
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         """The cycle applied to ``r``, in the hierarchy's dtype (CG widens it as it
-        uses it, never as a whole float64 copy)."""
-        b = np.asarray(r, dtype=self.dtype)
-        x = self._cycle(0, b)
-        del b
-        return x
+        uses it, never as a whole float64 copy). The finest level reads a float ``r``
+        as it is (no copy in the hierarchy's dtype: 4 bytes per node less for a float64
+        ``r``); its smoother and residual are then computed from the wider values."""
+        b = np.asarray(r)
+        if b.dtype.kind != "f":
+            b = b.astype(self.dtype)
+        return self._cycle(0, b)
 
     @property
     def nbytes(self) -> int:
@@ -351,8 +385,14 @@ class MixedAmgSolver(Solver):
     name = "mixed"
 
     @classmethod
-    def system(cls, *, graph: Any = None, laplacian: sp.csr_matrix | None = None,
-               grounds: np.ndarray, keep: np.ndarray) -> _Float32Laplacian:
+    def system(
+        cls,
+        *,
+        graph: Any = None,
+        laplacian: sp.csr_matrix | None = None,
+        grounds: np.ndarray,
+        keep: np.ndarray,
+    ) -> _Float32Laplacian:
         """One float32 CSR (the hierarchy's finest level) with its float64 correction."""
         if graph is not None:
             a32 = graph.laplacian(grounds=grounds, dtype=np.float32)
@@ -360,8 +400,9 @@ class MixedAmgSolver(Solver):
         else:
             full = sp.csr_matrix(laplacian)
             a32 = sp.csr_matrix(full[keep][:, keep].astype(np.float32))
-            to_ground = -np.asarray(full[keep][:, ~keep].astype(np.float32)
-                                    .astype(np.float64).sum(axis=1)).ravel()
+            to_ground = -np.asarray(
+                full[keep][:, ~keep].astype(np.float32).astype(np.float64).sum(axis=1)
+            ).ravel()
         return _Float32Laplacian(a32, to_ground)
 
     def _prepare(self, matrix: Any) -> _Float32Laplacian:
@@ -383,6 +424,11 @@ class MixedAmgSolver(Solver):
         else:
             levels = _sa_levels_lean(a32, max_coarse=int(DEFAULT_AMG_OPTIONS["max_coarse"]))
         self._state = _VCycle(levels)
+        del levels
+        # the finest level's diagonal is not needed any more where it is minus the sum of
+        # the off-diagonals (every row without an edge to a ground): the products, the
+        # smoother and the residual recompute it (8 bytes per node less while solving)
+        drop_laplacian_diagonal(a32, np.sort(self.matrix.ground_rows))
         _trim_heap()
 
     def preconditioner(self) -> _VCycle:

@@ -78,13 +78,19 @@ class LaplacianSolver:
     [2.0, 1.0, 0.0]
     """
 
-    def __init__(self, laplacian: sp.spmatrix | sp.sparray | None = None, *,
-                 graph: Any = None, grounds: Sequence[int] | None = None,
-                 method: Method = "mixed", tol: float = 1e-6,
-                 amg_options: dict[str, Any] | None = None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        laplacian: sp.spmatrix | sp.sparray | None = None,
+        *,
+        graph: Any = None,
+        grounds: Sequence[int] | None = None,
+        method: Method = "mixed",
+        tol: float = 1e-6,
+        amg_options: dict[str, Any] | None = None,
+        workers: int = 1,
+    ) -> None:
         self._solver_cls: type[Solver] = get_solver(method)
-        if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) \
-                or workers < 1:
+        if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) or workers < 1:
             raise SchemaError(f"workers must be an integer >= 1; got {workers!r}.")
         self.workers = int(workers)
         if (laplacian is None) == (graph is None):
@@ -107,13 +113,19 @@ class LaplacianSolver:
             self.n_components, comp = connected_components(laplacian, directed=False)
             self.component = comp.astype(np.int32)
         self.grounds = _pick_grounds(self.component, self.n_components, grounds)
+        self._sorted_grounds = np.sort(self.grounds)
+        self.matrix = self._solver_cls.system(
+            graph=graph, laplacian=laplacian, grounds=self.grounds, keep=self._keep
+        )
+        self._setup(amg_options)
+
+    @property
+    def _keep(self) -> np.ndarray:
+        """True for the nodes in the reduced system (all but the grounds), built on
+        demand (a byte per node not held through the solves)."""
         keep = np.ones(self.n_nodes, dtype=bool)
         keep[self.grounds] = False
-        self._sorted_grounds = np.sort(self.grounds)
-        self._keep = keep
-        self.matrix = self._solver_cls.system(graph=graph, laplacian=laplacian,
-                                              grounds=self.grounds, keep=keep)
-        self._setup(amg_options)
+        return keep
 
     def _setup(self, amg_options: dict[str, Any] | None) -> None:
         """Set the solver up on ``self.matrix`` (hierarchy or factorisation)."""
@@ -130,8 +142,9 @@ class LaplacianSolver:
         """Memory accounting: bytes of the system matrix and the setup."""
         return self._backend.nbytes
 
-    def _iterate(self, b: np.ndarray | int, matrix: Any = None,
-                 out: np.ndarray | None = None) -> np.ndarray:
+    def _iterate(
+        self, b: np.ndarray | int, matrix: Any = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Preconditioned CG for one right-hand side of the reduced system (or the unit
         vector ``e_b`` when ``b`` is an int), accumulated in ``out`` when given."""
         a = self.matrix if matrix is None else matrix
@@ -163,7 +176,8 @@ class LaplacianSolver:
         """Voltages for 1 A into each of ``nodes`` (its ground absorbing it), one column
         per node (column-contiguous); zero columns for ground nodes and ``-1``."""
         nodes = np.asarray(nodes, dtype=np.int64)
-        todo = [j for j, node in enumerate(nodes) if node >= 0 and self._keep[node]]
+        grounds = set(self.grounds.tolist())
+        todo = [j for j, node in enumerate(nodes) if node >= 0 and int(node) not in grounds]
         iterative = not (self._backend.exact and matrix is None)
         workers = min(self.workers, len(todo)) if iterative and hasattr(os, "fork") else 1
         if workers <= 1:
@@ -172,8 +186,9 @@ class LaplacianSolver:
             return out
         return self._forked_unit_solves(todo, nodes, workers, matrix)
 
-    def _forked_unit_solves(self, todo: list[int], nodes: np.ndarray, workers: int,
-                            matrix: Any) -> np.ndarray:
+    def _forked_unit_solves(
+        self, todo: list[int], nodes: np.ndarray, workers: int, matrix: Any
+    ) -> np.ndarray:
         """:meth:`_unit_solves` shared among ``workers`` forked processes.
 
         The setup is shared copy-on-write, the columns are written into an anonymous
@@ -181,12 +196,15 @@ class LaplacianSolver:
         dies (e.g. out of memory) has its share redone here."""
         buf = mmap.mmap(-1, max(1, len(nodes) * self.n_nodes * 8))
         out = np.frombuffer(buf, dtype=np.float64).reshape(len(nodes), self.n_nodes).T
-        stats = np.frombuffer(mmap.mmap(-1, len(nodes) * 16), dtype=np.float64
-                              ).reshape(len(nodes), 2)
+        stats = np.frombuffer(mmap.mmap(-1, len(nodes) * 16), dtype=np.float64).reshape(
+            len(nodes), 2
+        )
         ctx = multiprocessing.get_context("fork")
         shares = [todo[w::workers] for w in range(workers)]
-        procs = [ctx.Process(target=self._solve_share, args=(sh, nodes, out, stats, matrix),
-                             daemon=True) for sh in shares[1:]]
+        procs = [
+            ctx.Process(target=self._solve_share, args=(sh, nodes, out, stats, matrix), daemon=True)
+            for sh in shares[1:]
+        ]
         for p in procs:
             p.start()
         self._solve_share(shares[0], nodes, out, stats, matrix)
@@ -203,8 +221,14 @@ class LaplacianSolver:
                 warn_unconverged(float(stats[j, 1]), self.tol, stacklevel=4)
         return out
 
-    def _solve_share(self, share: list[int], nodes: np.ndarray, out: np.ndarray,
-                     stats: np.ndarray | None, matrix: Any) -> None:
+    def _solve_share(
+        self,
+        share: list[int],
+        nodes: np.ndarray,
+        out: np.ndarray,
+        stats: np.ndarray | None,
+        matrix: Any,
+    ) -> None:
         """Solve the unit right-hand sides of columns ``share`` into ``out``."""
         n_sys = self.matrix.shape[0]
         for j in share:
@@ -234,7 +258,7 @@ class LaplacianSolver:
         for k in range(len(grounds) - 1, -1, -1):
             g, end = int(grounds[k]), int(ends[k])
             if end > g + 1:
-                column[g + 1:end] = column[g - k:end - k - 1]
+                column[g + 1 : end] = column[g - k : end - k - 1]
             column[g] = 0.0
         # nodes before the first ground stay where they are
 
@@ -247,7 +271,7 @@ class LaplacianSolver:
             return
         start = pos = 0
         for g in grounds:
-            column[start:g] = x[pos:pos + g - start]
+            column[start:g] = x[pos : pos + g - start]
             column[g] = 0.0
             pos += g - start
             start = g + 1
@@ -274,16 +298,18 @@ class LaplacianSolver:
         b = np.asarray(injections, dtype=float)
         one = b.ndim == 1
         if b.shape[0] != self.n_nodes or b.ndim > 2:
-            raise SchemaError(f"injections must have {self.n_nodes} rows (one per node); got "
-                              f"shape {b.shape}.")
+            raise SchemaError(
+                f"injections must have {self.n_nodes} rows (one per node); got shape {b.shape}."
+            )
         b2 = b.reshape(self.n_nodes, -1)
         out = np.zeros((b2.shape[1], self.n_nodes)).T  # column-contiguous
         if self.matrix.shape[0]:
+            keep = self._keep
             if self._backend.exact and matrix is None:
-                out[self._keep] = self._backend.solve(b2[self._keep])
+                out[keep] = self._backend.solve(b2[keep])
             else:
                 for j in range(b2.shape[1]):
-                    out[self._keep, j] = self._iterate(b2[self._keep, j], matrix)
+                    out[keep, j] = self._iterate(b2[keep, j], matrix)
         return out[:, 0] if one else out
 
     def modified_matrix(self, laplacian_delta: sp.spmatrix) -> sp.csr_matrix | spla.LinearOperator:
@@ -292,22 +318,26 @@ class LaplacianSolver:
         A CSR matrix, or a linear operator (the matrix-free operator plus the sparse
         change) when this solver is matrix-free (``method="mixed"`` on a cell graph).
         """
-        d = sp.csr_matrix(laplacian_delta)[self._keep][:, self._keep]
+        keep = self._keep
+        d = sp.csr_matrix(laplacian_delta)[keep][:, keep]
         if isinstance(self.matrix, spla.LinearOperator):
             return self.matrix + spla.aslinearoperator(d)
         return sp.csr_matrix(self.matrix + d)
 
 
-def _pick_grounds(component: np.ndarray, n_components: int,
-                  preferred: Sequence[int] | None) -> np.ndarray:
+def _pick_grounds(
+    component: np.ndarray, n_components: int, preferred: Sequence[int] | None
+) -> np.ndarray:
     """One ground node per component: the first of ``preferred`` it holds, else its
     lowest-numbered node."""
     grounds = np.full(n_components, -1, dtype=np.int64)
     if preferred is not None:
         pref = np.asarray([p for p in preferred if p is not None and p >= 0], dtype=np.int64)
         if pref.size and pref.max() >= len(component):
-            raise SchemaError(f"ground node {int(pref.max())} does not exist "
-                              f"(the graph has {len(component)} nodes).")
+            raise SchemaError(
+                f"ground node {int(pref.max())} does not exist "
+                f"(the graph has {len(component)} nodes)."
+            )
         for p in pref[::-1]:  # the first preferred node of each component wins
             grounds[component[p]] = p
     missing = grounds < 0

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from .kernels import dot_widened
+from .kernels import add_scaled, dot_widened
 
 __all__ = ["pcg"]
 
@@ -20,8 +20,15 @@ def _dot(u: np.ndarray, v: np.ndarray) -> float:
     return float(dot_widened(np.ascontiguousarray(u), np.ascontiguousarray(v)))
 
 
-def pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
-        out: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
+def pcg(
+    a: Any,
+    b: np.ndarray | int,
+    prec: Any,
+    *,
+    tol: float,
+    maxiter: int,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, float, int]:
     """Preconditioned conjugate gradients in float64 until ``|b - a x| <= tol |b|``.
 
     ``b`` is the right-hand side, or an int ``i`` for the unit vector ``e_i`` (not
@@ -29,7 +36,11 @@ def pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
     output may be float32 (it is widened block by block where it is used). The stopping
     test is confirmed on the true residual (recomputed, not the recursive one); if
     round-off made them drift apart, CG restarts from the true residual. Work vectors:
-    ``r``, ``p``, ``q`` (24 bytes per node) besides ``x`` and the preconditioner's.
+    ``r``, ``p``, ``q`` (24 bytes per node) besides ``x`` and the preconditioner's; with
+    an operator that offers ``quadratic(p)`` (``p . A p``) and ``subtract_product(p,
+    alpha, r)`` (``r -= alpha A p``), as the float32-stored Laplacian of ``"mixed"``
+    does, ``q`` is never stored and a float32 preconditioner output is kept as float32
+    ``p``: 12 bytes per node (the products are then one more pass over the matrix).
 
     Returns
     -------
@@ -46,10 +57,14 @@ def pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
     >>> x.round(6).tolist(), it
     ([0.666667, 0.333333], 2)
     """
-    apply = prec if callable(prec) and not isinstance(prec, spla.LinearOperator) \
-        else prec.matvec
+    apply = prec if callable(prec) and not isinstance(prec, spla.LinearOperator) else prec.matvec
     n = a.shape[0]
     unit = isinstance(b, (int, np.integer))
+    # an operator with ``quadratic`` / ``subtract_product`` (the float32-stored Laplacian)
+    # gives p.Ap and r -= alpha Ap without a stored product vector (8 bytes per node)
+    fused = callable(getattr(a, "quadratic", None)) and callable(
+        getattr(a, "subtract_product", None)
+    )
 
     def residual(ax: np.ndarray | None) -> np.ndarray:
         if unit:
@@ -68,20 +83,32 @@ def pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
     it = 0
     rel = 1.0
     while it < maxiter:
-        p = np.asarray(apply(r), dtype=np.float64)
-        rz = float(r @ p)
+        z = apply(r)
+        # with the fused operator a float32 preconditioner output stays float32 as the
+        # search direction (4 bytes per node less): A p is computed from the stored p,
+        # so x and r stay consistent; only the directions carry float32 round-off
+        p = z if fused and z.dtype == np.float32 else np.asarray(z, dtype=np.float64)
+        del z
+        rz = _dot(r, p)
         while it < maxiter:
             it += 1
-            q = a @ p
-            pq = float(p @ q)
+            if fused:
+                pq = a.quadratic(p)
+            else:
+                q = a @ p
+                pq = float(p @ q)
             if rz == 0.0 or pq == 0.0:  # exact solution, or round-off floor reached
                 break
             alpha = rz / pq
-            q *= alpha
-            r -= q
-            np.multiply(p, alpha, out=q)  # q reused: no temporaries of the vector size
-            x += q
-            del q
+            if fused:
+                a.subtract_product(p, alpha, r)
+                add_scaled(x, alpha, p)
+            else:
+                q *= alpha
+                r -= q
+                np.multiply(p, alpha, out=q)  # q reused: no temporaries of the vector size
+                x += q
+                del q
             if float(np.linalg.norm(r)) <= tol * nb:
                 break
             z = apply(r)
@@ -90,6 +117,7 @@ def pcg(a: Any, b: np.ndarray | int, prec: Any, *, tol: float, maxiter: int,
             p += z
             rz = rz_new
             del z
+        del p
         r = residual(a @ x)  # the true residual
         rel_new = float(np.linalg.norm(r)) / nb
         if rel_new <= tol or rel_new >= rel:  # converged, or no progress since the restart
