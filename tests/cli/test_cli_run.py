@@ -264,19 +264,20 @@ def test_run_connectivity_maps_one_species(tmp_path: Path) -> None:
 
 def test_connectivity_maps_skip_species_without_scale_or_too_small_radius(
         tmp_path: Path) -> None:
-    """Saiga has no cited movement scale, argali's 4.3 km is < 3 cells of 25 km: both are
-    skipped with a note that says what to do; no map is computed."""
+    """The goitred gazelle has no cited movement scale, argali's 4.3 km is < 3 cells of 25
+    km: both are skipped with a note that says what to do; no map is computed."""
     from cami_atlas.pipeline.connectivity_maps import STEP, mapped_species
 
     atlas = Atlas.default()
-    table = mapped_species(atlas, ["Saiga_tatarica", "Ovis_ammon"]).set_index("species")
-    assert np.isnan(table.loc["Saiga_tatarica", "movement_km"])
+    table = mapped_species(atlas, ["Gazella_subgutturosa", "Ovis_ammon"]).set_index("species")
+    assert np.isnan(table.loc["Gazella_subgutturosa", "movement_km"])
     assert table.loc["Ovis_ammon", "movement_km"] == 4.3
     ctx = run_steps(atlas, tmp_path / "o", steps=[STEP],
-                    species=["saiga", "argali"], connectivity_cell_size_m=25000)
+                    species=["Gazella_subgutturosa", "argali"], connectivity_cell_size_m=25000)
     section = next(s for s in ctx.sections if s.title == "Connectivity maps (Omniscape)")
     notes = " ".join(section.paragraphs)
-    assert "Saiga tatarica: no published movement scale" in notes and "--radius-km" in notes
+    assert "Gazella subgutturosa: no published movement scale" in notes
+    assert "--radius-km" in notes
     assert "Ovis ammon: radius 4.3 km is 0.2 cells" in notes
     assert "--connectivity-cell-size-m 1433 or less" in notes
     assert ctx.results["connectivity_maps"] == {}

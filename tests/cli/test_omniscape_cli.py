@@ -64,10 +64,25 @@ def test_species_from_the_default_atlas(run, tmp_path):
         assert (tmp_path / "k" / name).exists()
 
 
+def test_the_saiga_radius_is_read_from_its_cited_migration_distance(run, tmp_path):
+    """The issue's own command: no radius given, the saiga's comes from the table: half of
+    'several hundred kilometres' between seasonal areas, read as >= 200 km (CMS 2024)."""
+    from cami_atlas.connectivity.omniscape.species import movement_scale_table
+
+    row = movement_scale_table().set_index("species").loc["Saiga_tatarica"]
+    assert row["movement_km"] == 200 / 2 and row["published_value"] == "several hundred km"
+    assert "Saiga Antelope Migration" in row["source"]
+    r = run("--species", "Saiga tatarica", "--cell-size-m", "50000", "--out", str(tmp_path / "s"))
+    assert r.exit_code == 0, r.output
+    settings = json.loads((tmp_path / "s" / "omniscape_settings.json").read_text())
+    assert settings["extra"]["radius_km"] == 100.0 and settings["radius_cells"] == 2
+
+
 def test_errors_are_one_line(run, tmp_path):
-    r = run("--species", "Saiga tatarica", "--cell-size-m", "20000", "--out", str(tmp_path / "s"))
+    r = run("--species", "Gazella subgutturosa", "--cell-size-m", "20000",
+            "--out", str(tmp_path / "s"))
     assert r.exit_code == 1
-    assert "no published value for Saiga_tatarica" in r.output and "--radius-km" in r.output
+    assert "no published value for Gazella_subgutturosa" in r.output and "--radius-km" in r.output
     assert not (tmp_path / "s").exists()
     path = _tif(tmp_path / "r.tif", np.ones((20, 20)))
     r = run("--resistance", str(path), "--out", str(tmp_path / "x"))
