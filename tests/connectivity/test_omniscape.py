@@ -403,50 +403,15 @@ def test_killed_tiled_job_resumes(tmp_path):
 
 
 @pytest.mark.slow
-def test_tiled_on_a_real_dask_cluster(tmp_path):
+def test_tiled_on_a_real_dask_cluster(tmp_path, dask_scheduler_address):
     """A scheduler and two worker processes on 127.0.0.1; the job goes through the address."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    from distributed import Client
-
     from cami_atlas.connectivity.omniscape import omniscape_tiled
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    addr = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": _src_dir()}
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
-                               "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        time.sleep(1.0)
-        for _ in range(2):
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "distributed.cli.dask_worker", addr, "--nthreads", "1",
-                 "--host", "127.0.0.1", "--no-dashboard"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        with Client(addr, timeout="60s") as client:
-            client.wait_for_workers(2, timeout=120)
-            workers = set(client.scheduler_info()["workers"])
-        assert len(workers) == 2
-        res = _random_resistance(36, 44, 41)
-        out = omniscape_tiled(_tif(tmp_path, res), tmp_path / "out", radius=5, block_size=3,
-                              tile_size=12, dask_scheduler=addr, progress=False)
-        assert out.tiles_computed == out.n_tiles == 12
-        _assert_same(_read_outputs(out.paths), omniscape(_grid(res), radius=5, block_size=3))
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    res = _random_resistance(36, 44, 41)
+    out = omniscape_tiled(_tif(tmp_path, res), tmp_path / "out", radius=5, block_size=3,
+                          tile_size=12, dask_scheduler=dask_scheduler_address, progress=False)
+    assert out.tiles_computed == out.n_tiles == 12
+    _assert_same(_read_outputs(out.paths), omniscape(_grid(res), radius=5, block_size=3))
 
 
 def test_amg_solver_matches_direct():

@@ -40,7 +40,8 @@ from rasterio.windows import Window
 from ..._atomic import atomic_path, check_writable
 from ..._options import check_option
 from ..._progress import RichBar
-from ...errors import CamiAtlasError, CRSError, LayerReadError, OptionError, SchemaError
+from ...errors import CRSError, LayerReadError, OptionError, SchemaError
+from ..cluster import SchedulerUnreachableError, dask_client
 from .core import (
     OUTPUT_FILES,
     SETTINGS_FILE,
@@ -54,10 +55,6 @@ from .core import (
 __all__ = ["SchedulerUnreachableError", "TiledResult", "omniscape_tiled"]
 
 MANIFEST = "manifest.json"
-
-
-class SchedulerUnreachableError(CamiAtlasError, ConnectionError):
-    """No Dask scheduler answers at the given address."""
 
 
 @dataclass(frozen=True)
@@ -183,27 +180,6 @@ def _scan(res_path: Path, src_path: Path | None, shape: tuple[int, int], tile: i
             + "; give sources with positive values, lower source_threshold or raise r_cutoff.")
 
 
-# -- the scheduler -----------------------------------------------------------------------
-def _client(dask_scheduler: str | None, n_workers: int | None, threads: int | None,
-            timeout_s: float) -> tuple[Any, Any]:
-    from distributed import Client, LocalCluster
-
-    if dask_scheduler is None:
-        cluster = LocalCluster(n_workers=n_workers or 1, threads_per_worker=threads or
-                               (os.cpu_count() or 1), processes=False, dashboard_address=None)
-        return Client(cluster), cluster
-    if not isinstance(dask_scheduler, str) or "://" not in dask_scheduler:
-        raise OptionError(f"dask_scheduler={dask_scheduler!r} is not a scheduler address; "
-                          "give one like 'tcp://10.0.0.5:8786' or None for a LocalCluster.")
-    try:
-        return Client(dask_scheduler, timeout=f"{timeout_s}s"), None
-    except (OSError, TimeoutError) as exc:
-        raise SchedulerUnreachableError(
-            f"no Dask scheduler answers at {dask_scheduler} ({type(exc).__name__}: {exc}). "
-            "Start one (`dask scheduler`), check the address and port, or leave the "
-            "scheduler out to run on a LocalCluster.") from exc
-
-
 # -- the job -----------------------------------------------------------------------------
 def work_folder(out_dir: str | os.PathLike[str]) -> Path:
     """The work folder of a tiled run: beside ``out_dir``, named ``<out_dir>.work``.
@@ -320,7 +296,7 @@ def omniscape_tiled(resistance: str | os.PathLike[str], out_dir: str | os.PathLi
         correct_artifacts=bool(correct_artifacts) and int(block_size) > 1,
         extra={"tile_size": int(tile_size), **(extra_settings or {})})
     _scan(res_path, src_path, shape, int(tile_size), float(r_cutoff), float(source_threshold))
-    client, cluster = _client(dask_scheduler, n_workers, threads_per_worker,
+    client, cluster = dask_client(dask_scheduler, n_workers, threads_per_worker,
                               scheduler_timeout_s)
     try:
         work = work_folder(out)
