@@ -22,7 +22,6 @@ True
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -436,19 +435,9 @@ class AtlasService:
     def _raster_value(self, name: str, lon: float, lat: float) -> float | None:
         """The value of raster ``name`` in the cell under (``lon``, ``lat``), or ``None``
         outside it or where it has no data."""
-        import rasterio
-        from rasterio.warp import transform
+        from .tiles import cog_value
 
-        path = self._cog(name)[0]
-        with rasterio.open(path) as src:
-            xs, ys = ([lon], [lat]) if src.crs is None or src.crs.to_epsg() == 4326 else \
-                transform(_LL, src.crs, [lon], [lat])
-            row, col = src.index(xs[0], ys[0])
-            if not (0 <= row < src.height and 0 <= col < src.width):
-                return None
-            value = float(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
-            nodata = src.nodata
-        return None if value == nodata or math.isnan(value) else value
+        return cog_value(self._cog(name)[0], lon, lat)
 
     def _cog(self, name: str) -> tuple[Path, Any, Any, list[list[float]]]:
         """Raster ``name`` as a Cloud Optimized GeoTIFF (written once per version), its
@@ -509,40 +498,10 @@ class AtlasService:
         return self._rasters.get(name, lambda: self._png(name))
 
     def _png(self, name: str) -> tuple[bytes, list[list[float]]]:
-        import matplotlib
-        import matplotlib.image
-        from pyproj import Transformer
-        from rasterio.transform import from_bounds
-        from rasterio.warp import Resampling, reproject, transform_bounds
+        from .tiles import overlay_png
 
-        grid = self.atlas.read(name)
-        if not isinstance(grid, Grid):
-            raise OptionError(f"layer {name!r} is not a raster.")
-        rows, cols = grid.values.shape
-        west, north = grid.transform * (0, 0)
-        east, south = grid.transform * (cols, rows)
-        # the raster's own extent in Web Mercator, as many pixels as it has cells (at most
-        # 2048 a side): Leaflet stretches the image linearly in Mercator, so this is exact
-        x0, y0, x1, y1 = transform_bounds(grid.crs, "EPSG:3857", min(west, east),
-                                          min(south, north), max(west, east),
-                                          max(south, north), densify_pts=21)
-        width, height = min(cols, 2048), min(rows, 2048)
-        dst_transform = from_bounds(x0, y0, x1, y1, width, height)
-        out = np.full((height, width), np.nan)
-        reproject(np.asarray(grid.values, dtype="float64"), out, src_transform=grid.transform,
-                  src_crs=grid.crs, dst_transform=dst_transform, dst_crs="EPSG:3857",
-                  src_nodata=np.nan, dst_nodata=np.nan, resampling=Resampling.bilinear)
-        finite = np.isfinite(out)
-        lo, hi = (np.nanpercentile(out[finite], [2, 98]) if finite.any() else (0.0, 1.0))
-        scaled = np.clip((out - lo) / ((hi - lo) or 1.0), 0, 1)
-        rgba = matplotlib.colormaps["terrain"](np.where(finite, scaled, 0))
-        rgba[..., 3] = np.where(finite, 0.75, 0.0)
-        buf = io.BytesIO()
-        matplotlib.image.imsave(buf, rgba, format="png")
-        to_ll = Transformer.from_crs("EPSG:3857", _LL, always_xy=True)
-        (lon0, lon1), (lat0, lat1) = to_ll.transform([x0, x1], [y0, y1])
-        return buf.getvalue(), [[min(lat0, lat1), min(lon0, lon1)],
-                                [max(lat0, lat1), max(lon0, lon1)]]
+        _, cmap, norm, _ = self._cog(name)  # raises for a vector layer
+        return overlay_png(self.atlas.read(name), cmap, norm)
 
     # -- analyses -------------------------------------------------------------------------
     def km_in_range(self, species: str) -> pd.DataFrame:

@@ -33,7 +33,8 @@ import numpy as np
 
 from ..raster import Grid
 
-__all__ = ["TILE_SIZE", "mercator_tile_bounds", "raster_cog", "tile_png", "tile_values"]
+__all__ = ["TILE_SIZE", "cog_value", "mercator_tile_bounds", "overlay_png", "raster_cog",
+           "tile_png", "tile_values"]
 
 #: Pixels per side of a map tile.
 TILE_SIZE = 256
@@ -108,3 +109,48 @@ def tile_png(values: np.ndarray, cmap: Any, norm: Any, opacity: float = 0.8) -> 
     buf = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=False)
     return buf.getvalue()
+
+
+def cog_value(cog: Path, lon: float, lat: float) -> float | None:
+    """The value of the cell of ``cog`` under (``lon``, ``lat``), or ``None`` outside the
+    raster or where it has no data."""
+    import rasterio
+    from rasterio.warp import transform
+
+    with rasterio.open(cog) as src:
+        xs, ys = ([lon], [lat]) if src.crs is None or src.crs.to_epsg() == 4326 else \
+            transform("EPSG:4326", src.crs, [lon], [lat])
+        row, col = src.index(xs[0], ys[0])
+        if not (0 <= row < src.height and 0 <= col < src.width):
+            return None
+        value = float(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
+        nodata = src.nodata
+    return None if value == nodata or math.isnan(value) else value
+
+
+def overlay_png(grid: Grid, cmap: Any, norm: Any, max_side: int = 2048
+                ) -> tuple[bytes, list[list[float]]]:
+    """The whole raster as one Web Mercator PNG (as many pixels as it has cells, at most
+    ``max_side`` a side; bilinear) coloured as its tiles are, and its lat/lon bounds
+    ``[[south, west], [north, east]]`` for a Leaflet image overlay (the static copy)."""
+    from pyproj import Transformer
+    from rasterio.transform import from_bounds
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    rows, cols = grid.values.shape
+    west, north = grid.transform * (0, 0)
+    east, south = grid.transform * (cols, rows)
+    # Leaflet stretches the image linearly in Mercator, so its Mercator extent is exact
+    x0, y0, x1, y1 = transform_bounds(grid.crs, "EPSG:3857", min(west, east),
+                                      min(south, north), max(west, east), max(south, north),
+                                      densify_pts=21)
+    width, height = min(cols, max_side), min(rows, max_side)
+    out = np.full((height, width), np.nan)
+    reproject(np.asarray(grid.values, dtype="float64"), out, src_transform=grid.transform,
+              src_crs=grid.crs, dst_transform=from_bounds(x0, y0, x1, y1, width, height),
+              dst_crs="EPSG:3857", src_nodata=np.nan, dst_nodata=np.nan,
+              resampling=Resampling.bilinear)
+    to_ll = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    (lon0, lon1), (lat0, lat1) = to_ll.transform([x0, x1], [y0, y1])
+    return tile_png(out, cmap, norm), [[min(lat0, lat1), min(lon0, lon1)],
+                                       [max(lat0, lat1), max(lon0, lon1)]]
