@@ -113,6 +113,19 @@ def dot_widened(u: np.ndarray, v: np.ndarray) -> float:
     return s
 
 
+@njit(inline="always", cache=True, error_model="numpy")
+def _laplacian_row(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                   x: np.ndarray, i: int) -> float:
+    """Row ``i`` of ``A x - rowsum(A) * x`` in float64 (inlined into the kernels below)."""
+    acc = 0.0
+    rsum = 0.0
+    for k in range(indptr[i], indptr[i + 1]):
+        v = np.float64(data[k])
+        acc += v * x[indices[k]]
+        rsum += v
+    return acc - rsum * np.float64(x[i])
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def laplacian32_matvec(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, y: np.ndarray
@@ -134,13 +147,7 @@ def laplacian32_matvec(
     """
     n = indptr.shape[0] - 1
     for i in prange(n):
-        acc = 0.0
-        rsum = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            v = np.float64(data[k])
-            acc += v * x[indices[k]]
-            rsum += v
-        y[i] = acc - rsum * x[i]
+        y[i] = _laplacian_row(indptr, indices, data, x, i)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -161,14 +168,7 @@ def laplacian32_quadratic(
     n = indptr.shape[0] - 1
     s = 0.0
     for i in prange(n):
-        acc = 0.0
-        rsum = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            v = np.float64(data[k])
-            acc += v * x[indices[k]]
-            rsum += v
-        xi = np.float64(x[i])
-        s += xi * (acc - rsum * xi)
+        s += np.float64(x[i]) * _laplacian_row(indptr, indices, data, x, i)
     return s
 
 
@@ -194,13 +194,7 @@ def laplacian32_subtract(
     """
     n = indptr.shape[0] - 1
     for i in prange(n):
-        acc = 0.0
-        rsum = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            v = np.float64(data[k])
-            acc += v * x[indices[k]]
-            rsum += v
-        y[i] -= alpha * (acc - rsum * np.float64(x[i]))
+        y[i] -= alpha * _laplacian_row(indptr, indices, data, x, i)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
