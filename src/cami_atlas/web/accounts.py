@@ -166,8 +166,7 @@ class AccountStore:
             self.path = None
             self.location = shown.split("?")[0] + f"?schema={schema}"
             with self._db() as db:
-                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-                db.execute(f'SET LOCAL search_path TO "{schema}"')
+                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')  # on the search path
                 for statement in _SCHEMA.format(**_POSTGRES_TYPES).split(";"):
                     if statement.strip():
                         db.execute(statement)

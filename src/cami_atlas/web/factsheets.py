@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ..hotspots.analysis import HotspotAnalysis
     from .service import AtlasService
 
-__all__ = ["HOTSPOT_CELL_KM", "HotspotsInBackground", "country_hotspots",
+__all__ = ["HOTSPOT_CELL_KM", "HotspotsInBackground", "atlas_hotspots", "country_hotspots",
            "hotspot_cells_geojson", "species_factsheet", "species_hotspots",
            "species_page_context"]
 
@@ -121,6 +121,16 @@ def species_factsheet(service: AtlasService, species: str) -> dict[str, Any]:
             "crossings": crossings}
 
 
+def atlas_hotspots(atlas: Any) -> HotspotAnalysis:
+    """The hotspot analysis behind the pages: Gi* on :data:`HOTSPOT_CELL_KM` hexagons with
+    999 permutations, as ``cami-atlas run`` does."""
+    from ..hotspots.analysis import hotspot_analysis
+    from ..pipeline.hotspots import quiet_islands
+
+    with quiet_islands():
+        return hotspot_analysis(atlas, cell_km=HOTSPOT_CELL_KM, permutations=999)
+
+
 class HotspotsInBackground:
     """The hotspot analysis of the served atlas, computed once per atlas state in a
     daemon thread; :meth:`get` returns it, or ``None`` while it runs."""
@@ -153,23 +163,14 @@ class HotspotsInBackground:
             return self._result
 
     def _run(self, atlas: Any, stamp: Any, done: threading.Event) -> None:
-        from ..hotspots.analysis import hotspot_analysis
-        from ..pipeline.hotspots import quiet_islands
-
         try:
-            with quiet_islands():
-                result = hotspot_analysis(atlas, cell_km=HOTSPOT_CELL_KM, permutations=999)
-            error = None
+            result, error = atlas_hotspots(atlas), None
         except BaseException as exc:  # reported to whoever asks
             result, error = None, exc
         with self._lock:
             if self._state == stamp:
                 self._result, self._error = result, error
         done.set()
-
-
-def _cells_ll(analysis: HotspotAnalysis) -> Any:
-    return analysis.cells.to_crs("EPSG:4326")
 
 
 def species_hotspots(analysis: HotspotAnalysis, species: str) -> dict[str, Any]:
@@ -200,7 +201,7 @@ def country_hotspots(analysis: HotspotAnalysis, country: shapely.Geometry,
     """Barrier hotspot cells meeting a country (``country``: its EPSG:4326 shape):
     ``n_cells``, ``n_hot``, and the transboundary hot cells on each of its borders
     (``borders``: ``border``, ``n_hot``, ``species`` present in those cells)."""
-    cells = _cells_ll(analysis)
+    cells = analysis.cells.to_crs("EPSG:4326")
     shapely.prepare(country)
     inside = shapely.intersects(country, cells.geometry.values)
     hot = inside & cells["gi_class"].isin(_HOT).to_numpy()

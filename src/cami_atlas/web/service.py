@@ -484,8 +484,8 @@ class AtlasService:
                               f"from 0 to 2**zoom - 1.")
         from .tiles import tile_png, tile_values
 
-        path, cmap, norm, _ = self._cog(name)
         self.atlas  # noqa: B018 -- re-opens the atlas (new stamp) if a version was published
+        path, cmap, norm, _ = self._cog(name)
         return self._tiles.get((self._stamp, name, int(z), int(x), int(y)), lambda: tile_png(
             tile_values(path, int(z), int(x), int(y)), cmap, norm))
 

@@ -158,10 +158,10 @@ def _hotspots(service: AtlasService) -> Any:
     """The hotspot analysis of the atlas (waiting for it), or ``None`` where the atlas
     cannot have one (no infrastructure or no ranges)."""
     from ..errors import CamiAtlasError
-    from .factsheets import HotspotsInBackground
+    from .factsheets import atlas_hotspots
 
     try:
-        return HotspotsInBackground().get(service, wait=True)
+        return atlas_hotspots(service.atlas)
     except CamiAtlasError:
         return None
 

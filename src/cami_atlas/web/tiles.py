@@ -96,14 +96,15 @@ def tile_values(cog: Path, z: int, x: int, y: int, size: int = TILE_SIZE) -> np.
 def tile_png(values: np.ndarray, cmap: Any, norm: Any, opacity: float = 0.8) -> bytes:
     """``values`` coloured with ``cmap`` after ``norm`` as an RGBA PNG; NaN (and, on a
     log scale, values not above 0) transparent."""
+    from matplotlib.colors import LogNorm
     from PIL import Image
 
     shown = np.isfinite(values)
-    if getattr(norm, "vmin", None) is not None and type(norm).__name__ == "LogNorm":
+    if isinstance(norm, LogNorm):
         shown &= values > 0
     rgba = np.zeros((*values.shape, 4), dtype="uint8")
     if shown.any():
-        colours = cmap(norm(np.where(shown, values, norm.vmin if norm.vmin else 1.0)))
+        colours = cmap(norm(np.where(shown, values, np.nan)))  # hidden pixels: any colour
         rgba[..., :3] = np.round(np.asarray(colours)[..., :3] * 255).astype("uint8")
         rgba[..., 3] = np.where(shown, math.floor(opacity * 255), 0).astype("uint8")
     buf = io.BytesIO()
